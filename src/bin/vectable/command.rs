@@ -1,0 +1,249 @@
+//! Dot commands (`.tables`, `.mode csv`, …): parsing a line into a [`Command`] and the help text.
+//!
+//! Parsing is separate from running (see `session.rs`) so each command's syntax can be tested
+//! without a database.
+
+use std::path::PathBuf;
+
+use crate::print::Mode;
+
+/// One dot command, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `.tables`: list the tables.
+    Tables,
+    /// `.schema [TABLE]`: the `CREATE TABLE` statement of every table, or of one.
+    Schema(Option<String>),
+    /// `.indexes`: status of the vector indexes.
+    Indexes,
+    /// `.mode [MODE]`: set the output mode, or show it when no mode is given.
+    Mode(Option<Mode>),
+    /// `.timer on|off`: print the run time after each statement.
+    Timer(bool),
+    /// `.import FILE TABLE`: load a CSV or Parquet file into a table with `COPY`.
+    Import {
+        /// The file to read.
+        file: PathBuf,
+        /// The table to append to.
+        table: String,
+    },
+    /// `.help`: list the dot commands.
+    Help,
+    /// `.quit` or `.exit`: leave the shell.
+    Quit,
+}
+
+/// Text printed by `.help`.
+pub const HELP: &str = "\
+.tables                 List the tables
+.schema [TABLE]         Show the CREATE TABLE statement of every table, or of TABLE
+.indexes                Show the vector indexes: parameters, size, how they were last loaded
+.mode [MODE]            Set the output mode: table (default), csv, json or line
+.timer on|off           Print the run time of each statement
+.import FILE TABLE      Append FILE (.csv with a header line, or .parquet) to TABLE
+.help                   Show this message
+.quit, .exit            Leave the shell
+
+Statements end with ';'. Ctrl-C clears the current input, Ctrl-D leaves.";
+
+impl Command {
+    /// Parses a dot-command line such as `.mode csv` (surrounding whitespace is ignored).
+    ///
+    /// Arguments are separated by whitespace; an argument may be quoted with `'…'` or `"…"`
+    /// to contain spaces (`.import 'my data.csv' items`).
+    ///
+    /// # Errors
+    /// A message for an unknown command, a missing or extra argument, or a bad value.
+    pub fn parse(line: &str) -> Result<Command, String> {
+        let words = split_args(line.trim())?;
+        let Some((name, args)) = words.split_first() else {
+            return Err("empty command".into());
+        };
+        let name = name.as_str();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let usage = |syntax: &str| format!("usage: {syntax}");
+        match name {
+            ".tables" => no_args(&args, ".tables").map(|()| Command::Tables),
+            ".schema" => match args.as_slice() {
+                [] => Ok(Command::Schema(None)),
+                [table] => Ok(Command::Schema(Some((*table).to_string()))),
+                _ => Err(usage(".schema [TABLE]")),
+            },
+            ".indexes" | ".indices" => no_args(&args, ".indexes").map(|()| Command::Indexes),
+            ".mode" => match args.as_slice() {
+                [] => Ok(Command::Mode(None)),
+                [mode] => mode.parse().map(|m| Command::Mode(Some(m))),
+                _ => Err(usage(".mode table|csv|json|line")),
+            },
+            ".timer" => match args.as_slice() {
+                [flag] => match flag.to_ascii_lowercase().as_str() {
+                    "on" | "true" | "1" => Ok(Command::Timer(true)),
+                    "off" | "false" | "0" => Ok(Command::Timer(false)),
+                    _ => Err(usage(".timer on|off")),
+                },
+                _ => Err(usage(".timer on|off")),
+            },
+            ".import" => match args.as_slice() {
+                [file, table] => Ok(Command::Import {
+                    file: PathBuf::from(file),
+                    table: (*table).to_string(),
+                }),
+                _ => Err(usage(".import FILE TABLE")),
+            },
+            ".help" => no_args(&args, ".help").map(|()| Command::Help),
+            ".quit" | ".exit" => no_args(&args, name).map(|()| Command::Quit),
+            _ => Err(format!(
+                "unknown command {name}; enter .help for the list of commands"
+            )),
+        }
+    }
+}
+
+/// Refuses arguments to a command that takes none.
+fn no_args(args: &[&str], name: &str) -> Result<(), String> {
+    if args.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{name} takes no arguments"))
+    }
+}
+
+/// Splits a command line at whitespace, honouring `'…'` and `"…"` quotes (a doubled quote
+/// inside a quoted argument stands for one quote character).
+fn split_args(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut chars = line.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let mut word = String::new();
+        if c == '\'' || c == '"' {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some(q) if q == c => {
+                        if chars.peek() == Some(&c) {
+                            chars.next();
+                            word.push(c);
+                        } else {
+                            break;
+                        }
+                    }
+                    Some(other) => word.push(other),
+                    None => return Err(format!("unterminated {c}quoted{c} argument")),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                word.push(c);
+                chars.next();
+            }
+        }
+        words.push(word);
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables() {
+        assert_eq!(Command::parse(".tables"), Ok(Command::Tables));
+        assert_eq!(Command::parse("  .tables  "), Ok(Command::Tables));
+        assert!(Command::parse(".tables x").is_err());
+    }
+
+    #[test]
+    fn schema() {
+        assert_eq!(Command::parse(".schema"), Ok(Command::Schema(None)));
+        assert_eq!(
+            Command::parse(".schema items"),
+            Ok(Command::Schema(Some("items".into())))
+        );
+        assert!(Command::parse(".schema a b").is_err());
+    }
+
+    #[test]
+    fn indexes() {
+        assert_eq!(Command::parse(".indexes"), Ok(Command::Indexes));
+        assert_eq!(Command::parse(".indices"), Ok(Command::Indexes));
+        assert!(Command::parse(".indexes items").is_err());
+    }
+
+    #[test]
+    fn mode() {
+        assert_eq!(Command::parse(".mode"), Ok(Command::Mode(None)));
+        assert_eq!(
+            Command::parse(".mode table"),
+            Ok(Command::Mode(Some(Mode::Table)))
+        );
+        assert_eq!(
+            Command::parse(".mode csv"),
+            Ok(Command::Mode(Some(Mode::Csv)))
+        );
+        assert_eq!(
+            Command::parse(".mode JSON"),
+            Ok(Command::Mode(Some(Mode::Json)))
+        );
+        assert_eq!(
+            Command::parse(".mode line"),
+            Ok(Command::Mode(Some(Mode::Line)))
+        );
+        assert!(Command::parse(".mode html").is_err());
+        assert!(Command::parse(".mode csv json").is_err());
+    }
+
+    #[test]
+    fn timer() {
+        assert_eq!(Command::parse(".timer on"), Ok(Command::Timer(true)));
+        assert_eq!(Command::parse(".timer OFF"), Ok(Command::Timer(false)));
+        assert!(Command::parse(".timer").is_err());
+        assert!(Command::parse(".timer maybe").is_err());
+    }
+
+    #[test]
+    fn import() {
+        assert_eq!(
+            Command::parse(".import data/items.csv items"),
+            Ok(Command::Import {
+                file: PathBuf::from("data/items.csv"),
+                table: "items".into()
+            })
+        );
+        assert_eq!(
+            Command::parse(".import 'my ''big'' file.parquet' items"),
+            Ok(Command::Import {
+                file: PathBuf::from("my 'big' file.parquet"),
+                table: "items".into()
+            })
+        );
+        assert!(Command::parse(".import items.csv").is_err());
+        assert!(Command::parse(".import 'unterminated.csv items").is_err());
+    }
+
+    #[test]
+    fn help() {
+        assert_eq!(Command::parse(".help"), Ok(Command::Help));
+    }
+
+    #[test]
+    fn quit_and_exit() {
+        assert_eq!(Command::parse(".quit"), Ok(Command::Quit));
+        assert_eq!(Command::parse(".exit"), Ok(Command::Quit));
+        assert!(Command::parse(".exit 3").is_err());
+    }
+
+    #[test]
+    fn unknown() {
+        let err = Command::parse(".frobnicate").unwrap_err();
+        assert!(err.starts_with("unknown command .frobnicate"), "{err}");
+        assert!(Command::parse("").is_err());
+    }
+}

@@ -1,0 +1,243 @@
+//! The one public error type of vectable and its `Result` alias.
+//!
+//! Every fallible call in the crate returns [`Result<T>`]. Each variant is one kind of failure;
+//! its doc says which calls return it. A statement that fails with any variant has written
+//! nothing: rows, primary keys and the change log are committed in one RocksDB `WriteBatch`
+//! per statement, after every check has passed.
+
+use std::path::PathBuf;
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in vectable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The SQL text does not parse. `line` and `column` are 1-based positions in the statement
+    /// text as reported by sqlparser (0 when sqlparser gives no position).
+    /// Returned by [`Database::execute`](crate::Database::execute) and
+    /// [`Database::query`](crate::Database::query).
+    #[error("syntax error at line {line}, column {column}: {message}")]
+    Parse {
+        /// What sqlparser expected or found.
+        message: String,
+        /// 1-based line of the offending token.
+        line: u64,
+        /// 1-based column of the offending token.
+        column: u64,
+    },
+
+    /// Valid SQL that vectable does not implement (joins, `RETURNING`, a data type…).
+    #[error("not supported: {0}")]
+    Unsupported(String),
+
+    /// A statement names a table that does not exist.
+    #[error("no such table: {0}")]
+    NoSuchTable(String),
+
+    /// `CREATE TABLE` of a name that is already taken (without `IF NOT EXISTS`).
+    #[error("table {0} already exists")]
+    TableExists(String),
+
+    /// A statement names a column the table does not have.
+    #[error("no such column: {column} (table {table})")]
+    NoSuchColumn {
+        /// The table searched (empty for a query without `FROM`).
+        table: String,
+        /// The name that did not resolve.
+        column: String,
+    },
+
+    /// `DROP INDEX` of a name that does not exist (without `IF EXISTS`).
+    #[error("no such index: {0}")]
+    NoSuchIndex(String),
+
+    /// `CREATE INDEX` of a name that is taken, or on a column that already has an explicit index.
+    #[error("index already exists: {0}")]
+    IndexExists(String),
+
+    /// A table or column name that cannot be used: names are `[A-Za-z_][A-Za-z0-9_]*`, at most
+    /// 64 bytes, because they become file names under `<dir>/vectors/`.
+    #[error("invalid identifier {name:?}: {reason}")]
+    InvalidIdentifier {
+        /// The name as written.
+        name: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// Two (table, column) pairs would share the index file `<table>_<column>.usearch`.
+    #[error("index file name {file} of {table}.{column} collides with {other_table}.{other_column}; rename the table or the column")]
+    FileNameCollision {
+        /// The file name both pairs map to.
+        file: String,
+        /// The table being created.
+        table: String,
+        /// Its vector column.
+        column: String,
+        /// The table that already owns the file name.
+        other_table: String,
+        /// Its vector column.
+        other_column: String,
+    },
+
+    /// A value of the wrong type: inserting text into an `INTEGER` column, comparing a vector
+    /// with a number, calling `vector_dims` on text that is not a vector…
+    /// `context` names the table and column, or the expression.
+    #[error("type mismatch in {context}: expected {expected}, found {found}")]
+    TypeMismatch {
+        /// Where: `table.column`, `row 3 of INSERT`, an operator or function name.
+        context: String,
+        /// The type that was required.
+        expected: String,
+        /// The type that was given.
+        found: String,
+    },
+
+    /// A vector whose number of dimensions differs from its column's `VECTOR(n)`, or from
+    /// the other operand of a distance operator.
+    #[error("vector dimension mismatch for {column}: expected {expected} dimensions, found {found}")]
+    DimensionMismatch {
+        /// `table.column` (or the operator) the vector was meant for.
+        column: String,
+        /// `n` of the column's `VECTOR(n)`.
+        expected: usize,
+        /// Dimensions of the value given.
+        found: usize,
+    },
+
+    /// A vector containing NaN or ±infinity (also a literal that overflows `f32`).
+    /// `position` is the 0-based element index.
+    #[error("vector for {column} has a non-finite value at position {position}")]
+    NonFiniteVector {
+        /// `table.column` or the expression the vector was meant for.
+        column: String,
+        /// 0-based index of the first NaN/Inf element.
+        position: usize,
+    },
+
+    /// Text that should be a vector literal (`'[0.1, 0.2]'`) but is not.
+    #[error("invalid vector literal {literal:?}: {reason}")]
+    InvalidVector {
+        /// The text (shortened to 80 characters).
+        literal: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// `NULL` (or a missing value) for a `NOT NULL` or `PRIMARY KEY` column.
+    #[error("NOT NULL constraint failed: {table}.{column}")]
+    NotNull {
+        /// The table written.
+        table: String,
+        /// The column that may not be NULL.
+        column: String,
+    },
+
+    /// A `PRIMARY KEY` value that another row already has (or that appears twice in the statement).
+    #[error("duplicate primary key {key} in {table}.{column}")]
+    DuplicateKey {
+        /// The table written.
+        table: String,
+        /// Its primary-key column.
+        column: String,
+        /// The duplicated key, as SQL text.
+        key: String,
+    },
+
+    /// `$n` refers to a parameter that was not supplied, or more parameters were given than used.
+    #[error("parameter error: {0}")]
+    Parameter(String),
+
+    /// A value outside what an operation accepts: `SET ef_search = 0`, a negative `LIMIT`,
+    /// division by zero, an unknown `WITH` option, an integer overflow…
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// `COPY` (or the shell's `.import`) could not read its input. `line` is the 1-based line of
+    /// a CSV file (the header is line 1) or the 1-based row of a Parquet file, when known.
+    #[error("import from {path}{}: {message}", .line.map(|l| format!(" (line {l})")).unwrap_or_default())]
+    Import {
+        /// The file given to `COPY`.
+        path: PathBuf,
+        /// 1-based line or row, when the problem is in one.
+        line: Option<u64>,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// The database directory is in use by another process (RocksDB holds `<dir>/db/LOCK`).
+    #[error("database {0} is locked by another process")]
+    Locked(PathBuf),
+
+    /// A vector index file could not be written or used. Reading damaged files is not an error
+    /// (the index is rebuilt from rows); this is returned when saving fails, e.g. the
+    /// `<dir>/vectors/` directory is not writable. Rows are never affected.
+    #[error("vector index file {path}: {reason}")]
+    IndexFile {
+        /// The `.usearch` file concerned.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+
+    /// USearch reported an error while building or searching an index.
+    #[error("vector index error: {0}")]
+    VectorIndex(String),
+
+    /// A stored value could not be decoded (unknown format version or damaged bytes).
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+
+    /// [`Row::get`](crate::Row::get) asked for a type the value cannot convert to.
+    #[error("column {index} ({name}) is {found}, cannot read it as {expected}")]
+    InvalidColumnType {
+        /// 0-based column index.
+        index: usize,
+        /// Column name.
+        name: String,
+        /// The Rust type asked for.
+        expected: &'static str,
+        /// The SQL type of the value.
+        found: String,
+    },
+
+    /// [`Row::get`](crate::Row::get) with an index past the last column or an unknown name.
+    #[error("no column {0} in the result")]
+    InvalidColumn(String),
+
+    /// [`Database::query_row`](crate::Database::query_row) found no row.
+    #[error("query returned no rows")]
+    QueryReturnedNoRows,
+
+    /// An error from RocksDB.
+    #[error("storage error: {0}")]
+    Storage(#[from] rocksdb::Error),
+
+    /// An I/O error outside RocksDB (index files, imports).
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    pub(crate) fn type_mismatch(
+        context: impl Into<String>,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> Self {
+        Error::TypeMismatch {
+            context: context.into(),
+            expected: expected.into(),
+            found: found.into(),
+        }
+    }
+
+    pub(crate) fn invalid(msg: impl Into<String>) -> Self {
+        Error::InvalidArgument(msg.into())
+    }
+
+    pub(crate) fn unsupported(msg: impl Into<String>) -> Self {
+        Error::Unsupported(msg.into())
+    }
+}

@@ -1,0 +1,390 @@
+//! `SELECT` execution: full scan (filter → sort → limit → project, or filter → group →
+//! having → sort → limit → project) and the index kNN scan with its filter strategies.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use sqlparser::ast as sql;
+
+use crate::error::{Error, Result};
+use crate::exec::expr::{eval, truthy, Ctx};
+use crate::plan::{Access, SelectPlan};
+use crate::row::Rows;
+use crate::sql::bind::{AggCall, AggFunc, Expr};
+use crate::storage::{Counters, Store};
+use crate::value::Value;
+use crate::vector::VectorIndexes;
+
+/// What a `SELECT` runs against.
+pub(crate) struct ExecCtx<'a> {
+    pub store: &'a Store,
+    pub vectors: &'a VectorIndexes,
+    /// Counters of the plan's table.
+    pub counters: Counters,
+    pub ef_search: usize,
+    /// With a `WHERE`, kNN computes exact distances over the matching rows when at most this
+    /// many match, and uses USearch `filtered_search` otherwise.
+    pub exact_threshold: usize,
+}
+
+/// Runs a plan.
+pub(crate) fn run(plan: &SelectPlan, cx: &ExecCtx<'_>) -> Result<Rows> {
+    if let Access::Knn { column, metric, query, k } = &plan.access {
+        if let Some(rows) = knn(plan, cx, *column, *metric, query, *k)? {
+            return finish_sorted(plan, rows);
+        }
+    }
+    full_scan(plan, cx)
+}
+
+/// Rows passing the filter, in rowid order; a query without FROM has one empty row.
+/// Stops after `stop_after` rows.
+fn scan_filtered(plan: &SelectPlan, cx: &ExecCtx<'_>, stop_after: usize) -> Result<Vec<Vec<Value>>> {
+    let Some(table) = &plan.table else {
+        let keep = match &plan.filter {
+            Some(f) => truthy(f, Ctx::row(&[]))?,
+            None => true,
+        };
+        return Ok(if keep { vec![Vec::new()] } else { Vec::new() });
+    };
+    let mut out = Vec::new();
+    if stop_after == 0 {
+        return Ok(out);
+    }
+    cx.store.scan(table.id, |_, row| {
+        let keep = match &plan.filter {
+            Some(f) => truthy(f, Ctx::row(&row))?,
+            None => true,
+        };
+        if keep {
+            out.push(row);
+        }
+        Ok(out.len() < stop_after)
+    })?;
+    Ok(out)
+}
+
+fn full_scan(plan: &SelectPlan, cx: &ExecCtx<'_>) -> Result<Rows> {
+    if let Some(agg) = &plan.aggregate {
+        let rows = scan_filtered(plan, cx, usize::MAX)?;
+        return aggregate(plan, agg, rows);
+    }
+    if plan.order_by.is_empty() {
+        let stop = plan.limit.map_or(usize::MAX, |l| l.saturating_add(plan.offset));
+        let rows = scan_filtered(plan, cx, stop)?;
+        let rows: Vec<Vec<Value>> = rows.into_iter().skip(plan.offset).collect();
+        return project(plan, rows.iter().map(|r| Ctx::row(r)));
+    }
+    let rows = scan_filtered(plan, cx, usize::MAX)?;
+    finish_sorted(plan, rows)
+}
+
+/// Sorts rows by the ORDER BY keys (NULLs last ascending, first descending, ties in input
+/// order), applies OFFSET/LIMIT, projects.
+fn finish_sorted(plan: &SelectPlan, rows: Vec<Vec<Value>>) -> Result<Rows> {
+    let mut keyed: Vec<(Vec<Value>, Vec<Value>)> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let keys = plan.order_by.iter().map(|(e, _)| eval(e, Ctx::row(&row))).collect::<Result<_>>()?;
+        keyed.push((keys, row));
+    }
+    sort_keyed(&mut keyed, &plan.order_by);
+    let take = plan.limit.unwrap_or(usize::MAX);
+    let rows: Vec<Vec<Value>> = keyed.into_iter().skip(plan.offset).take(take).map(|(_, r)| r).collect();
+    project(plan, rows.iter().map(|r| Ctx::row(r)))
+}
+
+fn sort_keyed<T>(keyed: &mut [(Vec<Value>, T)], order: &[(Expr, bool)]) {
+    keyed.sort_by(|(a, _), (b, _)| {
+        for ((x, y), (_, desc)) in a.iter().zip(b).zip(order) {
+            let o = match (x.is_null(), y.is_null()) {
+                (true, true) => Ordering::Equal,
+                // NULLS LAST for ASC, NULLS FIRST for DESC (PostgreSQL's default).
+                (true, false) => Ordering::Greater,
+                (false, true) => Ordering::Less,
+                _ => x.total_cmp(y),
+            };
+            let o = if *desc { o.reverse() } else { o };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        Ordering::Equal
+    });
+}
+
+fn project<'a>(plan: &SelectPlan, ctxs: impl Iterator<Item = Ctx<'a>>) -> Result<Rows> {
+    let mut out = Vec::new();
+    for ctx in ctxs {
+        out.push(plan.projections.iter().map(|e| eval(e, ctx)).collect::<Result<Vec<_>>>()?);
+    }
+    Ok(Rows::new(plan.names.clone(), out))
+}
+
+enum Acc {
+    Count(i64),
+    Sum { int: i64, real: f64, is_real: bool, any: bool },
+    Avg { sum: f64, n: u64 },
+    Min(Value),
+    Max(Value),
+}
+
+impl Acc {
+    fn new(f: AggFunc) -> Acc {
+        match f {
+            AggFunc::Count | AggFunc::CountStar => Acc::Count(0),
+            AggFunc::Sum => Acc::Sum { int: 0, real: 0.0, is_real: false, any: false },
+            AggFunc::Avg => Acc::Avg { sum: 0.0, n: 0 },
+            AggFunc::Min => Acc::Min(Value::Null),
+            AggFunc::Max => Acc::Max(Value::Null),
+        }
+    }
+
+    fn add(&mut self, call: &AggCall, row: &[Value]) -> Result<()> {
+        let v = match &call.arg {
+            Some(e) => eval(e, Ctx::row(row))?,
+            None => Value::Boolean(true), // COUNT(*)
+        };
+        if v.is_null() {
+            return Ok(());
+        }
+        match self {
+            Acc::Count(n) => *n += 1,
+            Acc::Sum { int, real, is_real, any } => {
+                *any = true;
+                match v {
+                    Value::Integer(i) if !*is_real => match int.checked_add(i) {
+                        Some(s) => *int = s,
+                        None => return Err(Error::invalid("integer overflow in SUM")),
+                    },
+                    Value::Integer(i) => *real += i as f64,
+                    Value::Real(r) => {
+                        if !*is_real {
+                            *is_real = true;
+                            *real = *int as f64;
+                        }
+                        *real += r;
+                    }
+                    other => return Err(Error::type_mismatch("SUM", "a number", other.type_name())),
+                }
+            }
+            Acc::Avg { sum, n } => match v {
+                Value::Integer(i) => {
+                    *sum += i as f64;
+                    *n += 1;
+                }
+                Value::Real(r) => {
+                    *sum += r;
+                    *n += 1;
+                }
+                other => return Err(Error::type_mismatch("AVG", "a number", other.type_name())),
+            },
+            Acc::Min(m) => {
+                if m.is_null() || v.total_cmp(m) == Ordering::Less {
+                    *m = v;
+                }
+            }
+            Acc::Max(m) => {
+                if m.is_null() || v.total_cmp(m) == Ordering::Greater {
+                    *m = v;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Value {
+        match self {
+            Acc::Count(n) => Value::Integer(n),
+            Acc::Sum { any: false, .. } => Value::Null,
+            Acc::Sum { int, real, is_real, .. } => {
+                if is_real {
+                    Value::Real(real)
+                } else {
+                    Value::Integer(int)
+                }
+            }
+            Acc::Avg { n: 0, .. } => Value::Null,
+            Acc::Avg { sum, n } => Value::Real(sum / n as f64),
+            Acc::Min(v) | Acc::Max(v) => v,
+        }
+    }
+}
+
+fn aggregate(plan: &SelectPlan, agg: &crate::plan::AggPlan, rows: Vec<Vec<Value>>) -> Result<Rows> {
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut groups: Vec<(Vec<Value>, Vec<Acc>)> = Vec::new();
+    for row in &rows {
+        let keys: Vec<Value> = agg.group_by.iter().map(|e| eval(e, Ctx::row(row))).collect::<Result<_>>()?;
+        let id = crate::storage::keys::encode(&keys)?;
+        let gi = *index.entry(id).or_insert_with(|| {
+            groups.push((keys, agg.aggs.iter().map(|a| Acc::new(a.func)).collect()));
+            groups.len() - 1
+        });
+        for (acc, call) in groups[gi].1.iter_mut().zip(&agg.aggs) {
+            acc.add(call, row)?;
+        }
+    }
+    if groups.is_empty() && agg.group_by.is_empty() {
+        groups.push((Vec::new(), agg.aggs.iter().map(|a| Acc::new(a.func)).collect()));
+    }
+    let mut done: Vec<(Vec<Value>, Vec<Value>)> = groups
+        .into_iter()
+        .map(|(k, accs)| (k, accs.into_iter().map(Acc::finish).collect()))
+        .collect();
+    if let Some(h) = &agg.having {
+        let mut kept = Vec::with_capacity(done.len());
+        for (k, a) in done {
+            if truthy(h, Ctx { row: &[], keys: &k, aggs: &a })? {
+                kept.push((k, a));
+            }
+        }
+        done = kept;
+    }
+    let mut keyed: Vec<(Vec<Value>, (Vec<Value>, Vec<Value>))> = Vec::with_capacity(done.len());
+    for (k, a) in done {
+        let sort_keys = plan
+            .order_by
+            .iter()
+            .map(|(e, _)| eval(e, Ctx { row: &[], keys: &k, aggs: &a }))
+            .collect::<Result<_>>()?;
+        keyed.push((sort_keys, (k, a)));
+    }
+    sort_keyed(&mut keyed, &plan.order_by);
+    let take = plan.limit.unwrap_or(usize::MAX);
+    let groups: Vec<(Vec<Value>, Vec<Value>)> = keyed.into_iter().skip(plan.offset).take(take).map(|(_, g)| g).collect();
+    project(plan, groups.iter().map(|(k, a)| Ctx { row: &[], keys: k, aggs: a }))
+}
+
+/// Index kNN. Returns the candidate rows (at least `min(k, matching)` of them, unsorted), or
+/// `None` when the caller must fall back to a full scan.
+fn knn(
+    plan: &SelectPlan,
+    cx: &ExecCtx<'_>,
+    column: usize,
+    metric: crate::catalog::Metric,
+    query: &[f32],
+    k: usize,
+) -> Result<Option<Vec<Vec<Value>>>> {
+    let Some(table) = &plan.table else { return Ok(None) };
+    if k == 0 {
+        return Ok(Some(Vec::new()));
+    }
+    let Some(live) =
+        cx.vectors.acquire(cx.store, table, cx.counters.seq, column, metric, cx.counters.rows)?
+    else {
+        return Ok(None);
+    };
+    let hits = match &plan.filter {
+        None => {
+            let hits = live.search(query, k, cx.ef_search, None)?;
+            if hits.len() < k && (hits.len() as u64) < cx.counters.rows {
+                return Ok(None);
+            }
+            hits
+        }
+        Some(filter) => {
+            // The filter is evaluated by a scan; only matching rowids reach the index.
+            let mut matching: Vec<u64> = Vec::new();
+            let mut kept: Vec<Vec<Value>> = Vec::new();
+            cx.store.scan(table.id, |rowid, row| {
+                if truthy(filter, Ctx::row(&row))? {
+                    matching.push(rowid);
+                    if matching.len() <= cx.exact_threshold {
+                        kept.push(row);
+                    } else if !kept.is_empty() {
+                        kept = Vec::new();
+                    }
+                }
+                Ok(true)
+            })?;
+            if matching.len() <= cx.exact_threshold {
+                return Ok(Some(kept));
+            }
+            let want = k.min(matching.len());
+            let allowed = |key: u64| matching.binary_search(&key).is_ok();
+            let mut hits = live.search(query, k, cx.ef_search, Some(&allowed))?;
+            if hits.len() < want {
+                let ef = cx.ef_search.max(k).saturating_mul(8).min(4096);
+                hits = live.search(query, k, ef, Some(&allowed))?;
+            }
+            if hits.len() < want {
+                return Ok(None);
+            }
+            hits
+        }
+    };
+    let ids: Vec<u64> = hits.iter().map(|h| h.0).collect();
+    let rows = cx.store.get_rows(table.id, &ids)?;
+    if rows.iter().any(Option::is_none) {
+        return Ok(None);
+    }
+    Ok(Some(rows.into_iter().flatten().collect()))
+}
+
+/// The text of `EXPLAIN`, one line per row.
+pub(crate) fn explain(plan: &SelectPlan, query: &sql::Query, cx: &ExecCtx<'_>) -> Vec<String> {
+    let mut lines = Vec::new();
+    let select = match query.body.as_ref() {
+        sql::SetExpr::Select(s) => Some(s),
+        _ => None,
+    };
+    let where_text = select.and_then(|s| s.selection.as_ref()).map(ToString::to_string);
+    let order_text = query.order_by.as_ref().map(|o| o.to_string());
+    let table_name = plan.table.as_ref().map_or("(no table)".to_string(), |t| t.name.clone());
+    match &plan.access {
+        Access::Knn { column, metric, k, .. } => {
+            let t = plan.table.as_ref().expect("kNN plans have a table");
+            let state = match cx.vectors.meta(t.id, *column) {
+                Some(m) => format!("index {} (HNSW, m={}, ef_construction={}, {})", m.name, m.params.m, m.params.ef_construction, m.params.quantization),
+                None => "HNSW index built lazily on first use".to_string(),
+            };
+            lines.push(format!(
+                "Index kNN scan on {}.{} using {state}",
+                t.name, t.columns[*column].name
+            ));
+            lines.push(format!("  metric: {metric} ({}), k: {k}, ef_search: {}", metric.operator(), cx.ef_search));
+            match &where_text {
+                Some(w) => {
+                    lines.push(format!("  filter: {w}"));
+                    lines.push(format!(
+                        "  filter strategy: scan rows for matching rowids; exact distances when at most {} rows match, else USearch filtered_search over the matching rowids (exact fallback if it returns fewer than min(k, matching))",
+                        cx.exact_threshold
+                    ));
+                }
+                None => lines.push("  filter: none".to_string()),
+            }
+            lines.push(format!("  then: fetch the {k} rows by rowid, recompute exact distances, sort"));
+        }
+        Access::FullScan => {
+            lines.push(format!("Full scan on {table_name}"));
+            if let Some(w) = &where_text {
+                lines.push(format!("  filter: {w}"));
+            }
+            if let Some(agg) = &plan.aggregate {
+                lines.push(format!("  aggregate: {} group key(s), {} aggregate(s)", agg.group_by.len(), agg.aggs.len()));
+            }
+            if let Some(o) = &order_text {
+                lines.push(format!("  sort: {o}"));
+            }
+            if plan.table.is_some() && knn_metric_mismatch(plan, cx) {
+                lines.push("  (exact scan: the column's index has another metric)".to_string());
+            }
+        }
+    }
+    if plan.limit.is_some() || plan.offset > 0 {
+        lines.push(format!(
+            "  limit: {}, offset: {}",
+            plan.limit.map_or("none".to_string(), |l| l.to_string()),
+            plan.offset
+        ));
+    }
+    lines.push(format!("  output: {}", plan.names.join(", ")));
+    lines
+}
+
+fn knn_metric_mismatch(plan: &SelectPlan, cx: &ExecCtx<'_>) -> bool {
+    match (crate::plan::knn_shape(plan), &plan.table) {
+        (Some((col, metric, _)), Some(t)) => cx.vectors.meta(t.id, col).is_some_and(|m| m.params.metric != metric),
+        _ => false,
+    }
+}

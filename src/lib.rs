@@ -1,0 +1,58 @@
+//! # vectable
+//!
+//! An embedded SQL table store with vector columns. Rows live in RocksDB; every `VECTOR(n)`
+//! column gets an HNSW index from USearch, built lazily by the first nearest-neighbour query
+//! that needs it, saved to `<dir>/vectors/<table>_<column>.usearch`, and memory-mapped back —
+//! not rebuilt — on the first query after a restart. SQL is PostgreSQL's, parsed by
+//! sqlparser, with pgvector's distance operators.
+//!
+//! ```
+//! use vectable::{Database, params};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let db = Database::open(dir.path())?;
+//! db.execute("CREATE TABLE docs (id INTEGER PRIMARY KEY, lang TEXT, embedding VECTOR(3))", ())?;
+//! db.execute("INSERT INTO docs VALUES (1, 'en', '[1,0,0]'), (2, 'de', '[0,1,0]'), (3, 'en', '[0,0,1]')", ())?;
+//!
+//! // The k nearest rows that satisfy the filter; `<=>` is cosine distance, `<->` L2, `<#>` -dot.
+//! let rows = db.query(
+//!     "SELECT id, embedding <=> $1 AS d FROM docs WHERE lang = 'en' ORDER BY embedding <=> $1 LIMIT 1",
+//!     params![vec![0.9f32, 0.1, 0.0]],
+//! )?;
+//! assert_eq!(rows.get(0).unwrap().get::<i64>("id")?, 1);
+//! # Ok::<(), vectable::Error>(())
+//! ```
+//!
+//! Distances: `<->` is Euclidean distance in [0, ∞); `<=>` is cosine distance 1 − cos in
+//! [0, 2]; `<#>` is the negative inner product (smaller is more similar), as in pgvector.
+
+#![warn(missing_docs)]
+
+/// Table schemas, index metadata and identifier rules.
+pub mod catalog;
+/// The public `Database` handle and its `Options`.
+mod db;
+/// The error type.
+mod error;
+/// Execution operators (scan, filter, sort, aggregate, kNN, writes).
+pub(crate) mod exec;
+/// Logical plans and the kNN-vs-scan choice.
+pub(crate) mod plan;
+/// Query results.
+mod row;
+/// Parsing and binding.
+pub(crate) mod sql;
+/// RocksDB storage: catalog, rows, primary keys, change log.
+pub(crate) mod storage;
+/// Values, types and parameters.
+mod value;
+/// Vector-index lifecycle: build, cache, save, map, catch up.
+pub(crate) mod vector;
+
+pub use catalog::{ColumnDef, Metric, Quantization, TableSchema};
+pub use db::{Database, Options, Output, MAX_EF_SEARCH};
+pub use error::{Error, Result};
+pub use row::{OptionalExtension, Row, RowIndex, Rows};
+pub use sql::split_statements;
+pub use value::{format_vector, DataType, FromValue, Params, ToValue, Value, MAX_VECTOR_DIMS};
+pub use vector::{IndexStatus, LoadEvent, Progress};

@@ -1,0 +1,543 @@
+//! Binding: sqlparser expressions (`SqlExpr`) → vectable's [`Expr`], with column names
+//! resolved against the table, `$n` parameters substituted, scalar subqueries evaluated once,
+//! aggregates collected, vector literals parsed and checked against the column they meet,
+//! and constant subexpressions folded.
+
+use sqlparser::ast::{
+    self as sql, BinaryOperator, DataType as SqlDataType, Expr as SqlExpr, FunctionArg,
+    FunctionArgExpr, FunctionArguments, UnaryOperator, Value as SqlValue,
+};
+
+use crate::catalog::{Metric, TableSchema};
+use crate::error::{Error, Result};
+use crate::value::{self, DataType, Value};
+
+/// A bound scalar expression.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Expr {
+    Literal(Value),
+    /// A column of the scanned row, by position.
+    Column(usize),
+    /// In aggregate output: the i-th `GROUP BY` key.
+    GroupKey(usize),
+    /// In aggregate output: the i-th aggregate's value.
+    Agg(usize),
+    Neg(Box<Expr>),
+    Not(Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    IsNull(Box<Expr>, bool),
+    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
+    Between { expr: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool },
+    Like { expr: Box<Expr>, pattern: Box<Expr>, negated: bool, case_insensitive: bool },
+    Func(Func, Vec<Expr>),
+    Cast(Box<Expr>, DataType),
+    /// `ARRAY[...]` with non-constant elements.
+    Array(Vec<Expr>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    And,
+    Or,
+    Concat,
+    /// `<->`, `<=>`, `<#>`.
+    Distance(Metric),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Func {
+    L2Distance,
+    CosineDistance,
+    InnerProduct,
+    VectorDims,
+    VectorNorm,
+    Abs,
+    Lower,
+    Upper,
+    Length,
+    Round,
+    Coalesce,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AggFunc {
+    CountStar,
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+/// An aggregate call found while binding.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AggCall {
+    pub func: AggFunc,
+    pub arg: Option<Expr>,
+}
+
+/// Evaluates an uncorrelated scalar subquery (provided by the executor).
+pub(crate) type SubqueryFn<'a> = &'a dyn Fn(&sql::Query) -> Result<Value>;
+
+/// Binding context.
+pub(crate) struct Binder<'a> {
+    pub table: Option<&'a TableSchema>,
+    pub params: &'a [Value],
+    pub subquery: SubqueryFn<'a>,
+    /// Where aggregates go; `None` where aggregates are not allowed.
+    pub aggs: Option<Vec<AggCall>>,
+}
+
+/// Unquoted identifiers fold to lower case, as in PostgreSQL; quoted ones keep their case.
+pub(crate) fn ident_name(id: &sql::Ident) -> String {
+    if id.quote_style.is_some() {
+        id.value.clone()
+    } else {
+        id.value.to_lowercase()
+    }
+}
+
+/// The last part of an object name (`schema.table` → `table`), folded like [`ident_name`].
+pub(crate) fn object_name(name: &sql::ObjectName) -> Result<String> {
+    match name.0.as_slice() {
+        [part] => part
+            .as_ident()
+            .map(ident_name)
+            .ok_or_else(|| Error::unsupported(format!("name {name}"))),
+        _ => Err(Error::unsupported(format!("qualified name {name} (schemas are not supported)"))),
+    }
+}
+
+/// Parses a sqlparser number literal.
+pub(crate) fn number(text: &str) -> Result<Value> {
+    if let Ok(i) = text.parse::<i64>() {
+        return Ok(Value::Integer(i));
+    }
+    text.parse::<f64>()
+        .map(Value::Real)
+        .map_err(|_| Error::invalid(format!("bad number {text}")))
+}
+
+/// Converts a SQL data type to a column type.
+pub(crate) fn data_type(ty: &SqlDataType) -> Result<DataType> {
+    use SqlDataType as T;
+    Ok(match ty {
+        T::Integer(_) | T::Int(_) | T::BigInt(_) | T::SmallInt(_) | T::Int2(_) | T::Int4(_)
+        | T::Int8(_) | T::TinyInt(_) => DataType::Integer,
+        T::Real | T::Double(_) | T::DoublePrecision | T::Float(_) | T::Float4 | T::Float8
+        | T::Float32 | T::Float64 | T::Numeric(_) | T::Decimal(_) => DataType::Real,
+        T::Text | T::Varchar(_) | T::Char(_) | T::CharacterVarying(_) | T::Character(_)
+        | T::String(_) => DataType::Text,
+        T::Boolean | T::Bool => DataType::Boolean,
+        T::Custom(name, mods) => {
+            let n = name.to_string().to_ascii_lowercase();
+            match n.as_str() {
+                "vector" => {
+                    let dims = match mods.as_slice() {
+                        [d] => d.parse::<usize>().ok(),
+                        _ => None,
+                    }
+                    .ok_or_else(|| Error::invalid("VECTOR needs its dimensions: VECTOR(n)"))?;
+                    if dims == 0 || dims > value::MAX_VECTOR_DIMS {
+                        return Err(Error::invalid(format!(
+                            "VECTOR({dims}): dimensions must be between 1 and {}",
+                            value::MAX_VECTOR_DIMS
+                        )));
+                    }
+                    DataType::Vector(dims)
+                }
+                "int" | "integer" | "bigint" => DataType::Integer,
+                "double" | "float" | "real" => DataType::Real,
+                "string" => DataType::Text,
+                _ => return Err(Error::unsupported(format!("data type {ty}"))),
+            }
+        }
+        _ => return Err(Error::unsupported(format!("data type {ty}"))),
+    })
+}
+
+impl Binder<'_> {
+    fn column(&self, name: &str) -> Result<Expr> {
+        match self.table {
+            Some(t) => Ok(Expr::Column(t.require_column(name)?)),
+            None => Err(Error::NoSuchColumn { table: String::new(), column: name.to_string() }),
+        }
+    }
+
+    fn column_type(&self, e: &Expr) -> Option<(String, DataType)> {
+        match (e, self.table) {
+            (Expr::Column(i), Some(t)) => Some((t.qualified(*i), t.columns[*i].data_type)),
+            _ => None,
+        }
+    }
+
+    /// Binds an expression and folds it if it is constant.
+    pub fn bind(&mut self, e: &SqlExpr) -> Result<Expr> {
+        let bound = self.bind_inner(e)?;
+        fold(bound)
+    }
+
+    fn bind_inner(&mut self, e: &SqlExpr) -> Result<Expr> {
+        Ok(match e {
+            SqlExpr::Identifier(id) => self.column(&ident_name(id))?,
+            SqlExpr::CompoundIdentifier(parts) => {
+                let (Some(col), Some(t)) = (parts.last(), self.table) else {
+                    return Err(Error::unsupported(format!("name {e}")));
+                };
+                if parts.len() == 2 && !ident_name(&parts[0]).eq_ignore_ascii_case(&t.name) {
+                    return Err(Error::NoSuchTable(ident_name(&parts[0])));
+                }
+                self.column(&ident_name(col))?
+            }
+            SqlExpr::Value(v) => Expr::Literal(self.literal(&v.value)?),
+            SqlExpr::Nested(inner) => self.bind_inner(inner)?,
+            SqlExpr::UnaryOp { op, expr } => {
+                let inner = self.bind_inner(expr)?;
+                match op {
+                    UnaryOperator::Minus => Expr::Neg(Box::new(inner)),
+                    UnaryOperator::Plus => inner,
+                    UnaryOperator::Not => Expr::Not(Box::new(inner)),
+                    _ => return Err(Error::unsupported(format!("operator {op}"))),
+                }
+            }
+            SqlExpr::BinaryOp { left, op, right } => {
+                let l = self.bind_inner(left)?;
+                let r = self.bind_inner(right)?;
+                let op = match op {
+                    BinaryOperator::Plus => BinOp::Add,
+                    BinaryOperator::Minus => BinOp::Sub,
+                    BinaryOperator::Multiply => BinOp::Mul,
+                    BinaryOperator::Divide => BinOp::Div,
+                    BinaryOperator::Modulo => BinOp::Mod,
+                    BinaryOperator::Eq => BinOp::Eq,
+                    BinaryOperator::NotEq => BinOp::NotEq,
+                    BinaryOperator::Lt => BinOp::Lt,
+                    BinaryOperator::LtEq => BinOp::LtEq,
+                    BinaryOperator::Gt => BinOp::Gt,
+                    BinaryOperator::GtEq => BinOp::GtEq,
+                    BinaryOperator::And => BinOp::And,
+                    BinaryOperator::Or => BinOp::Or,
+                    BinaryOperator::StringConcat => BinOp::Concat,
+                    BinaryOperator::LtDashGt => BinOp::Distance(Metric::L2),
+                    BinaryOperator::Spaceship => BinOp::Distance(Metric::Cosine),
+                    BinaryOperator::Custom(s) if s == "<#>" => BinOp::Distance(Metric::InnerProduct),
+                    other => return Err(Error::unsupported(format!("operator {other}"))),
+                };
+                if let BinOp::Distance(m) = op {
+                    let (l, r) = self.vector_operands(l, r, m.operator())?;
+                    return Ok(Expr::Binary(op, Box::new(l), Box::new(r)));
+                }
+                Expr::Binary(op, Box::new(l), Box::new(r))
+            }
+            SqlExpr::IsNull(x) => Expr::IsNull(Box::new(self.bind_inner(x)?), false),
+            SqlExpr::IsNotNull(x) => Expr::IsNull(Box::new(self.bind_inner(x)?), true),
+            SqlExpr::IsTrue(x) => Expr::Binary(
+                BinOp::Eq,
+                Box::new(self.bind_inner(x)?),
+                Box::new(Expr::Literal(Value::Boolean(true))),
+            ),
+            SqlExpr::IsFalse(x) => Expr::Binary(
+                BinOp::Eq,
+                Box::new(self.bind_inner(x)?),
+                Box::new(Expr::Literal(Value::Boolean(false))),
+            ),
+            SqlExpr::InList { expr, list, negated } => Expr::InList {
+                expr: Box::new(self.bind_inner(expr)?),
+                list: list.iter().map(|x| self.bind_inner(x)).collect::<Result<_>>()?,
+                negated: *negated,
+            },
+            SqlExpr::Between { expr, negated, low, high } => Expr::Between {
+                expr: Box::new(self.bind_inner(expr)?),
+                low: Box::new(self.bind_inner(low)?),
+                high: Box::new(self.bind_inner(high)?),
+                negated: *negated,
+            },
+            SqlExpr::Like { negated, expr, pattern, escape_char, any } => {
+                if escape_char.is_some() || *any {
+                    return Err(Error::unsupported("LIKE ... ESCAPE / LIKE ANY"));
+                }
+                Expr::Like {
+                    expr: Box::new(self.bind_inner(expr)?),
+                    pattern: Box::new(self.bind_inner(pattern)?),
+                    negated: *negated,
+                    case_insensitive: false,
+                }
+            }
+            SqlExpr::ILike { negated, expr, pattern, escape_char, any } => {
+                if escape_char.is_some() || *any {
+                    return Err(Error::unsupported("ILIKE ... ESCAPE / ILIKE ANY"));
+                }
+                Expr::Like {
+                    expr: Box::new(self.bind_inner(expr)?),
+                    pattern: Box::new(self.bind_inner(pattern)?),
+                    negated: *negated,
+                    case_insensitive: true,
+                }
+            }
+            SqlExpr::Array(arr) => {
+                let elems: Vec<Expr> =
+                    arr.elem.iter().map(|x| self.bind_inner(x)).collect::<Result<_>>()?;
+                Expr::Array(elems)
+            }
+            SqlExpr::Cast { expr, data_type: ty, .. } => {
+                let inner = self.bind_inner(expr)?;
+                let target = data_type(ty)?;
+                Expr::Cast(Box::new(inner), target)
+            }
+            SqlExpr::Subquery(q) => Expr::Literal((self.subquery)(q)?),
+            SqlExpr::Function(f) => self.function(f)?,
+            SqlExpr::TypedString(ts) => {
+                let text = match &ts.value.value {
+                    SqlValue::SingleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                Expr::Cast(Box::new(Expr::Literal(Value::Text(text))), data_type(&ts.data_type)?)
+            }
+            other => return Err(Error::unsupported(format!("expression {other}"))),
+        })
+    }
+
+    fn literal(&self, v: &SqlValue) -> Result<Value> {
+        Ok(match v {
+            SqlValue::Number(n, _) => number(n)?,
+            SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) => Value::Text(s.clone()),
+            SqlValue::EscapedStringLiteral(s) => Value::Text(s.clone()),
+            SqlValue::Boolean(b) => Value::Boolean(*b),
+            SqlValue::Null => Value::Null,
+            SqlValue::Placeholder(p) => {
+                let n: usize = p
+                    .strip_prefix('$')
+                    .and_then(|d| d.parse().ok())
+                    .ok_or_else(|| Error::Parameter(format!("placeholder {p}: use $1, $2, …")))?;
+                if n == 0 {
+                    return Err(Error::Parameter("parameters are numbered from $1".into()));
+                }
+                self.params.get(n - 1).cloned().ok_or_else(|| {
+                    Error::Parameter(format!(
+                        "${n} was used but {} parameter(s) were given",
+                        self.params.len()
+                    ))
+                })?
+            }
+            other => return Err(Error::unsupported(format!("literal {other}"))),
+        })
+    }
+
+    /// Makes both operands of a distance operator vectors: text and array literals become
+    /// vectors, and a constant meeting a vector column must have that column's dimensions.
+    fn vector_operands(&self, l: Expr, r: Expr, op: &str) -> Result<(Expr, Expr)> {
+        let l = fold(l)?;
+        let r = fold(r)?;
+        let lt = self.column_type(&l);
+        let rt = self.column_type(&r);
+        let fix = |e: Expr, other: &Option<(String, DataType)>| -> Result<Expr> {
+            match e {
+                Expr::Literal(v) => {
+                    let (context, dims) = match other {
+                        Some((name, DataType::Vector(n))) => (name.clone(), Some(*n)),
+                        Some((name, ty)) => {
+                            return Err(Error::type_mismatch(format!("operator {op}"), "VECTOR", format!("{ty} column {name}")))
+                        }
+                        None => (format!("operator {op}"), None),
+                    };
+                    let v = match v {
+                        Value::Null => return Ok(Expr::Literal(Value::Null)),
+                        Value::Text(s) => value::parse_vector(&s, &context)?,
+                        Value::Vector(v) => {
+                            value::check_finite(&v, &context)?;
+                            v
+                        }
+                        other => return Err(Error::type_mismatch(format!("operator {op}"), "VECTOR", other.type_name())),
+                    };
+                    if let Some(n) = dims {
+                        if v.len() != n {
+                            return Err(Error::DimensionMismatch { column: context, expected: n, found: v.len() });
+                        }
+                    }
+                    Ok(Expr::Literal(Value::Vector(v)))
+                }
+                e => Ok(e),
+            }
+        };
+        let l2 = fix(l, &rt)?;
+        let r2 = fix(r, &lt)?;
+        for (t, name) in [(&lt, "left"), (&rt, "right")] {
+            if let Some((col, ty)) = t {
+                if !matches!(ty, DataType::Vector(_)) {
+                    return Err(Error::type_mismatch(format!("{name} operand of {op}"), "VECTOR", format!("{ty} column {col}")));
+                }
+            }
+        }
+        Ok((l2, r2))
+    }
+
+    fn function(&mut self, f: &sql::Function) -> Result<Expr> {
+        let name = f.name.to_string().to_ascii_lowercase();
+        if f.over.is_some() || f.filter.is_some() {
+            return Err(Error::unsupported(format!("window or FILTER on {name}")));
+        }
+        let (args, distinct) = match &f.args {
+            FunctionArguments::None => (Vec::new(), false),
+            FunctionArguments::List(list) => {
+                let distinct = list.duplicate_treatment == Some(sql::DuplicateTreatment::Distinct);
+                (list.args.clone(), distinct)
+            }
+            FunctionArguments::Subquery(_) => return Err(Error::unsupported(format!("{name}(subquery)"))),
+        };
+        let agg = match name.as_str() {
+            "count" => Some(AggFunc::Count),
+            "sum" => Some(AggFunc::Sum),
+            "avg" => Some(AggFunc::Avg),
+            "min" => Some(AggFunc::Min),
+            "max" => Some(AggFunc::Max),
+            _ => None,
+        };
+        if let Some(mut func) = agg {
+            if distinct {
+                return Err(Error::unsupported(format!("{name}(DISTINCT ...)")));
+            }
+            if self.aggs.is_none() {
+                return Err(Error::invalid(format!("aggregate {name}() is not allowed here")));
+            }
+            let arg = match args.as_slice() {
+                [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] if func == AggFunc::Count => {
+                    func = AggFunc::CountStar;
+                    None
+                }
+                [FunctionArg::Unnamed(FunctionArgExpr::Expr(e))] => {
+                    // Aggregates do not nest: bind the argument with aggregates disallowed.
+                    let saved = self.aggs.take();
+                    let bound = self.bind_inner(e);
+                    self.aggs = saved;
+                    Some(bound?)
+                }
+                _ => return Err(Error::invalid(format!("{name}() takes one argument"))),
+            };
+            let aggs = self.aggs.as_mut().expect("checked above");
+            let call = AggCall { func, arg };
+            let i = match aggs.iter().position(|a| *a == call) {
+                Some(i) => i,
+                None => {
+                    aggs.push(call);
+                    aggs.len() - 1
+                }
+            };
+            return Ok(Expr::Agg(i));
+        }
+        let mut bound = Vec::with_capacity(args.len());
+        for a in &args {
+            match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => bound.push(self.bind_inner(e)?),
+                _ => return Err(Error::unsupported(format!("argument {a} of {name}()"))),
+            }
+        }
+        let (func, arity) = match name.as_str() {
+            "l2_distance" => (Func::L2Distance, 2),
+            "cosine_distance" => (Func::CosineDistance, 2),
+            "inner_product" => (Func::InnerProduct, 2),
+            "vector_dims" => (Func::VectorDims, 1),
+            "vector_norm" => (Func::VectorNorm, 1),
+            "abs" => (Func::Abs, 1),
+            "lower" => (Func::Lower, 1),
+            "upper" => (Func::Upper, 1),
+            "length" | "char_length" => (Func::Length, 1),
+            "round" => (Func::Round, usize::MAX),
+            "coalesce" => (Func::Coalesce, usize::MAX),
+            _ => return Err(Error::unsupported(format!("function {name}()"))),
+        };
+        if arity != usize::MAX && bound.len() != arity {
+            return Err(Error::invalid(format!("{name}() takes {arity} argument(s), got {}", bound.len())));
+        }
+        if func == Func::Round && !(1..=2).contains(&bound.len()) {
+            return Err(Error::invalid("round() takes 1 or 2 arguments"));
+        }
+        if func == Func::Coalesce && bound.is_empty() {
+            return Err(Error::invalid("coalesce() needs at least one argument"));
+        }
+        match func {
+            Func::L2Distance | Func::CosineDistance | Func::InnerProduct => {
+                let r = bound.pop().expect("arity 2");
+                let l = bound.pop().expect("arity 2");
+                let (l, r) = self.vector_operands(l, r, &format!("{name}()"))?;
+                Ok(Expr::Func(func, vec![l, r]))
+            }
+            Func::VectorDims | Func::VectorNorm => {
+                let a = fold(bound.pop().expect("arity 1"))?;
+                let a = match a {
+                    Expr::Literal(Value::Text(s)) => {
+                        Expr::Literal(Value::Vector(value::parse_vector(&s, &format!("{name}()"))?))
+                    }
+                    e => e,
+                };
+                Ok(Expr::Func(func, vec![a]))
+            }
+            _ => Ok(Expr::Func(func, bound)),
+        }
+    }
+}
+
+/// Evaluates constant subexpressions once.
+fn fold(e: Expr) -> Result<Expr> {
+    if is_constant(&e) && !matches!(e, Expr::Literal(_)) {
+        Ok(Expr::Literal(crate::exec::expr::eval_const(&e)?))
+    } else {
+        Ok(e)
+    }
+}
+
+fn is_constant(e: &Expr) -> bool {
+    match e {
+        Expr::Literal(_) => true,
+        Expr::Column(_) | Expr::GroupKey(_) | Expr::Agg(_) => false,
+        Expr::Neg(x) | Expr::Not(x) | Expr::IsNull(x, _) | Expr::Cast(x, _) => is_constant(x),
+        Expr::Binary(_, a, b) => is_constant(a) && is_constant(b),
+        Expr::InList { expr, list, .. } => is_constant(expr) && list.iter().all(is_constant),
+        Expr::Between { expr, low, high, .. } => is_constant(expr) && is_constant(low) && is_constant(high),
+        Expr::Like { expr, pattern, .. } => is_constant(expr) && is_constant(pattern),
+        Expr::Func(_, args) | Expr::Array(args) => args.iter().all(is_constant),
+    }
+}
+
+/// Rewrites an expression for evaluation over aggregate output: subexpressions equal to a
+/// `GROUP BY` key become [`Expr::GroupKey`]; any other column reference is an error.
+pub(crate) fn over_groups(e: Expr, keys: &[Expr], table: &TableSchema) -> Result<Expr> {
+    if let Some(i) = keys.iter().position(|k| *k == e) {
+        return Ok(Expr::GroupKey(i));
+    }
+    let rec = |x: Box<Expr>| over_groups(*x, keys, table).map(Box::new);
+    let all = |xs: Vec<Expr>| xs.into_iter().map(|x| over_groups(x, keys, table)).collect::<Result<Vec<_>>>();
+    Ok(match e {
+        Expr::Column(i) => {
+            return Err(Error::invalid(format!(
+                "column {} must appear in GROUP BY or be used in an aggregate",
+                table.columns[i].name
+            )))
+        }
+        Expr::Literal(_) | Expr::GroupKey(_) | Expr::Agg(_) => e,
+        Expr::Neg(x) => Expr::Neg(rec(x)?),
+        Expr::Not(x) => Expr::Not(rec(x)?),
+        Expr::IsNull(x, n) => Expr::IsNull(rec(x)?, n),
+        Expr::Cast(x, t) => Expr::Cast(rec(x)?, t),
+        Expr::Binary(op, a, b) => Expr::Binary(op, rec(a)?, rec(b)?),
+        Expr::InList { expr, list, negated } => Expr::InList { expr: rec(expr)?, list: all(list)?, negated },
+        Expr::Between { expr, low, high, negated } => {
+            Expr::Between { expr: rec(expr)?, low: rec(low)?, high: rec(high)?, negated }
+        }
+        Expr::Like { expr, pattern, negated, case_insensitive } => {
+            Expr::Like { expr: rec(expr)?, pattern: rec(pattern)?, negated, case_insensitive }
+        }
+        Expr::Func(f, args) => Expr::Func(f, all(args)?),
+        Expr::Array(args) => Expr::Array(all(args)?),
+    })
+}

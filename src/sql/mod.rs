@@ -1,0 +1,156 @@
+//! SQL text in: parsing with sqlparser (PostgreSQL dialect) and binding names and types.
+//!
+//! This is the only module that calls sqlparser's parser. sqlparser's PostgreSQL dialect
+//! already tokenizes the three distance operators (`<->` as `LtDashGt`, `<=>` as `Spaceship`,
+//! `<#>` as a custom operator), so no custom dialect is needed; `CHECKPOINT`, which sqlparser
+//! does not know, is recognised here before parsing.
+
+pub(crate) mod bind;
+
+use sqlparser::ast::Statement as SqlStatement;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, Tokenizer};
+
+use crate::error::{Error, Result};
+
+/// A parsed statement: a sqlparser AST or one of vectable's own commands.
+#[derive(Debug)]
+pub(crate) enum Parsed {
+    /// `CHECKPOINT`.
+    Checkpoint,
+    /// Anything sqlparser parses.
+    Sql(Box<SqlStatement>),
+}
+
+/// Parses exactly one statement (a trailing `;` is allowed).
+///
+/// # Errors
+/// [`Error::Parse`] with the 1-based line and column sqlparser reports, or when the text holds
+/// no statement or more than one.
+pub(crate) fn parse_one(sql: &str) -> Result<Parsed> {
+    let trimmed = sql.trim().trim_end_matches(';').trim();
+    if trimmed.eq_ignore_ascii_case("checkpoint") {
+        return Ok(Parsed::Checkpoint);
+    }
+    let mut stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(parse_error)?;
+    match stmts.len() {
+        1 => Ok(Parsed::Sql(Box::new(stmts.remove(0)))),
+        0 => Err(Error::Parse { message: "empty statement".into(), line: 1, column: 1 }),
+        n => Err(Error::Parse {
+            message: format!("expected one statement, found {n}; run them one at a time"),
+            line: 1,
+            column: 1,
+        }),
+    }
+}
+
+fn parse_error(e: ParserError) -> Error {
+    let message = match e {
+        ParserError::TokenizerError(m) | ParserError::ParserError(m) => m,
+        ParserError::RecursionLimitExceeded => "statement nested too deeply".to_string(),
+    };
+    let find = |label: &str| -> u64 {
+        message
+            .find(label)
+            .map(|i| {
+                message[i + label.len()..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(0)
+    };
+    let (line, column) = (find("Line: "), find("Column: "));
+    Error::Parse { message, line, column }
+}
+
+/// Splits SQL text into statements at top-level semicolons, respecting quotes and comments.
+/// Each returned statement is trimmed and has no trailing `;`; empty statements are dropped.
+/// Text that does not tokenize is returned whole, so that running it reports the error.
+pub fn split_statements(sql: &str) -> Vec<String> {
+    let dialect = PostgreSqlDialect {};
+    let whole = || {
+        let t = sql.trim().trim_end_matches(';').trim();
+        if t.is_empty() { Vec::new() } else { vec![t.to_string()] }
+    };
+    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize_with_location() else {
+        return whole();
+    };
+    // Byte offset of each line start, to turn sqlparser's (line, column) into offsets.
+    let mut line_starts = vec![0usize];
+    line_starts.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
+    let offset = |line: u64, column: u64| -> Option<usize> {
+        let start = *line_starts.get(usize::try_from(line).ok()?.checked_sub(1)?)?;
+        let col = usize::try_from(column).ok()?.checked_sub(1)?;
+        Some(sql[start..].char_indices().nth(col).map_or(sql.len(), |(i, _)| start + i))
+    };
+    let mut out = Vec::new();
+    let mut begin: Option<usize> = None;
+    for t in &tokens {
+        match t.token {
+            Token::SemiColon => {
+                let Some(end) = offset(t.span.start.line, t.span.start.column) else { return whole() };
+                if let Some(b) = begin.take() {
+                    out.push(sql[b..end].trim().to_string());
+                }
+            }
+            Token::Whitespace(_) | Token::EOF => {}
+            _ => {
+                if begin.is_none() {
+                    let Some(b) = offset(t.span.start.line, t.span.start.column) else { return whole() };
+                    begin = Some(b);
+                }
+            }
+        }
+    }
+    if let Some(b) = begin {
+        out.push(sql[b..].trim().to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlparser::ast::{BinaryOperator, Expr as SqlExpr, SetExpr};
+
+    #[test]
+    fn distance_operators_parse_without_a_custom_dialect() {
+        for (op, want) in [
+            ("<->", BinaryOperator::LtDashGt),
+            ("<=>", BinaryOperator::Spaceship),
+            ("<#>", BinaryOperator::Custom("<#>".into())),
+        ] {
+            let Parsed::Sql(stmt) = parse_one(&format!("SELECT a {op} b FROM t")).unwrap() else {
+                panic!()
+            };
+            let SqlStatement::Query(q) = *stmt else { panic!() };
+            let SetExpr::Select(s) = *q.body else { panic!() };
+            let sqlparser::ast::SelectItem::UnnamedExpr(SqlExpr::BinaryOp { op: got, .. }) =
+                &s.projection[0]
+            else {
+                panic!()
+            };
+            assert_eq!(*got, want);
+        }
+    }
+
+    #[test]
+    fn checkpoint_and_errors() {
+        assert!(matches!(parse_one(" checkpoint ; ").unwrap(), Parsed::Checkpoint));
+        match parse_one("SELECT * FROM\n  WHERE").unwrap_err() {
+            Error::Parse { line, column, .. } => assert_eq!((line, column), (2, 3)),
+            e => panic!("{e}"),
+        }
+        assert!(matches!(parse_one("SELECT 1; SELECT 2"), Err(Error::Parse { .. })));
+    }
+
+    #[test]
+    fn splits_on_top_level_semicolons() {
+        let s = split_statements("SELECT ';' ; -- a comment; here\nINSERT INTO t VALUES (1);;  ");
+        assert_eq!(s, vec!["SELECT ';'", "INSERT INTO t VALUES (1)"]);
+        assert!(split_statements("  ;  ").is_empty());
+    }
+}

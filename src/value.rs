@@ -1,0 +1,579 @@
+//! Values, SQL data types, parameter binding and vector literals.
+//!
+//! [`Value`] is what a column holds and what a query returns. [`ToValue`] converts Rust values
+//! into parameters (`$1`, `$2`, …), [`FromValue`] converts results back. `Vec<f32>` and
+//! `&[f32]` bind as `VECTOR` values.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Largest `n` accepted in `VECTOR(n)`.
+pub const MAX_VECTOR_DIMS: usize = 16_000;
+
+/// A SQL value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Value {
+    /// SQL `NULL`.
+    Null,
+    /// `INTEGER` / `BIGINT`: a 64-bit signed integer.
+    Integer(i64),
+    /// `REAL` / `DOUBLE PRECISION` / `FLOAT`: a 64-bit float.
+    Real(f64),
+    /// `TEXT` / `VARCHAR`: UTF-8 text.
+    Text(String),
+    /// `BOOLEAN`.
+    Boolean(bool),
+    /// `VECTOR(n)`: `n` finite `f32` values.
+    Vector(Vec<f32>),
+}
+
+/// The declared type of a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum DataType {
+    /// `INTEGER`, `INT`, `BIGINT`, `SMALLINT`: i64.
+    Integer,
+    /// `REAL`, `DOUBLE PRECISION`, `FLOAT`: f64.
+    Real,
+    /// `TEXT`, `VARCHAR(n)`: UTF-8 text (the length limit is not enforced).
+    Text,
+    /// `BOOLEAN`.
+    Boolean,
+    /// `VECTOR(n)`: `n` f32 values, 1 ≤ n ≤ 16000.
+    Vector(usize),
+}
+
+impl fmt::Display for DataType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataType::Integer => f.write_str("INTEGER"),
+            DataType::Real => f.write_str("REAL"),
+            DataType::Text => f.write_str("TEXT"),
+            DataType::Boolean => f.write_str("BOOLEAN"),
+            DataType::Vector(n) => write!(f, "VECTOR({n})"),
+        }
+    }
+}
+
+impl Value {
+    /// The SQL name of this value's type (`NULL`, `INTEGER`, `VECTOR(3)`…), for messages.
+    pub fn type_name(&self) -> String {
+        match self {
+            Value::Null => "NULL".into(),
+            Value::Integer(_) => "INTEGER".into(),
+            Value::Real(_) => "REAL".into(),
+            Value::Text(_) => "TEXT".into(),
+            Value::Boolean(_) => "BOOLEAN".into(),
+            Value::Vector(v) => format!("VECTOR({})", v.len()),
+        }
+    }
+
+    /// True for `Value::Null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// SQL text for this value, as it would be written in a statement (`'it''s'`, `[1,2]`).
+    pub fn to_sql_literal(&self) -> String {
+        match self {
+            Value::Null => "NULL".into(),
+            Value::Integer(i) => i.to_string(),
+            Value::Real(r) => format_real(*r),
+            Value::Text(s) => format!("'{}'", s.replace('\'', "''")),
+            Value::Boolean(b) => if *b { "TRUE" } else { "FALSE" }.into(),
+            Value::Vector(v) => format_vector(v, usize::MAX),
+        }
+    }
+
+    /// Total order used by `ORDER BY`, `MIN`/`MAX` and `GROUP BY`: numbers compare by value
+    /// (integers and reals together), text by bytes, `false < true`, vectors element-wise;
+    /// values of different kinds order as NULL < boolean < number < text < vector.
+    /// NaN sorts after every other number.
+    pub fn total_cmp(&self, other: &Value) -> Ordering {
+        fn rank(v: &Value) -> u8 {
+            match v {
+                Value::Null => 0,
+                Value::Boolean(_) => 1,
+                Value::Integer(_) | Value::Real(_) => 2,
+                Value::Text(_) => 3,
+                Value::Vector(_) => 4,
+            }
+        }
+        match (self, other) {
+            (Value::Integer(a), Value::Integer(b)) => a.cmp(b),
+            (Value::Integer(a), Value::Real(b)) => (*a as f64).total_cmp(b),
+            (Value::Real(a), Value::Integer(b)) => a.total_cmp(&(*b as f64)),
+            (Value::Real(a), Value::Real(b)) => a.total_cmp(b),
+            (Value::Text(a), Value::Text(b)) => a.cmp(b),
+            (Value::Boolean(a), Value::Boolean(b)) => a.cmp(b),
+            (Value::Vector(a), Value::Vector(b)) => {
+                for (x, y) in a.iter().zip(b) {
+                    match x.total_cmp(y) {
+                        Ordering::Equal => {}
+                        o => return o,
+                    }
+                }
+                a.len().cmp(&b.len())
+            }
+            _ => rank(self).cmp(&rank(other)),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    /// Plain text for display: NULL as `NULL`, text unquoted, vectors in full as `[1,2,3]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("NULL"),
+            Value::Integer(i) => write!(f, "{i}"),
+            Value::Real(r) => f.write_str(&format_real(*r)),
+            Value::Text(s) => f.write_str(s),
+            Value::Boolean(b) => write!(f, "{b}"),
+            Value::Vector(v) => f.write_str(&format_vector(v, usize::MAX)),
+        }
+    }
+}
+
+fn format_real(r: f64) -> String {
+    if r.is_finite() && r == r.trunc() && r.abs() < 1e15 {
+        format!("{r:.1}")
+    } else {
+        format!("{r}")
+    }
+}
+
+/// Formats a vector as `[a,b,c]`. With `max_items` smaller than its length, shows the first
+/// `max_items` values with 4 decimals and the length: `[0.0123, -0.0456, …] (384)`.
+pub fn format_vector(v: &[f32], max_items: usize) -> String {
+    if v.len() <= max_items {
+        let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+        format!("[{}]", items.join(","))
+    } else {
+        let items: Vec<String> = v[..max_items].iter().map(|x| format!("{x:.4}")).collect();
+        format!("[{}, …] ({})", items.join(", "), v.len())
+    }
+}
+
+/// Parses a vector literal `[0.1, 0.2, 0.3]` (the brackets are required; whitespace is free).
+///
+/// # Errors
+/// [`Error::InvalidVector`] for text that is not a bracketed, comma-separated list of numbers
+/// (or is empty); [`Error::NonFiniteVector`] for NaN, ±inf or a number too large for `f32`,
+/// naming `context` and the 0-based position.
+pub fn parse_vector(text: &str, context: &str) -> Result<Vec<f32>> {
+    let short = || text.chars().take(80).collect::<String>();
+    let t = text.trim();
+    let inner = t
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .ok_or_else(|| Error::InvalidVector {
+            literal: short(),
+            reason: "expected a list of numbers in brackets, like '[0.1, 0.2]'".into(),
+        })?;
+    if inner.trim().is_empty() {
+        return Err(Error::InvalidVector {
+            literal: short(),
+            reason: "a vector needs at least one dimension".into(),
+        });
+    }
+    let mut out = Vec::with_capacity(inner.len() / 8 + 1);
+    for (i, part) in inner.split(',').enumerate() {
+        let p = part.trim();
+        let x: f64 = p.parse().map_err(|_| Error::InvalidVector {
+            literal: short(),
+            reason: format!("element {i} ({p:?}) is not a number"),
+        })?;
+        out.push(x);
+    }
+    finite_f32(out.into_iter(), context)
+}
+
+/// Converts numbers to f32, refusing NaN, ±inf and values that overflow f32.
+pub(crate) fn finite_f32(xs: impl Iterator<Item = f64>, context: &str) -> Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(xs.size_hint().0);
+    for (position, x) in xs.enumerate() {
+        let f = x as f32;
+        if !f.is_finite() {
+            return Err(Error::NonFiniteVector {
+                column: context.to_string(),
+                position,
+            });
+        }
+        out.push(f);
+    }
+    Ok(out)
+}
+
+/// Checks that every element of `v` is finite.
+///
+/// # Errors
+/// [`Error::NonFiniteVector`] naming `context` and the first bad position.
+pub(crate) fn check_finite(v: &[f32], context: &str) -> Result<()> {
+    match v.iter().position(|x| !x.is_finite()) {
+        Some(position) => Err(Error::NonFiniteVector {
+            column: context.to_string(),
+            position,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Converts `value` to the type of a column, for storing it.
+///
+/// Integers widen to reals; integral reals narrow to integers; text in a vector column is
+/// parsed as a vector literal. `NULL` passes through (constraints are checked by the caller).
+///
+/// # Errors
+/// [`Error::TypeMismatch`], [`Error::DimensionMismatch`], [`Error::NonFiniteVector`] or
+/// [`Error::InvalidVector`], naming `context` (`table.column`).
+pub(crate) fn coerce(value: Value, ty: DataType, context: &str) -> Result<Value> {
+    Ok(match (ty, value) {
+        (_, Value::Null) => Value::Null,
+        (DataType::Integer, Value::Integer(i)) => Value::Integer(i),
+        (DataType::Integer, Value::Real(r)) if r.fract() == 0.0 && r.abs() < 9.2e18 => {
+            Value::Integer(r as i64)
+        }
+        (DataType::Real, Value::Real(r)) => Value::Real(r),
+        (DataType::Real, Value::Integer(i)) => Value::Real(i as f64),
+        (DataType::Text, Value::Text(s)) => Value::Text(s),
+        (DataType::Boolean, Value::Boolean(b)) => Value::Boolean(b),
+        (DataType::Vector(n), Value::Vector(v)) => {
+            check_vector(&v, n, context)?;
+            Value::Vector(v)
+        }
+        (DataType::Vector(n), Value::Text(s)) => {
+            let v = parse_vector(&s, context)?;
+            check_vector(&v, n, context)?;
+            Value::Vector(v)
+        }
+        (ty, v) => return Err(Error::type_mismatch(context, ty.to_string(), v.type_name())),
+    })
+}
+
+fn check_vector(v: &[f32], dims: usize, context: &str) -> Result<()> {
+    if v.len() != dims {
+        return Err(Error::DimensionMismatch {
+            column: context.to_string(),
+            expected: dims,
+            found: v.len(),
+        });
+    }
+    check_finite(v, context)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parameters
+
+/// Converts a Rust value into a SQL [`Value`] for a `$n` parameter.
+///
+/// Implemented for integers, floats, `bool`, `&str`/`String`, `Vec<f32>`/`&[f32]`/`[f32; N]`
+/// (bound as `VECTOR`), [`Value`] and `Option<T>` (`None` is `NULL`).
+pub trait ToValue {
+    /// The SQL value of `self`.
+    fn to_value(&self) -> Value;
+}
+
+macro_rules! int_to_value {
+    ($($t:ty),*) => {$(
+        impl ToValue for $t {
+            fn to_value(&self) -> Value { Value::Integer(*self as i64) }
+        }
+    )*};
+}
+int_to_value!(i8, i16, i32, i64, u8, u16, u32, isize);
+
+impl ToValue for u64 {
+    /// Values above `i64::MAX` saturate; vectable integers are 64-bit signed.
+    fn to_value(&self) -> Value {
+        Value::Integer(i64::try_from(*self).unwrap_or(i64::MAX))
+    }
+}
+impl ToValue for usize {
+    fn to_value(&self) -> Value {
+        Value::Integer(i64::try_from(*self).unwrap_or(i64::MAX))
+    }
+}
+impl ToValue for f64 {
+    fn to_value(&self) -> Value {
+        Value::Real(*self)
+    }
+}
+impl ToValue for f32 {
+    fn to_value(&self) -> Value {
+        Value::Real(f64::from(*self))
+    }
+}
+impl ToValue for bool {
+    fn to_value(&self) -> Value {
+        Value::Boolean(*self)
+    }
+}
+impl ToValue for str {
+    fn to_value(&self) -> Value {
+        Value::Text(self.to_string())
+    }
+}
+impl ToValue for String {
+    fn to_value(&self) -> Value {
+        Value::Text(self.clone())
+    }
+}
+impl ToValue for [f32] {
+    fn to_value(&self) -> Value {
+        Value::Vector(self.to_vec())
+    }
+}
+impl ToValue for Vec<f32> {
+    fn to_value(&self) -> Value {
+        Value::Vector(self.clone())
+    }
+}
+impl<const N: usize> ToValue for [f32; N] {
+    fn to_value(&self) -> Value {
+        Value::Vector(self.to_vec())
+    }
+}
+impl ToValue for Value {
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+impl<T: ToValue> ToValue for Option<T> {
+    fn to_value(&self) -> Value {
+        match self {
+            Some(v) => v.to_value(),
+            None => Value::Null,
+        }
+    }
+}
+impl<T: ToValue + ?Sized> ToValue for &T {
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+
+/// A list of statement parameters: `()`, a tuple of up to 8 [`ToValue`]s, a slice or array of
+/// one `ToValue` type, `Vec<Value>`, or `&[&dyn ToValue]` as made by [`params!`](crate::params).
+pub trait Params {
+    /// The parameter values, `$1` first.
+    fn into_values(self) -> Vec<Value>;
+}
+
+impl Params for () {
+    fn into_values(self) -> Vec<Value> {
+        Vec::new()
+    }
+}
+impl Params for &[&dyn ToValue] {
+    fn into_values(self) -> Vec<Value> {
+        self.iter().map(|v| v.to_value()).collect()
+    }
+}
+impl<const N: usize> Params for &[&dyn ToValue; N] {
+    fn into_values(self) -> Vec<Value> {
+        self.iter().map(|v| v.to_value()).collect()
+    }
+}
+impl Params for Vec<Value> {
+    fn into_values(self) -> Vec<Value> {
+        self
+    }
+}
+impl Params for &[Value] {
+    fn into_values(self) -> Vec<Value> {
+        self.to_vec()
+    }
+}
+impl<T: ToValue, const N: usize> Params for [T; N] {
+    fn into_values(self) -> Vec<Value> {
+        self.iter().map(ToValue::to_value).collect()
+    }
+}
+
+macro_rules! tuple_params {
+    ($($name:ident : $idx:tt),+) => {
+        impl<$($name: ToValue),+> Params for ($($name,)+) {
+            fn into_values(self) -> Vec<Value> {
+                vec![$(self.$idx.to_value()),+]
+            }
+        }
+    };
+}
+tuple_params!(A: 0);
+tuple_params!(A: 0, B: 1);
+tuple_params!(A: 0, B: 1, C: 2);
+tuple_params!(A: 0, B: 1, C: 2, D: 3);
+tuple_params!(A: 0, B: 1, C: 2, D: 3, E: 4);
+tuple_params!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5);
+tuple_params!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6);
+tuple_params!(A: 0, B: 1, C: 2, D: 3, E: 4, F: 5, G: 6, H: 7);
+
+/// Builds a parameter list of mixed types: `params![1, "curl", vec![0.5f32; 384]]`.
+#[macro_export]
+macro_rules! params {
+    () => { &[] as &[&dyn $crate::ToValue] };
+    ($($p:expr),+ $(,)?) => { &[$(&$p as &dyn $crate::ToValue),+] as &[&dyn $crate::ToValue] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading results
+
+/// Converts a result [`Value`] into a Rust type, for [`Row::get`](crate::Row::get).
+///
+/// Implemented for `i64`, `i32`, `u64`, `usize`, `f64`, `f32`, `bool`, `String`, `Vec<f32>`,
+/// [`Value`] and `Option<T>` (NULL is `None`). Integers read as `f64` too.
+pub trait FromValue: Sized {
+    /// The Rust type's name, for error messages.
+    const NAME: &'static str;
+    /// Converts, or returns `None` when the value has another type (or is out of range).
+    fn from_value(value: &Value) -> Option<Self>;
+}
+
+impl FromValue for i64 {
+    const NAME: &'static str = "i64";
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Integer(i) => Some(*i),
+            _ => None,
+        }
+    }
+}
+impl FromValue for i32 {
+    const NAME: &'static str = "i32";
+    fn from_value(value: &Value) -> Option<Self> {
+        i64::from_value(value).and_then(|i| i32::try_from(i).ok())
+    }
+}
+impl FromValue for u64 {
+    const NAME: &'static str = "u64";
+    fn from_value(value: &Value) -> Option<Self> {
+        i64::from_value(value).and_then(|i| u64::try_from(i).ok())
+    }
+}
+impl FromValue for usize {
+    const NAME: &'static str = "usize";
+    fn from_value(value: &Value) -> Option<Self> {
+        i64::from_value(value).and_then(|i| usize::try_from(i).ok())
+    }
+}
+impl FromValue for f64 {
+    const NAME: &'static str = "f64";
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Real(r) => Some(*r),
+            Value::Integer(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+}
+impl FromValue for f32 {
+    const NAME: &'static str = "f32";
+    fn from_value(value: &Value) -> Option<Self> {
+        f64::from_value(value).map(|f| f as f32)
+    }
+}
+impl FromValue for bool {
+    const NAME: &'static str = "bool";
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Boolean(b) => Some(*b),
+            _ => None,
+        }
+    }
+}
+impl FromValue for String {
+    const NAME: &'static str = "String";
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Text(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+impl FromValue for Vec<f32> {
+    const NAME: &'static str = "Vec<f32>";
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Vector(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+}
+impl FromValue for Value {
+    const NAME: &'static str = "Value";
+    fn from_value(value: &Value) -> Option<Self> {
+        Some(value.clone())
+    }
+}
+impl<T: FromValue> FromValue for Option<T> {
+    const NAME: &'static str = T::NAME;
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Null => Some(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_vector_literals() {
+        assert_eq!(parse_vector("[1, 2.5,-3]", "t.v").unwrap(), vec![1.0, 2.5, -3.0]);
+        assert_eq!(parse_vector(" [ 0.25 ] ", "t.v").unwrap(), vec![0.25]);
+        assert!(matches!(parse_vector("1,2", "t.v"), Err(Error::InvalidVector { .. })));
+        assert!(matches!(parse_vector("[]", "t.v"), Err(Error::InvalidVector { .. })));
+        assert!(matches!(parse_vector("[1,x]", "t.v"), Err(Error::InvalidVector { .. })));
+        assert!(matches!(
+            parse_vector("[1,NaN]", "t.v"),
+            Err(Error::NonFiniteVector { position: 1, .. })
+        ));
+        assert!(matches!(
+            parse_vector("[1e39]", "t.v"),
+            Err(Error::NonFiniteVector { position: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn coerces_to_column_types() {
+        assert_eq!(coerce(Value::Integer(2), DataType::Real, "c").unwrap(), Value::Real(2.0));
+        assert_eq!(coerce(Value::Real(3.0), DataType::Integer, "c").unwrap(), Value::Integer(3));
+        assert!(coerce(Value::Real(3.5), DataType::Integer, "c").is_err());
+        assert!(matches!(
+            coerce(Value::Text("[1,2]".into()), DataType::Vector(3), "t.v"),
+            Err(Error::DimensionMismatch { expected: 3, found: 2, .. })
+        ));
+        assert!(matches!(
+            coerce(Value::Integer(1), DataType::Text, "t.name"),
+            Err(Error::TypeMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn formats_vectors_short_and_long() {
+        assert_eq!(format_vector(&[1.0, 2.5], 8), "[1,2.5]");
+        assert_eq!(format_vector(&[0.5, -0.25, 1.0], 2), "[0.5000, -0.2500, …] (3)");
+    }
+
+    #[test]
+    fn params_macro_mixes_types() {
+        let v = vec![0.5f32, 1.0];
+        let p = params![1, "a", v, Option::<i64>::None];
+        assert_eq!(
+            p.into_values(),
+            vec![
+                Value::Integer(1),
+                Value::Text("a".into()),
+                Value::Vector(vec![0.5, 1.0]),
+                Value::Null
+            ]
+        );
+    }
+}

@@ -1,0 +1,907 @@
+//! The vector-index lifecycle: build, cache, save, map, catch up.
+//!
+//! Every `VECTOR(n)` column can have one HNSW index (USearch), described by an
+//! [`IndexMeta`] in the catalog and stored in `<dir>/vectors/<table>_<column>.usearch`.
+//! An index comes into memory in one of four ways, reported by [`LoadEvent`]:
+//!
+//! - **built**: the first kNN query on a column with no index (or `CREATE INDEX`) scans the
+//!   rows, adds their vectors with `reserve` + parallel `add`, and saves the file;
+//! - **mapped**: on the first query after a restart, a saved file whose size, fingerprint and
+//!   USearch header match the catalog is memory-mapped (`Index::view`); no row is read;
+//! - **caught-up**: as mapped, but the change log has entries newer than the file (the process
+//!   stopped before the next save): the file is loaded into memory and those rows re-read;
+//! - **rebuilt**: the file is missing, truncated, damaged or disagrees with the catalog: the
+//!   index is built from rows again and a warning is logged. The rows are the truth; answers
+//!   never depend on the file being intact.
+//!
+//! Writes keep cached indexes current (a mapped index is first promoted to an owned copy,
+//! since a view is read-only) and append to the change log in the statement's batch. A dirty
+//! index is saved on `CHECKPOINT`, when it is evicted from the LRU cache, when the database is
+//! closed, and after `Options::checkpoint_changes` changes. A save writes a temporary file in
+//! `<dir>/vectors/`, fsyncs it, renames it over the old file, and then records the new
+//! [`SavedIndex`] and truncates the change log in one batch.
+
+pub(crate) mod distance;
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::fs;
+use std::io::{Read, Seek, SeekFrom};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use lru::LruCache;
+use parking_lot::{Condvar, Mutex, RwLock, RwLockWriteGuard};
+use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
+
+use crate::catalog::{HnswParams, IndexMeta, Metric, Quantization, SavedIndex, TableSchema};
+use crate::error::{Error, Result};
+use crate::storage::{Change, ChangeOp, Store};
+use crate::value::Value;
+
+/// How an index came into memory the last time (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum LoadEvent {
+    /// Not in memory since the database was opened.
+    NotLoaded,
+    /// Built from rows because it did not exist yet; `ms` is scan + build + save time.
+    Built {
+        /// Milliseconds.
+        ms: f64,
+    },
+    /// Memory-mapped from its file; no row was read.
+    Mapped {
+        /// Milliseconds from the first query's request to a searchable index.
+        ms: f64,
+    },
+    /// Loaded from its file and brought up to date with `changes` change-log entries.
+    CaughtUp {
+        /// Change-log entries applied.
+        changes: u64,
+        /// Milliseconds.
+        ms: f64,
+    },
+    /// Built from rows again because the file could not be used.
+    Rebuilt {
+        /// Why the file was not used.
+        reason: String,
+        /// Milliseconds.
+        ms: f64,
+    },
+}
+
+impl LoadEvent {
+    /// `not loaded`, `built`, `mapped`, `caught-up` or `rebuilt`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LoadEvent::NotLoaded => "not loaded",
+            LoadEvent::Built { .. } => "built",
+            LoadEvent::Mapped { .. } => "mapped",
+            LoadEvent::CaughtUp { .. } => "caught-up",
+            LoadEvent::Rebuilt { .. } => "rebuilt",
+        }
+    }
+}
+
+impl fmt::Display for LoadEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadEvent::NotLoaded => f.write_str("not loaded"),
+            LoadEvent::Built { ms } => write!(f, "built ({ms:.1} ms)"),
+            LoadEvent::Mapped { ms } => write!(f, "mapped ({ms:.1} ms)"),
+            LoadEvent::CaughtUp { changes, ms } => {
+                write!(f, "caught-up ({changes} changes, {ms:.1} ms)")
+            }
+            LoadEvent::Rebuilt { reason, ms } => write!(f, "rebuilt ({reason}; {ms:.1} ms)"),
+        }
+    }
+}
+
+/// One row of [`Database::index_status`](crate::Database::index_status).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct IndexStatus {
+    /// Index name.
+    pub name: String,
+    /// Table name.
+    pub table: String,
+    /// Column name.
+    pub column: String,
+    /// Distance metric.
+    pub metric: Metric,
+    /// Vector dimensions.
+    pub dims: usize,
+    /// HNSW `m` (connectivity).
+    pub m: usize,
+    /// HNSW `ef_construction` (expansion on add).
+    pub ef_construction: usize,
+    /// Vector storage inside the index.
+    pub quantization: Quantization,
+    /// Created by `CREATE INDEX` (true) or lazily by a query (false).
+    pub explicit: bool,
+    /// Vectors in the index (in memory when loaded, else in the saved file).
+    pub rows: u64,
+    /// Bytes of memory the loaded index uses (USearch `memory_usage`); 0 when not loaded.
+    pub memory_bytes: u64,
+    /// Size of the saved file in bytes, if it has been saved.
+    pub file_bytes: Option<u64>,
+    /// How it came into memory the last time.
+    pub last_load: LoadEvent,
+    /// Changes applied in memory since the last save.
+    pub dirty_changes: u64,
+    /// True when the index is a read-only memory map of its file.
+    pub mapped: bool,
+}
+
+/// Progress report of a long operation (index build, import), for
+/// [`Options::on_progress`](crate::Options::on_progress).
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    /// What is being done, e.g. `building index packages.embedding`.
+    pub task: &'a str,
+    /// Units done (vectors or rows).
+    pub done: u64,
+    /// Units in all; `done == total` is the last report of a task.
+    pub total: u64,
+}
+
+/// The callback type of [`Options::on_progress`](crate::Options::on_progress).
+pub type ProgressFn = Arc<dyn Fn(&Progress<'_>) + Send + Sync>;
+
+/// Settings of the index manager (from [`Options`](crate::Options)).
+#[derive(Clone)]
+pub(crate) struct VectorConfig {
+    pub cache_capacity: usize,
+    pub checkpoint_changes: u64,
+    pub build_threads: usize,
+    pub progress: Option<ProgressFn>,
+}
+
+type Key = (u64, usize);
+
+/// A counting semaphore bounding concurrent searches to the thread contexts USearch reserved.
+struct Slots {
+    free: Mutex<usize>,
+    cv: Condvar,
+}
+
+impl Slots {
+    fn new(n: usize) -> Self {
+        Slots { free: Mutex::new(n.max(1)), cv: Condvar::new() }
+    }
+    fn acquire(&self) -> SlotGuard<'_> {
+        let mut free = self.free.lock();
+        while *free == 0 {
+            self.cv.wait(&mut free);
+        }
+        *free -= 1;
+        SlotGuard(self)
+    }
+}
+
+struct SlotGuard<'a>(&'a Slots);
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock() += 1;
+        self.0.cv.notify_one();
+    }
+}
+
+struct IndexState {
+    index: Index,
+    /// A read-only `view` of the file (promoted to an owned copy before the first write).
+    mapped: bool,
+    /// The table change sequence this index reflects.
+    seq: u64,
+    /// Changes applied since the last save.
+    dirty: u64,
+    /// Current USearch `expansion_search`.
+    ef_search: usize,
+}
+
+/// An index in memory.
+pub(crate) struct LiveIndex {
+    state: RwLock<IndexState>,
+    slots: Slots,
+}
+
+/// The manager of all vector indexes of a database.
+pub(crate) struct VectorIndexes {
+    dir: PathBuf,
+    config: VectorConfig,
+    metas: Mutex<HashMap<Key, IndexMeta>>,
+    cache: Mutex<LruCache<Key, Arc<LiveIndex>>>,
+    key_locks: Mutex<HashMap<Key, Arc<Mutex<()>>>>,
+    last_load: Mutex<HashMap<Key, LoadEvent>>,
+}
+
+/// One change to apply to cached indexes after a statement committed.
+pub(crate) struct VectorChange<'a> {
+    pub column: usize,
+    pub rowid: u64,
+    /// The new vector, or `None` when the row was deleted or its vector set to NULL.
+    pub vector: Option<&'a [f32]>,
+}
+
+fn search_threads() -> usize {
+    std::thread::available_parallelism().map(NonZeroUsize::get).unwrap_or(2)
+}
+
+fn usearch_err(e: impl fmt::Display) -> Error {
+    Error::VectorIndex(e.to_string())
+}
+
+fn metric_kind(m: Metric) -> MetricKind {
+    match m {
+        Metric::L2 => MetricKind::L2sq,
+        Metric::Cosine => MetricKind::Cos,
+        Metric::InnerProduct => MetricKind::IP,
+    }
+}
+
+fn scalar_kind(q: Quantization) -> ScalarKind {
+    match q {
+        Quantization::F32 => ScalarKind::F32,
+        Quantization::F16 => ScalarKind::F16,
+        Quantization::I8 => ScalarKind::I8,
+    }
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// CRC-32 over the file size and the first and last 4 KiB of the file.
+fn fingerprint(path: &Path) -> std::io::Result<(u64, u32)> {
+    let mut f = fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut h = crc32fast::Hasher::new();
+    h.update(&len.to_le_bytes());
+    let mut buf = vec![0u8; 4096.min(len as usize)];
+    f.read_exact(&mut buf)?;
+    h.update(&buf);
+    if len > 4096 {
+        let tail = 4096.min(len - 4096);
+        f.seek(SeekFrom::Start(len - tail))?;
+        let mut buf = vec![0u8; tail as usize];
+        f.read_exact(&mut buf)?;
+        h.update(&buf);
+    }
+    Ok((len, h.finalize()))
+}
+
+impl VectorIndexes {
+    pub fn new(dir: PathBuf, config: VectorConfig, metas: Vec<IndexMeta>) -> Self {
+        let cap = NonZeroUsize::new(config.cache_capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
+        VectorIndexes {
+            dir,
+            config,
+            metas: Mutex::new(metas.into_iter().map(|m| ((m.table_id, m.column_index), m)).collect()),
+            cache: Mutex::new(LruCache::new(cap)),
+            key_locks: Mutex::new(HashMap::new()),
+            last_load: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn path_of(&self, meta: &IndexMeta) -> PathBuf {
+        self.dir.join(meta.file_name())
+    }
+
+    fn key_lock(&self, key: Key) -> Arc<Mutex<()>> {
+        self.key_locks.lock().entry(key).or_default().clone()
+    }
+
+    /// The metadata of the index on a column, if it has one.
+    pub fn meta(&self, table_id: u64, column: usize) -> Option<IndexMeta> {
+        self.metas.lock().get(&(table_id, column)).cloned()
+    }
+
+    /// All index metadata.
+    pub fn all_metas(&self) -> Vec<IndexMeta> {
+        self.metas.lock().values().cloned().collect()
+    }
+
+    /// Columns of a table that have an index (their changes are logged).
+    pub fn indexed_columns(&self, table_id: u64) -> Vec<usize> {
+        let mut cols: Vec<usize> =
+            self.metas.lock().keys().filter(|k| k.0 == table_id).map(|k| k.1).collect();
+        cols.sort_unstable();
+        cols
+    }
+
+    /// The index of `column` usable for `metric`, bringing it into memory when needed:
+    /// from the cache; else mapped (and caught up) from its file; else built from rows.
+    /// A column without an index gets one lazily with `metric` and default parameters.
+    ///
+    /// Returns `Ok(None)` when the column's index has another metric (the caller scans).
+    /// `table_seq` is the table's current change sequence. Must be called with no writer
+    /// running (the database's read or write lock held).
+    pub fn acquire(
+        &self,
+        store: &Store,
+        table: &TableSchema,
+        table_seq: u64,
+        column: usize,
+        metric: Metric,
+        row_estimate: u64,
+    ) -> Result<Option<Arc<LiveIndex>>> {
+        let key = (table.id, column);
+        if let Some(meta) = self.meta(table.id, column) {
+            if meta.params.metric != metric {
+                return Ok(None);
+            }
+            if let Some(live) = self.cache.lock().get(&key) {
+                return Ok(Some(live.clone()));
+            }
+        }
+        let lock = self.key_lock(key);
+        let guard = lock.lock();
+        if let Some(live) = self.cache.lock().get(&key) {
+            return Ok(Some(live.clone()));
+        }
+        let meta = match self.meta(table.id, column) {
+            Some(meta) if meta.params.metric != metric => return Ok(None),
+            Some(meta) => meta,
+            None => {
+                let col = &table.columns[column];
+                let crate::value::DataType::Vector(dims) = col.data_type else {
+                    return Err(Error::type_mismatch(
+                        table.qualified(column),
+                        "VECTOR",
+                        col.data_type.to_string(),
+                    ));
+                };
+                let meta = IndexMeta {
+                    name: format!("{}_{}_hnsw", table.name, col.name),
+                    table_id: table.id,
+                    table: table.name.clone(),
+                    column: col.name.clone(),
+                    column_index: column,
+                    dims,
+                    params: HnswParams::with_metric(metric),
+                    explicit: false,
+                    saved: None,
+                };
+                let mut batch = store.batch();
+                batch.put_index(&meta)?;
+                batch.clear_log(table.id, column);
+                store.write(batch)?;
+                self.metas.lock().insert(key, meta.clone());
+                meta
+            }
+        };
+        let started = Instant::now();
+        let (live, event) = match self.open_saved(store, &meta, table_seq, started) {
+            Ok(found) => found,
+            Err(reason) => {
+                let first = meta.saved.is_none();
+                if !first {
+                    log::warn!(
+                        "rebuilding vector index {} from rows: {reason}",
+                        meta.name
+                    );
+                }
+                let live = self.build(store, table, &meta, table_seq, row_estimate)?;
+                let ms = ms_since(started);
+                let event = if first {
+                    LoadEvent::Built { ms }
+                } else {
+                    LoadEvent::Rebuilt { reason, ms }
+                };
+                (live, event)
+            }
+        };
+        self.last_load.lock().insert(key, event);
+        let evicted = self.cache.lock().push(key, live.clone());
+        drop(guard);
+        if let Some((ekey, old)) = evicted {
+            if ekey != key {
+                self.save_evicted(store, ekey, &old);
+            }
+        }
+        Ok(Some(live))
+    }
+
+    fn save_evicted(&self, store: &Store, key: Key, live: &LiveIndex) {
+        let lock = self.key_lock(key);
+        let _g = lock.lock();
+        if live.state.read().dirty == 0 {
+            return;
+        }
+        if let Some(meta) = self.meta(key.0, key.1) {
+            if let Err(e) = self.save(store, &meta, live) {
+                log::warn!("saving evicted vector index {} failed: {e}; its changes stay in the change log", meta.name);
+            }
+        }
+    }
+
+    /// Tries the saved file: validate, map, catch up. `Err(reason)` means "rebuild".
+    fn open_saved(
+        &self,
+        store: &Store,
+        meta: &IndexMeta,
+        table_seq: u64,
+        started: Instant,
+    ) -> std::result::Result<(Arc<LiveIndex>, LoadEvent), String> {
+        let saved = meta.saved.as_ref().ok_or_else(|| "never saved".to_string())?;
+        let path = self.path_of(meta);
+        let (len, fp) = fingerprint(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if len != saved.file_bytes {
+            return Err(format!(
+                "file is {len} bytes, the catalog expects {}",
+                saved.file_bytes
+            ));
+        }
+        if fp != saved.fingerprint {
+            return Err("file content differs from the last save (fingerprint)".into());
+        }
+        if saved.seq > table_seq {
+            return Err("file is newer than the table's change sequence".into());
+        }
+        let path_str = path.to_str().ok_or("index path is not UTF-8")?;
+        let header = Index::metadata(path_str).map_err(|e| format!("unreadable header: {e}"))?;
+        if header.dimensions != meta.dims as u64
+            || header.metric != metric_kind(meta.params.metric)
+            || header.quantization != scalar_kind(meta.params.quantization)
+            || header.count_present != saved.rows
+            || header.multi
+        {
+            return Err("file header disagrees with the catalog".into());
+        }
+        let changes = store
+            .changes_since(meta.table_id, meta.column_index, saved.seq)
+            .map_err(|e| format!("cannot read the change log: {e}"))?;
+        let options = index_options(meta);
+        let index = Index::new(&options).map_err(|e| e.to_string())?;
+        if changes.is_empty() {
+            index.view(path_str).map_err(|e| format!("cannot map the file: {e}"))?;
+            if index.size() as u64 != saved.rows || index.dimensions() != meta.dims {
+                return Err("mapped index disagrees with the catalog".into());
+            }
+            let live = LiveIndex::new(index, true, saved.seq, 0, search_threads());
+            return Ok((Arc::new(live), LoadEvent::Mapped { ms: ms_since(started) }));
+        }
+        index.load(path_str).map_err(|e| format!("cannot load the file: {e}"))?;
+        if index.size() as u64 != saved.rows {
+            return Err("loaded index disagrees with the catalog".into());
+        }
+        let threads = self.config.build_threads.max(search_threads());
+        let live = LiveIndex::new(index, false, saved.seq, 0, threads);
+        {
+            let mut st = live.state.write();
+            let applied = catch_up(store, meta, &mut st, &changes, threads)
+                .map_err(|e| format!("catch-up failed: {e}"))?;
+            st.seq = table_seq;
+            st.dirty = applied.max(1);
+        }
+        Ok((
+            Arc::new(live),
+            LoadEvent::CaughtUp { changes: changes.len() as u64, ms: ms_since(started) },
+        ))
+    }
+
+    /// Builds an index from the rows of `table`, saves it, and returns it.
+    fn build(
+        &self,
+        store: &Store,
+        table: &TableSchema,
+        meta: &IndexMeta,
+        table_seq: u64,
+        row_estimate: u64,
+    ) -> Result<Arc<LiveIndex>> {
+        let column = meta.column_index;
+        let dims = meta.dims;
+        let mut keys = Vec::with_capacity(row_estimate as usize);
+        let mut data: Vec<f32> = Vec::with_capacity(row_estimate as usize * dims);
+        store.scan(table.id, |rowid, mut row| {
+            if let Some(Value::Vector(v)) = row.get_mut(column).map(|v| std::mem::replace(v, Value::Null)) {
+                if v.len() == dims {
+                    keys.push(rowid);
+                    data.extend_from_slice(&v);
+                }
+            }
+            Ok(true)
+        })?;
+        let threads = self.config.build_threads.max(1);
+        let index = Index::new(&index_options(meta)).map_err(usearch_err)?;
+        index
+            .reserve_capacity_and_threads(keys.len().max(64), threads.max(search_threads()))
+            .map_err(usearch_err)?;
+        let task = format!("building index {}.{}", table.name, meta.column);
+        let total = keys.len() as u64;
+        let done = AtomicU64::new(0);
+        let report = |n: u64| {
+            if let Some(cb) = &self.config.progress {
+                cb(&Progress { task: &task, done: n, total });
+            }
+        };
+        report(0);
+        let chunk = 256usize;
+        let next = AtomicU64::new(0);
+        let failure: Mutex<Option<Error>> = Mutex::new(None);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| loop {
+                    let start = next.fetch_add(chunk as u64, AtomicOrdering::Relaxed) as usize;
+                    if start >= keys.len() || failure.lock().is_some() {
+                        break;
+                    }
+                    let end = (start + chunk).min(keys.len());
+                    for i in start..end {
+                        if let Err(e) = index.add(keys[i], &data[i * dims..(i + 1) * dims]) {
+                            *failure.lock() = Some(usearch_err(e));
+                            return;
+                        }
+                    }
+                    let n = done.fetch_add((end - start) as u64, AtomicOrdering::Relaxed)
+                        + (end - start) as u64;
+                    if n < total {
+                        report(n);
+                    }
+                });
+            }
+        });
+        if let Some(e) = failure.into_inner() {
+            return Err(e);
+        }
+        report(total);
+        drop(data);
+        let live = Arc::new(LiveIndex::new(index, false, table_seq, 1, threads.max(search_threads())));
+        if let Err(e) = self.save(store, meta, &live) {
+            // The index is usable; its file is not. It stays dirty and is saved later.
+            log::warn!("saving vector index {} failed: {e}", meta.name);
+        }
+        Ok(live)
+    }
+
+    /// Saves a loaded index atomically and records the save in the catalog.
+    fn save(&self, store: &Store, meta: &IndexMeta, live: &LiveIndex) -> Result<()> {
+        let st = live.state.read();
+        let path = self.path_of(meta);
+        let io_err = |e: std::io::Error| Error::IndexFile { path: path.clone(), reason: e.to_string() };
+        fs::create_dir_all(&self.dir).map_err(io_err)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .suffix(".usearch")
+            .tempfile_in(&self.dir)
+            .map_err(io_err)?;
+        let tmp_str = tmp.path().to_str().ok_or_else(|| Error::IndexFile {
+            path: path.clone(),
+            reason: "path is not UTF-8".into(),
+        })?;
+        st.index.save(tmp_str).map_err(|e| Error::IndexFile { path: path.clone(), reason: e.to_string() })?;
+        tmp.as_file().sync_all().map_err(io_err)?;
+        let (file_bytes, fp) = fingerprint(tmp.path()).map_err(io_err)?;
+        tmp.persist(&path).map_err(|e| io_err(e.error))?;
+        if let Ok(d) = fs::File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        let saved = SavedIndex {
+            seq: st.seq,
+            file_bytes,
+            rows: st.index.size() as u64,
+            fingerprint: fp,
+        };
+        let key = (meta.table_id, meta.column_index);
+        let mut metas = self.metas.lock();
+        let Some(current) = metas.get_mut(&key) else {
+            return Ok(()); // dropped meanwhile
+        };
+        let mut updated = current.clone();
+        updated.saved = Some(saved);
+        let mut batch = store.batch();
+        batch.put_index(&updated)?;
+        batch.truncate_log(meta.table_id, meta.column_index, st.seq);
+        store.write(batch)?;
+        *current = updated;
+        drop(metas);
+        drop(st);
+        live.state.write().dirty = 0;
+        Ok(())
+    }
+
+    /// Applies committed row changes to the cached indexes of `table_id` and records the
+    /// new table sequence. Indexes not in memory catch up from the change log when loaded.
+    /// An index that fails to apply a change is dropped from the cache (it will catch up).
+    pub fn apply(&self, store: &Store, table_id: u64, new_seq: u64, changes: &[VectorChange<'_>]) {
+        let cols = self.indexed_columns(table_id);
+        for column in cols {
+            let key = (table_id, column);
+            let Some(live) = self.cache.lock().peek(&key).cloned() else { continue };
+            let result = (|| -> Result<u64> {
+                let mut st = live.state.write();
+                let mine: Vec<&VectorChange<'_>> = changes.iter().filter(|c| c.column == column).collect();
+                if !mine.is_empty() {
+                    promote(&mut st, &self.path_of_key(key)?)?;
+                    let adds = mine.iter().filter(|c| c.vector.is_some()).count();
+                    ensure_capacity(&st.index, adds)?;
+                    for c in &mine {
+                        if st.index.contains(c.rowid) {
+                            st.index.remove(c.rowid).map_err(usearch_err)?;
+                        }
+                        if let Some(v) = c.vector {
+                            st.index.add(c.rowid, v).map_err(usearch_err)?;
+                        }
+                    }
+                    st.dirty += mine.len() as u64;
+                }
+                st.seq = new_seq;
+                Ok(st.dirty)
+            })();
+            match result {
+                Ok(dirty) if dirty >= self.config.checkpoint_changes.max(1) => {
+                    if let Some(meta) = self.meta(table_id, column) {
+                        if let Err(e) = self.save(store, &meta, &live) {
+                            log::warn!("periodic save of vector index {} failed: {e}", meta.name);
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    log::warn!("vector index change failed ({e}); the index will catch up from the change log");
+                    self.cache.lock().pop(&key);
+                }
+            }
+        }
+    }
+
+    fn path_of_key(&self, key: Key) -> Result<PathBuf> {
+        self.meta(key.0, key.1)
+            .map(|m| self.path_of(&m))
+            .ok_or_else(|| Error::VectorIndex("index metadata disappeared".into()))
+    }
+
+    /// Saves every dirty index in the cache.
+    ///
+    /// # Errors
+    /// The first [`Error::IndexFile`] or storage error; the other indexes are still tried.
+    pub fn checkpoint(&self, store: &Store) -> Result<()> {
+        let entries: Vec<(Key, Arc<LiveIndex>)> =
+            self.cache.lock().iter().map(|(k, v)| (*k, v.clone())).collect();
+        let mut first_err = None;
+        for (key, live) in entries {
+            if live.state.read().dirty == 0 {
+                continue;
+            }
+            if let Some(meta) = self.meta(key.0, key.1) {
+                if let Err(e) = self.save(store, &meta, &live) {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Creates (builds and saves) an explicit index, replacing a lazily created one.
+    pub fn create(
+        &self,
+        store: &Store,
+        table: &TableSchema,
+        table_seq: u64,
+        meta: IndexMeta,
+        row_estimate: u64,
+    ) -> Result<()> {
+        let key = (meta.table_id, meta.column_index);
+        self.forget(store, key)?;
+        let mut batch = store.batch();
+        batch.put_index(&meta)?;
+        batch.clear_log(meta.table_id, meta.column_index);
+        store.write(batch)?;
+        self.metas.lock().insert(key, meta.clone());
+        let started = Instant::now();
+        let live = match self.build(store, table, &meta, table_seq, row_estimate) {
+            Ok(live) => live,
+            Err(e) => {
+                let _ = self.forget(store, key);
+                return Err(e);
+            }
+        };
+        self.last_load.lock().insert(key, LoadEvent::Built { ms: ms_since(started) });
+        let evicted = self.cache.lock().push(key, live);
+        if let Some((ekey, old)) = evicted {
+            if ekey != key {
+                self.save_evicted(store, ekey, &old);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes an index: metadata, change log, cache entry and file.
+    pub fn forget(&self, store: &Store, key: Key) -> Result<()> {
+        let meta = self.metas.lock().get(&key).cloned();
+        if let Some(meta) = meta {
+            let mut batch = store.batch();
+            batch.delete_index(key.0, key.1);
+            batch.clear_log(key.0, key.1);
+            store.write(batch)?;
+            self.metas.lock().remove(&key);
+            self.cache.lock().pop(&key);
+            self.last_load.lock().remove(&key);
+            let path = self.path_of(&meta);
+            if let Err(e) = fs::remove_file(&path) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    log::warn!("cannot remove {}: {e}", path.display());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes every index of a table (its rows and logs are deleted by the caller's batch).
+    pub fn forget_table(&self, store: &Store, table_id: u64) -> Result<()> {
+        for column in self.indexed_columns(table_id) {
+            self.forget(store, (table_id, column))?;
+        }
+        Ok(())
+    }
+
+    /// Status of every index, sorted by table and column name.
+    pub fn status(&self) -> Vec<IndexStatus> {
+        let metas = self.all_metas();
+        let mut out: Vec<IndexStatus> = metas
+            .into_iter()
+            .map(|m| {
+                let key = (m.table_id, m.column_index);
+                let live = self.cache.lock().peek(&key).cloned();
+                let (rows, memory, dirty, mapped) = match &live {
+                    Some(l) => {
+                        let st = l.state.read();
+                        (st.index.size() as u64, st.index.memory_usage() as u64, st.dirty, st.mapped)
+                    }
+                    None => (m.saved.as_ref().map_or(0, |s| s.rows), 0, 0, false),
+                };
+                IndexStatus {
+                    name: m.name.clone(),
+                    table: m.table.clone(),
+                    column: m.column.clone(),
+                    metric: m.params.metric,
+                    dims: m.dims,
+                    m: m.params.m,
+                    ef_construction: m.params.ef_construction,
+                    quantization: m.params.quantization,
+                    explicit: m.explicit,
+                    rows,
+                    memory_bytes: memory,
+                    file_bytes: m.saved.as_ref().map(|s| s.file_bytes),
+                    last_load: self.last_load.lock().get(&key).cloned().unwrap_or(LoadEvent::NotLoaded),
+                    dirty_changes: dirty,
+                    mapped,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.table, &a.column).cmp(&(&b.table, &b.column)));
+        out
+    }
+}
+
+fn index_options(meta: &IndexMeta) -> IndexOptions {
+    IndexOptions {
+        dimensions: meta.dims,
+        metric: metric_kind(meta.params.metric),
+        quantization: scalar_kind(meta.params.quantization),
+        connectivity: meta.params.m,
+        expansion_add: meta.params.ef_construction,
+        expansion_search: 64,
+        multi: false,
+    }
+}
+
+/// Replaces a read-only view with an owned copy loaded from the same file.
+fn promote(st: &mut IndexState, path: &Path) -> Result<()> {
+    if !st.mapped {
+        return Ok(());
+    }
+    let path_str = path.to_str().ok_or_else(|| Error::IndexFile {
+        path: path.to_path_buf(),
+        reason: "path is not UTF-8".into(),
+    })?;
+    let owned = Index::restore(path_str).map_err(|e| Error::IndexFile {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if owned.size() != st.index.size() {
+        return Err(Error::IndexFile {
+            path: path.to_path_buf(),
+            reason: "file changed under a mapped index".into(),
+        });
+    }
+    owned.change_expansion_search(st.ef_search);
+    owned
+        .reserve_capacity_and_threads(owned.size().max(64), search_threads())
+        .map_err(usearch_err)?;
+    st.index = owned;
+    st.mapped = false;
+    Ok(())
+}
+
+fn ensure_capacity(index: &Index, adds: usize) -> Result<()> {
+    let need = index.size() + adds;
+    if need > index.capacity() {
+        let cap = need.max(index.capacity() * 2).max(64);
+        index
+            .reserve_capacity_and_threads(cap, search_threads())
+            .map_err(usearch_err)?;
+    }
+    Ok(())
+}
+
+/// Re-reads the rows named by `changes` and makes the index agree with them.
+fn catch_up(
+    store: &Store,
+    meta: &IndexMeta,
+    st: &mut IndexState,
+    changes: &[Change],
+    threads: usize,
+) -> Result<u64> {
+    let rowids: Vec<u64> = changes.iter().map(|c| c.rowid).collect::<BTreeSet<_>>().into_iter().collect();
+    let deleted_only: BTreeSet<u64> = changes
+        .iter()
+        .filter(|c| c.op == ChangeOp::Delete)
+        .map(|c| c.rowid)
+        .collect();
+    let _ = deleted_only;
+    let rows = store.get_rows(meta.table_id, &rowids)?;
+    ensure_capacity(&st.index, rowids.len())?;
+    let _ = threads;
+    for (rowid, row) in rowids.iter().zip(rows) {
+        if st.index.contains(*rowid) {
+            st.index.remove(*rowid).map_err(usearch_err)?;
+        }
+        if let Some(Value::Vector(v)) = row.as_ref().and_then(|r| r.get(meta.column_index)) {
+            if v.len() == meta.dims {
+                st.index.add(*rowid, v).map_err(usearch_err)?;
+            }
+        }
+    }
+    Ok(rowids.len() as u64)
+}
+
+impl LiveIndex {
+    fn new(index: Index, mapped: bool, seq: u64, dirty: u64, slots: usize) -> Self {
+        index.change_expansion_search(64);
+        LiveIndex {
+            state: RwLock::new(IndexState { index, mapped, seq, dirty, ef_search: 64 }),
+            slots: Slots::new(slots),
+        }
+    }
+
+    /// Approximate k nearest neighbours of `query`: `(rowid, index distance)` pairs, nearest
+    /// first. With `filter`, only rowids for which it returns true are considered (USearch
+    /// `filtered_search`). `ef_search` is USearch's `expansion_search`.
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef_search: usize,
+        filter: Option<&(dyn Fn(u64) -> bool + Sync)>,
+    ) -> Result<Vec<(u64, f32)>> {
+        let guard = {
+            let r = self.state.read();
+            if r.ef_search == ef_search {
+                r
+            } else {
+                drop(r);
+                let mut w = self.state.write();
+                if w.ef_search != ef_search {
+                    w.index.change_expansion_search(ef_search);
+                    w.ef_search = ef_search;
+                }
+                RwLockWriteGuard::downgrade(w)
+            }
+        };
+        if k == 0 || guard.index.size() == 0 {
+            return Ok(Vec::new());
+        }
+        let _slot = self.slots.acquire();
+        let matches = match filter {
+            None => guard.index.search(query, k),
+            Some(f) => guard.index.filtered_search(query, k, |key| f(key)),
+        }
+        .map_err(usearch_err)?;
+        Ok(matches.keys.into_iter().zip(matches.distances).collect())
+    }
+}
