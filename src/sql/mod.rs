@@ -140,8 +140,8 @@ mod tests {
     #[test]
     fn checkpoint_and_errors() {
         assert!(matches!(parse_one(" checkpoint ; ").unwrap(), Parsed::Checkpoint));
-        match parse_one("SELECT * FROM\n  WHERE").unwrap_err() {
-            Error::Parse { line, column, .. } => assert_eq!((line, column), (2, 3)),
+        match parse_one("SELECT *\nFROM t WHERE a = = 1").unwrap_err() {
+            Error::Parse { line, column, .. } => assert_eq!((line, column), (2, 18)),
             e => panic!("{e}"),
         }
         assert!(matches!(parse_one("SELECT 1; SELECT 2"), Err(Error::Parse { .. })));
