@@ -5,9 +5,12 @@ set -euo pipefail
 
 have_libclang() {
     # bindgen finds libclang through LIBCLANG_PATH or the usual llvm folders.
-    if [ -n "${LIBCLANG_PATH:-}" ] && ls "$LIBCLANG_PATH"/libclang*.so* >/dev/null 2>&1; then return 0; fi
-    ls /usr/lib/llvm-*/lib/libclang.so* /usr/lib/x86_64-linux-gnu/libclang-*.so* \
-       /usr/lib/aarch64-linux-gnu/libclang-*.so* /usr/lib/libclang.so* >/dev/null 2>&1
+    local f
+    for f in "${LIBCLANG_PATH:-/nonexistent}"/libclang*.so* /usr/lib/llvm-*/lib/libclang*.so* \
+             /usr/lib/*-linux-gnu/libclang-*.so* /usr/lib/libclang*.so*; do
+        [ -e "$f" ] && return 0
+    done
+    return 1
 }
 
 if ! command -v cargo >/dev/null 2>&1; then
