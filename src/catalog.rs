@@ -1,6 +1,6 @@
 //! Table schemas and vector-index metadata, and the rules for names that become file names.
 //!
-//! The catalog is stored in the `catalog` column family (see [`crate::storage`]); this module
+//! The catalog is stored in RocksDB's `catalog` column family; this module
 //! only defines the records and validates them.
 
 use std::fmt;

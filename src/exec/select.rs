@@ -210,6 +210,9 @@ impl Acc {
     }
 }
 
+/// A finished group: its keys and its aggregate values.
+type Group = (Vec<Value>, Vec<Value>);
+
 fn aggregate(plan: &SelectPlan, agg: &crate::plan::AggPlan, rows: Vec<Vec<Value>>) -> Result<Rows> {
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
     let mut groups: Vec<(Vec<Value>, Vec<Acc>)> = Vec::new();
@@ -227,7 +230,7 @@ fn aggregate(plan: &SelectPlan, agg: &crate::plan::AggPlan, rows: Vec<Vec<Value>
     if groups.is_empty() && agg.group_by.is_empty() {
         groups.push((Vec::new(), agg.aggs.iter().map(|a| Acc::new(a.func)).collect()));
     }
-    let mut done: Vec<(Vec<Value>, Vec<Value>)> = groups
+    let mut done: Vec<Group> = groups
         .into_iter()
         .map(|(k, accs)| (k, accs.into_iter().map(Acc::finish).collect()))
         .collect();
@@ -240,7 +243,7 @@ fn aggregate(plan: &SelectPlan, agg: &crate::plan::AggPlan, rows: Vec<Vec<Value>
         }
         done = kept;
     }
-    let mut keyed: Vec<(Vec<Value>, (Vec<Value>, Vec<Value>))> = Vec::with_capacity(done.len());
+    let mut keyed: Vec<(Vec<Value>, Group)> = Vec::with_capacity(done.len());
     for (k, a) in done {
         let sort_keys = plan
             .order_by
@@ -251,7 +254,7 @@ fn aggregate(plan: &SelectPlan, agg: &crate::plan::AggPlan, rows: Vec<Vec<Value>
     }
     sort_keyed(&mut keyed, &plan.order_by);
     let take = plan.limit.unwrap_or(usize::MAX);
-    let groups: Vec<(Vec<Value>, Vec<Value>)> = keyed.into_iter().skip(plan.offset).take(take).map(|(_, g)| g).collect();
+    let groups: Vec<Group> = keyed.into_iter().skip(plan.offset).take(take).map(|(_, g)| g).collect();
     project(plan, groups.iter().map(|(k, a)| Ctx { row: &[], keys: k, aggs: a }))
 }
 

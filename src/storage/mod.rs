@@ -193,7 +193,7 @@ impl Store {
             IteratorMode::From(&start, Direction::Forward),
         ) {
             let (k, v) = item?;
-            if &*k >= &end[..] {
+            if *k >= end[..] {
                 break;
             }
             let seq = u64::from_be_bytes(k[12..20].try_into().map_err(|_| bad_change())?);

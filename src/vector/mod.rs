@@ -39,7 +39,7 @@ use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
 use crate::catalog::{HnswParams, IndexMeta, Metric, Quantization, SavedIndex, TableSchema};
 use crate::error::{Error, Result};
-use crate::storage::{Change, ChangeOp, Store};
+use crate::storage::{Change, Store};
 use crate::value::Value;
 
 /// How an index came into memory the last time (see the module docs).
@@ -473,7 +473,7 @@ impl VectorIndexes {
         let live = LiveIndex::new(index, false, saved.seq, 0, threads);
         {
             let mut st = live.state.write();
-            let applied = catch_up(store, meta, &mut st, &changes, threads)
+            let applied = catch_up(store, meta, &mut st, &changes)
                 .map_err(|e| format!("catch-up failed: {e}"))?;
             st.seq = table_seq;
             st.dirty = applied.max(1);
@@ -835,18 +835,12 @@ fn catch_up(
     meta: &IndexMeta,
     st: &mut IndexState,
     changes: &[Change],
-    threads: usize,
 ) -> Result<u64> {
+    // Every entry, whatever its op, means "this row's vector may have changed": re-reading
+    // the row's current state makes applying the log idempotent.
     let rowids: Vec<u64> = changes.iter().map(|c| c.rowid).collect::<BTreeSet<_>>().into_iter().collect();
-    let deleted_only: BTreeSet<u64> = changes
-        .iter()
-        .filter(|c| c.op == ChangeOp::Delete)
-        .map(|c| c.rowid)
-        .collect();
-    let _ = deleted_only;
     let rows = store.get_rows(meta.table_id, &rowids)?;
     ensure_capacity(&st.index, rowids.len())?;
-    let _ = threads;
     for (rowid, row) in rowids.iter().zip(rows) {
         if st.index.contains(*rowid) {
             st.index.remove(*rowid).map_err(usearch_err)?;
@@ -899,7 +893,7 @@ impl LiveIndex {
         let _slot = self.slots.acquire();
         let matches = match filter {
             None => guard.index.search(query, k),
-            Some(f) => guard.index.filtered_search(query, k, |key| f(key)),
+            Some(f) => guard.index.filtered_search(query, k, f),
         }
         .map_err(usearch_err)?;
         Ok(matches.keys.into_iter().zip(matches.distances).collect())
