@@ -480,7 +480,8 @@ impl Database {
         let sql::Set::SingleAssignment { variable, values, .. } = set else {
             return Err(Error::unsupported(format!("{set}")));
         };
-        let name = bind::object_name(variable)?;
+        // `hnsw.ef_search` (pgvector's name) has two parts; object_name accepts only one.
+        let name = variable.0.iter().map(|p| p.as_ident().map_or_else(|| p.to_string(), bind::ident_name)).collect::<Vec<_>>().join(".");
         if name != "ef_search" && name != "hnsw.ef_search" {
             return Err(Error::invalid(format!("unknown setting {name}; vectable has ef_search")));
         }

@@ -147,6 +147,9 @@ fn cast(v: Value, ty: DataType) -> Result<Value> {
             Value::Integer(r.round() as i64)
         }
         (Value::Boolean(b), DataType::Integer) => Value::Integer(i64::from(b)),
+        // `::vector` without dimensions (see the binder).
+        (Value::Text(s), DataType::Vector(0)) => Value::Vector(value::parse_vector(&s, "::vector")?),
+        (Value::Vector(v), DataType::Vector(0)) => Value::Vector(v),
         (v, DataType::Text) => Value::Text(v.to_string()),
         (v, ty) => value::coerce(v, ty, "CAST")?,
     })

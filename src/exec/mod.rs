@@ -8,3 +8,56 @@ pub(crate) mod copy;
 pub(crate) mod expr;
 pub(crate) mod select;
 pub(crate) mod write;
+
+use crate::catalog::TableSchema;
+use crate::error::Result;
+use crate::exec::expr::{truthy, Ctx};
+use crate::sql::bind::{BinOp, Expr};
+use crate::storage::Store;
+use crate::value::Value;
+
+/// Calls `f(rowid, row)` for each row of `table` that satisfies `filter` (all rows without
+/// one), in rowid order, until `f` returns `Ok(false)`.
+///
+/// A filter that pins the primary key (`pk = constant`, alone or as one term of an `AND`)
+/// reads that one row through the primary-key index instead of scanning the table.
+pub(crate) fn for_each_match(
+    store: &Store,
+    table: &TableSchema,
+    filter: Option<&Expr>,
+    mut f: impl FnMut(u64, Vec<Value>) -> Result<bool>,
+) -> Result<()> {
+    let matches = |row: &[Value]| match filter {
+        Some(e) => truthy(e, Ctx::row(row)),
+        None => Ok(true),
+    };
+    if let (Some(pk), Some(e)) = (table.primary_key, filter) {
+        if let Some(key) = pk_constant(e, pk) {
+            if let Some(rowid) = store.pk_lookup(table.id, key)? {
+                if let Some(row) = store.get_rows(table.id, &[rowid])?.pop().flatten() {
+                    if matches(&row)? {
+                        f(rowid, row)?;
+                    }
+                }
+            }
+            return Ok(());
+        }
+    }
+    store.scan(table.id, |rowid, row| if matches(&row)? { f(rowid, row) } else { Ok(true) })
+}
+
+/// The constant `c` of a `pk = c` term that every matching row must satisfy.
+fn pk_constant(e: &Expr, pk: usize) -> Option<&Value> {
+    match e {
+        Expr::Binary(BinOp::Eq, a, b) => match (a.as_ref(), b.as_ref()) {
+            (Expr::Column(c), Expr::Literal(v)) | (Expr::Literal(v), Expr::Column(c))
+                if *c == pk && matches!(v, Value::Integer(_) | Value::Text(_)) =>
+            {
+                Some(v)
+            }
+            _ => None,
+        },
+        Expr::Binary(BinOp::And, a, b) => pk_constant(a, pk).or_else(|| pk_constant(b, pk)),
+        _ => None,
+    }
+}

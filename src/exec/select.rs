@@ -51,14 +51,8 @@ fn scan_filtered(plan: &SelectPlan, cx: &ExecCtx<'_>, stop_after: usize) -> Resu
     if stop_after == 0 {
         return Ok(out);
     }
-    cx.store.scan(table.id, |_, row| {
-        let keep = match &plan.filter {
-            Some(f) => truthy(f, Ctx::row(&row))?,
-            None => true,
-        };
-        if keep {
-            out.push(row);
-        }
+    super::for_each_match(cx.store, table, plan.filter.as_ref(), |_, row| {
+        out.push(row);
         Ok(out.len() < stop_after)
     })?;
     Ok(out)
@@ -289,14 +283,12 @@ fn knn(
             // The filter is evaluated by a scan; only matching rowids reach the index.
             let mut matching: Vec<u64> = Vec::new();
             let mut kept: Vec<Vec<Value>> = Vec::new();
-            cx.store.scan(table.id, |rowid, row| {
-                if truthy(filter, Ctx::row(&row))? {
-                    matching.push(rowid);
-                    if matching.len() <= cx.exact_threshold {
-                        kept.push(row);
-                    } else if !kept.is_empty() {
-                        kept = Vec::new();
-                    }
+            super::for_each_match(cx.store, table, Some(filter), |rowid, row| {
+                matching.push(rowid);
+                if matching.len() <= cx.exact_threshold {
+                    kept.push(row);
+                } else if !kept.is_empty() {
+                    kept = Vec::new();
                 }
                 Ok(true)
             })?;

@@ -292,7 +292,15 @@ impl Binder<'_> {
             }
             SqlExpr::Cast { expr, data_type: ty, .. } => {
                 let inner = self.bind_inner(expr)?;
-                let target = data_type(ty)?;
+                // `::vector` without dimensions casts to a vector of any length (pgvector).
+                let target = match ty {
+                    SqlDataType::Custom(name, mods)
+                        if mods.is_empty() && name.to_string().eq_ignore_ascii_case("vector") =>
+                    {
+                        DataType::Vector(0)
+                    }
+                    _ => data_type(ty)?,
+                };
                 Expr::Cast(Box::new(inner), target)
             }
             SqlExpr::Subquery(q) => Expr::Literal((self.subquery)(q)?),

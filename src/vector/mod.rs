@@ -385,7 +385,16 @@ impl VectorIndexes {
                         meta.name
                     );
                 }
-                let live = self.build(store, table, &meta, table_seq, row_estimate)?;
+                let live = match self.build(store, table, &meta, table_seq, row_estimate) {
+                    Ok(live) => live,
+                    Err(e) => {
+                        if first && !meta.explicit {
+                            // Do not leave a lazily created index behind that was never built.
+                            let _ = self.forget(store, key);
+                        }
+                        return Err(e);
+                    }
+                };
                 let ms = ms_since(started);
                 let event = if first {
                     LoadEvent::Built { ms }
