@@ -18,7 +18,7 @@ use crate::exec::select::{self, ExecCtx};
 use crate::exec::write::{self, TableEntry};
 use crate::plan::{self, PlanCatalog};
 use crate::row::{Row, Rows};
-use crate::sql::bind::{self, Binder};
+use crate::sql::bind::{self, Binder, Expr};
 use crate::sql::{parse_one, Parsed};
 use crate::storage::{Counters, Store};
 use crate::value::{coerce, DataType, Params, Value};
@@ -830,11 +830,13 @@ impl Database {
             }
             _ => return Err(Error::unsupported("INSERT source other than VALUES or SELECT")),
         };
+        let single = source_rows.len() == 1;
         let mut rows = Vec::with_capacity(source_rows.len());
         for (n, src) in source_rows.into_iter().enumerate() {
             let mut row = vec![Value::Null; schema.columns.len()];
             for (v, &c) in src.into_iter().zip(&targets) {
-                let context = if n == 0 && rows.capacity() == 1 {
+                // Errors name the column, and the row of a multi-row INSERT.
+                let context = if single {
                     schema.qualified(c)
                 } else {
                     format!("{} (row {})", schema.qualified(c), n + 1)
@@ -961,8 +963,6 @@ impl Database {
         Ok(Output::Affected(n))
     }
 }
-
-use crate::sql::bind::Expr;
 
 #[cfg(test)]
 mod tests {

@@ -479,6 +479,10 @@ impl VectorIndexes {
             return Err("loaded index disagrees with the catalog".into());
         }
         let threads = self.config.build_threads.max(search_threads());
+        // One USearch thread context per concurrent search slot.
+        index
+            .reserve_capacity_and_threads(index.size().max(64), threads)
+            .map_err(|e| format!("cannot reserve: {e}"))?;
         let live = LiveIndex::new(index, false, saved.seq, 0, threads);
         {
             let mut st = live.state.write();
