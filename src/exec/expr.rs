@@ -1,6 +1,7 @@
 //! Expression evaluation with SQL's three-valued logic: comparisons with NULL give NULL,
 //! `WHERE` keeps only rows where the condition is true.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use crate::error::{Error, Result};
@@ -39,6 +40,18 @@ pub(crate) fn truthy(e: &Expr, ctx: Ctx<'_>) -> Result<bool> {
 
 fn cell<'v>(values: &'v [Value], i: usize, what: &str) -> Result<&'v Value> {
     values.get(i).ok_or_else(|| Error::Corrupt(format!("{what} {i} is missing from the row")))
+}
+
+/// Like [`eval`], but borrows instead of cloning when `e` is a column, a literal, a group
+/// key or an aggregate.
+fn eval_cow<'a>(e: &'a Expr, ctx: Ctx<'a>) -> Result<Cow<'a, Value>> {
+    Ok(match e {
+        Expr::Literal(v) => Cow::Borrowed(v),
+        Expr::Column(i) => Cow::Borrowed(cell(ctx.row, *i, "column")?),
+        Expr::GroupKey(i) => Cow::Borrowed(cell(ctx.keys, *i, "group key")?),
+        Expr::Agg(i) => Cow::Borrowed(cell(ctx.aggs, *i, "aggregate")?),
+        other => Cow::Owned(eval(other, ctx)?),
+    })
 }
 
 /// Evaluates `e` in `ctx`.
@@ -187,15 +200,17 @@ fn binary(op: BinOp, a: &Expr, b: &Expr, ctx: Ctx<'_>) -> Result<Value> {
             _ => Value::Null,
         });
     }
-    let l = eval(a, ctx)?;
-    let r = eval(b, ctx)?;
+    // Borrow columns and literals: a distance over a 384-d row must not copy the vector.
+    let l = eval_cow(a, ctx)?;
+    let r = eval_cow(b, ctx)?;
+    let (l, r) = (l.as_ref(), r.as_ref());
     if l.is_null() || r.is_null() {
         return Ok(Value::Null);
     }
     let name = op_name(op);
     Ok(match op {
         BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => {
-            let Some(o) = compare(&l, &r, name)? else { return Ok(Value::Null) };
+            let Some(o) = compare(l, r, name)? else { return Ok(Value::Null) };
             Value::Boolean(match op {
                 BinOp::Eq => o == Ordering::Equal,
                 BinOp::NotEq => o != Ordering::Equal,
@@ -205,10 +220,10 @@ fn binary(op: BinOp, a: &Expr, b: &Expr, ctx: Ctx<'_>) -> Result<Value> {
                 _ => o != Ordering::Less,
             })
         }
-        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => arith(op, &l, &r)?,
+        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => arith(op, l, r)?,
         BinOp::Concat => Value::Text(format!("{l}{r}")),
         BinOp::Distance(m) => {
-            let (x, y) = vectors(&l, &r, name)?;
+            let (x, y) = vectors(l, r, name)?;
             real(distance::distance(m, x, y))
         }
         BinOp::And | BinOp::Or => unreachable!("handled above"),
@@ -326,34 +341,34 @@ fn func(f: Func, args: &[Expr], ctx: Ctx<'_>) -> Result<Value> {
         }
         return Ok(Value::Null);
     }
-    let vals: Vec<Value> = args.iter().map(|a| eval(a, ctx)).collect::<Result<_>>()?;
-    if vals.iter().any(Value::is_null) {
+    let vals: Vec<Cow<'_, Value>> = args.iter().map(|a| eval_cow(a, ctx)).collect::<Result<_>>()?;
+    if vals.iter().any(|v| v.is_null()) {
         return Ok(Value::Null);
     }
-    let name = format!("{f:?}").to_lowercase();
+    let name = func_name(f);
     Ok(match f {
         Func::L2Distance | Func::CosineDistance | Func::InnerProduct => {
-            let (x, y) = vectors(&vals[0], &vals[1], &name)?;
+            let (x, y) = vectors(&vals[0], &vals[1], name)?;
             real(match f {
                 Func::L2Distance => distance::l2(x, y),
                 Func::CosineDistance => distance::cosine(x, y),
                 _ => distance::dot(x, y),
             })
         }
-        Func::VectorDims => match &vals[0] {
+        Func::VectorDims => match vals[0].as_ref() {
             Value::Vector(v) => Value::Integer(v.len() as i64),
             other => return Err(Error::type_mismatch("vector_dims()", "VECTOR", other.type_name())),
         },
-        Func::VectorNorm => match &vals[0] {
+        Func::VectorNorm => match vals[0].as_ref() {
             Value::Vector(v) => Value::Real(distance::norm(v)),
             other => return Err(Error::type_mismatch("vector_norm()", "VECTOR", other.type_name())),
         },
-        Func::Abs => match &vals[0] {
+        Func::Abs => match vals[0].as_ref() {
             Value::Integer(i) => Value::Integer(i.checked_abs().ok_or_else(|| Error::invalid("integer overflow in abs()"))?),
             Value::Real(r) => Value::Real(r.abs()),
             other => return Err(Error::type_mismatch("abs()", "a number", other.type_name())),
         },
-        Func::Lower | Func::Upper | Func::Length => match &vals[0] {
+        Func::Lower | Func::Upper | Func::Length => match vals[0].as_ref() {
             Value::Text(s) => match f {
                 Func::Lower => Value::Text(s.to_lowercase()),
                 Func::Upper => Value::Text(s.to_uppercase()),
@@ -362,12 +377,12 @@ fn func(f: Func, args: &[Expr], ctx: Ctx<'_>) -> Result<Value> {
             other => return Err(Error::type_mismatch(format!("{name}()"), "TEXT", other.type_name())),
         },
         Func::Round => {
-            let digits = match vals.get(1) {
+            let digits = match vals.get(1).map(|v| v.as_ref()) {
                 None => 0,
                 Some(Value::Integer(d)) => (*d).clamp(-20, 20) as i32,
                 Some(other) => return Err(Error::type_mismatch("round()", "INTEGER", other.type_name())),
             };
-            match &vals[0] {
+            match vals[0].as_ref() {
                 Value::Integer(i) => Value::Integer(*i),
                 Value::Real(r) => {
                     let p = 10f64.powi(digits);
@@ -378,6 +393,22 @@ fn func(f: Func, args: &[Expr], ctx: Ctx<'_>) -> Result<Value> {
         }
         Func::Coalesce => unreachable!("handled above"),
     })
+}
+
+fn func_name(f: Func) -> &'static str {
+    match f {
+        Func::L2Distance => "l2_distance",
+        Func::CosineDistance => "cosine_distance",
+        Func::InnerProduct => "inner_product",
+        Func::VectorDims => "vector_dims",
+        Func::VectorNorm => "vector_norm",
+        Func::Abs => "abs",
+        Func::Lower => "lower",
+        Func::Upper => "upper",
+        Func::Length => "length",
+        Func::Round => "round",
+        Func::Coalesce => "coalesce",
+    }
 }
 
 /// SQL `LIKE`: `%` matches any run of characters, `_` exactly one.
