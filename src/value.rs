@@ -29,7 +29,46 @@ pub enum Value {
     /// `BOOLEAN`.
     Boolean(bool),
     /// `VECTOR(n)`: `n` finite `f32` values.
-    Vector(Vec<f32>),
+    Vector(#[serde(with = "f32_bytes")] Vec<f32>),
+}
+
+/// Stores a vector as one byte string of little-endian f32s, which bincode copies in one
+/// go instead of decoding element by element.
+mod f32_bytes {
+    use serde::de::{self, SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[f32], s: S) -> Result<S::Ok, S::Error> {
+        let mut bytes = Vec::with_capacity(v.len() * 4);
+        for x in v {
+            bytes.extend_from_slice(&x.to_le_bytes());
+        }
+        s.serialize_bytes(&bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f32>, D::Error> {
+        struct F32s;
+        impl<'de> Visitor<'de> for F32s {
+            type Value = Vec<f32>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("little-endian f32 bytes")
+            }
+            fn visit_bytes<E: de::Error>(self, b: &[u8]) -> Result<Vec<f32>, E> {
+                if b.len() % 4 != 0 {
+                    return Err(E::custom(format!("vector of {} bytes", b.len())));
+                }
+                Ok(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<f32>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(x) = seq.next_element::<f32>()? {
+                    out.push(x);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_bytes(F32s)
+    }
 }
 
 /// The declared type of a column.

@@ -341,3 +341,4 @@ impl Batch<'_> {
             .delete_cf(self.store.cf(CF_CATALOG), keys::index_key(table_id, column));
     }
 }
+
