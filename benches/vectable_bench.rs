@@ -50,7 +50,11 @@ fn stat(xs: &[f64]) -> Stat {
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     };
-    Stat { median, min: *v.first().unwrap_or(&f64::NAN), max: *v.last().unwrap_or(&f64::NAN) }
+    Stat {
+        median,
+        min: *v.first().unwrap_or(&f64::NAN),
+        max: *v.last().unwrap_or(&f64::NAN),
+    }
 }
 
 fn percentile(xs: &[f64], p: f64) -> f64 {
@@ -119,7 +123,14 @@ impl Report {
         let s = &self.sections[i];
         println!("\n### {}\n", s.title);
         println!("| {} |", s.headers.join(" | "));
-        println!("|{}|", s.headers.iter().map(|_| "---").collect::<Vec<_>>().join("|"));
+        println!(
+            "|{}|",
+            s.headers
+                .iter()
+                .map(|_| "---")
+                .collect::<Vec<_>>()
+                .join("|")
+        );
         for r in &s.rows {
             println!("| {} |", r.join(" | "));
         }
@@ -159,7 +170,11 @@ fn write_parquet(path: &Path, start: usize, vecs: &[f32], dims: usize) {
     let schema = Arc::new(Schema::new(vec![
         Field::new("id", ArrowType::Int64, false),
         Field::new("bucket", ArrowType::Int64, false),
-        Field::new("v", ArrowType::FixedSizeList(item.clone(), dims as i32), false),
+        Field::new(
+            "v",
+            ArrowType::FixedSizeList(item.clone(), dims as i32),
+            false,
+        ),
     ]));
     let file = std::fs::File::create(path).unwrap();
     let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None).unwrap();
@@ -170,10 +185,15 @@ fn write_parquet(path: &Path, start: usize, vecs: &[f32], dims: usize) {
         let ids: Vec<i64> = (start + at..start + end).map(|i| i as i64).collect();
         let buckets: Vec<i64> = ids.iter().map(|i| i % 1000).collect();
         let values = Float32Array::from(vecs[at * dims..end * dims].to_vec());
-        let list = FixedSizeListArray::try_new(item.clone(), dims as i32, Arc::new(values), None).unwrap();
+        let list =
+            FixedSizeListArray::try_new(item.clone(), dims as i32, Arc::new(values), None).unwrap();
         let batch = RecordBatch::try_new(
             schema.clone(),
-            vec![Arc::new(Int64Array::from(ids)), Arc::new(Int64Array::from(buckets)), Arc::new(list)],
+            vec![
+                Arc::new(Int64Array::from(ids)),
+                Arc::new(Int64Array::from(buckets)),
+                Arc::new(list),
+            ],
         )
         .unwrap();
         w.write(&batch).unwrap();
@@ -194,7 +214,11 @@ fn random_table(dir: &Path, n: usize, dims: usize, seed: u64, scratch: &Path) ->
     write_parquet(&pq, 0, &vecs, dims);
     let db = Database::open(dir).unwrap();
     db.execute(&create_table_sql(dims), ()).unwrap();
-    db.execute(&format!("COPY t FROM '{}' WITH (FORMAT parquet)", pq.display()), ()).unwrap();
+    db.execute(
+        &format!("COPY t FROM '{}' WITH (FORMAT parquet)", pq.display()),
+        (),
+    )
+    .unwrap();
     let _ = std::fs::remove_file(pq);
     vecs
 }
@@ -242,7 +266,9 @@ fn child(args: &[String]) {
             let q = unit_vectors(1, dims, 999);
             let t0 = Instant::now();
             let db = Database::open(dir).unwrap();
-            let rows = db.query("SELECT id FROM t ORDER BY v <=> $1 LIMIT 10", params![q]).unwrap();
+            let rows = db
+                .query("SELECT id FROM t ORDER BY v <=> $1 LIMIT 10", params![q])
+                .unwrap();
             let ms = t0.elapsed().as_secs_f64() * 1e3;
             assert_eq!(rows.len(), K);
             let st = &db.index_status()[0];
@@ -265,9 +291,17 @@ fn run_child(args: &[&str]) -> Json {
         .args(args)
         .output()
         .expect("spawn the benchmark child");
-    assert!(out.status.success(), "child {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "child {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    stdout.lines().last().and_then(|l| serde_json::from_str(l).ok()).unwrap_or(Json::Null)
+    stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Json::Null)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -284,7 +318,16 @@ struct Ctx {
 fn suite_reload(cx: &mut Ctx) {
     let s = cx.report.section(
         "Reload vs rebuild: first kNN query, Database::open → first row, fresh process (ms)",
-        &["rows", "dims", "lazy build + save", "mapped after reopen", "ratio", "file MiB", "RSS built MiB", "RSS mapped MiB"],
+        &[
+            "rows",
+            "dims",
+            "lazy build + save",
+            "mapped after reopen",
+            "ratio",
+            "file MiB",
+            "RSS built MiB",
+            "RSS mapped MiB",
+        ],
     );
     let mut sizes = vec![1_000usize, 10_000, 100_000];
     if cx.full {
@@ -327,9 +370,11 @@ fn suite_reload(cx: &mut Ctx) {
                     format!("{rss_mapped:.0}"),
                 ],
             );
-            out.push(json!({"rows": n, "dims": dims, "build_ms": sj(b), "mapped_ms": sj(m),
+            out.push(
+                json!({"rows": n, "dims": dims, "build_ms": sj(b), "mapped_ms": sj(m),
                 "ratio": b.median / m.median, "file_bytes": file * 1048576.0,
-                "rss_built_mib": rss_built, "rss_mapped_mib": rss_mapped}));
+                "rss_built_mib": rss_built, "rss_mapped_mib": rss_mapped}),
+            );
             if !(n == 100_000 && dims == 384) {
                 let _ = std::fs::remove_dir_all(&dir);
             }
@@ -348,7 +393,11 @@ fn table_100k(cx: &Ctx) -> PathBuf {
         random_table(&dir, 100_000, 384, 1, &cx.base);
     }
     let db = Database::open(&dir).unwrap();
-    db.query("SELECT id FROM t ORDER BY v <=> $1 LIMIT 1", params![unit_vectors(1, 384, 5)]).unwrap();
+    db.query(
+        "SELECT id FROM t ORDER BY v <=> $1 LIMIT 1",
+        params![unit_vectors(1, 384, 5)],
+    )
+    .unwrap();
     dir
 }
 
@@ -413,8 +462,24 @@ fn suite_overhead(cx: &mut Ctx) {
         &["path", "p50", "p99", "QPS"],
     );
     let (sp, rp) = (stat(&sql_p50), stat(&raw_p50));
-    cx.report.row(s, vec!["`Database::query` (SQL)".into(), show(sp), show(stat(&sql_p99)), show(stat(&sql_qps))]);
-    cx.report.row(s, vec!["`usearch::Index::search` (raw, same file)".into(), show(rp), show(stat(&raw_p99)), show(stat(&raw_qps))]);
+    cx.report.row(
+        s,
+        vec![
+            "`Database::query` (SQL)".into(),
+            show(sp),
+            show(stat(&sql_p99)),
+            show(stat(&sql_qps)),
+        ],
+    );
+    cx.report.row(
+        s,
+        vec![
+            "`usearch::Index::search` (raw, same file)".into(),
+            show(rp),
+            show(stat(&raw_p99)),
+            show(stat(&raw_qps)),
+        ],
+    );
     let (pp, ep) = (stat(&parse_p50), stat(&plan_p50));
     let rest = sp.median - ep.median - rp.median;
     cx.report.note(s, format!(
@@ -430,11 +495,20 @@ fn suite_overhead(cx: &mut Ctx) {
 fn read_npy(path: &Path) -> (usize, usize, String, Vec<u8>) {
     let bytes = std::fs::read(path).unwrap();
     let hl = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    let header = std::str::from_utf8(&bytes[10..10 + hl]).unwrap().to_string();
+    let header = std::str::from_utf8(&bytes[10..10 + hl])
+        .unwrap()
+        .to_string();
     let shape = &header[header.find("'shape': (").unwrap() + 10..];
     let shape = &shape[..shape.find(')').unwrap()];
-    let dims: Vec<usize> = shape.split(',').filter_map(|s| s.trim().parse().ok()).collect();
-    let descr = header[header.find("'descr': '").unwrap() + 10..].split('\'').next().unwrap().to_string();
+    let dims: Vec<usize> = shape
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let descr = header[header.find("'descr': '").unwrap() + 10..]
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_string();
     (dims[0], dims[1], descr, bytes[10 + hl..].to_vec())
 }
 
@@ -443,25 +517,53 @@ fn suite_recall(cx: &mut Ctx) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let shared = repo.join("../shared/datasets/debian_packages");
     let (parquet, gt_path, label) = if shared.join("packages.parquet").exists() {
-        (shared.join("packages.parquet"), Some(shared.join("gt_dev.npy")), "20,000 Debian packages (../shared)")
+        (
+            shared.join("packages.parquet"),
+            Some(shared.join("gt_dev.npy")),
+            "20,000 Debian packages (../shared)",
+        )
     } else {
-        (repo.join("data/samples/debian_packages_5k.parquet"), None, "5,000 Debian packages (data/samples)")
+        (
+            repo.join("data/samples/debian_packages_5k.parquet"),
+            None,
+            "5,000 Debian packages (data/samples)",
+        )
     };
     let dir = cx.base.join("recall");
     let _ = std::fs::remove_dir_all(&dir);
     let db = Database::open(&dir).unwrap();
     db.execute("CREATE TABLE packages (id INTEGER PRIMARY KEY, name TEXT, section TEXT, component TEXT, priority TEXT, installed_size INTEGER, version TEXT, description TEXT, embedding VECTOR(384))", ()).unwrap();
-    db.execute(&format!("COPY packages FROM '{}' WITH (FORMAT parquet)", parquet.display()), ()).unwrap();
+    db.execute(
+        &format!(
+            "COPY packages FROM '{}' WITH (FORMAT parquet)",
+            parquet.display()
+        ),
+        (),
+    )
+    .unwrap();
     let (nq, d, _, qbytes) = read_npy(&repo.join("data/samples/queries_dev.npy"));
     let qs: Vec<Vec<f32>> = (0..nq)
-        .map(|i| qbytes[i * d * 4..(i + 1) * d * 4].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+        .map(|i| {
+            qbytes[i * d * 4..(i + 1) * d * 4]
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
+        })
         .collect();
     let truth: Vec<Vec<i64>> = match gt_path {
         Some(p) => {
             let (n, w, descr, b) = read_npy(&p);
             assert_eq!(descr, "<i8");
             (0..n)
-                .map(|i| (0..K).map(|j| i64::from_le_bytes(b[(i * w + j) * 8..(i * w + j + 1) * 8].try_into().unwrap())).collect())
+                .map(|i| {
+                    (0..K)
+                        .map(|j| {
+                            i64::from_le_bytes(
+                                b[(i * w + j) * 8..(i * w + j + 1) * 8].try_into().unwrap(),
+                            )
+                        })
+                        .collect()
+                })
                 .collect()
         }
         None => {
@@ -473,7 +575,8 @@ fn suite_recall(cx: &mut Ctx) {
                 .collect();
             qs.iter()
                 .map(|q| {
-                    let mut all: Vec<(i64, f64)> = rows.iter().map(|(id, v)| (*id, cosine(v, q))).collect();
+                    let mut all: Vec<(i64, f64)> =
+                        rows.iter().map(|(id, v)| (*id, cosine(v, q))).collect();
                     all.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
                     all.iter().take(K).map(|x| x.0).collect()
                 })
@@ -507,17 +610,38 @@ fn suite_recall(cx: &mut Ctx) {
     for ef in [16usize, 32, 64, 128, 256] {
         db.execute(&format!("SET ef_search = {ef}"), ()).unwrap();
         let (r, p) = measure(&db);
-        cx.report.row(s, vec!["f32, m 16, ef_construction 128".into(), ef.to_string(), format!("{r:.3}"), show(p)]);
-        out.push(json!({"quantization": "f32", "ef_search": ef, "recall_at_10": r, "p50_us": sj(p)}));
+        cx.report.row(
+            s,
+            vec![
+                "f32, m 16, ef_construction 128".into(),
+                ef.to_string(),
+                format!("{r:.3}"),
+                show(p),
+            ],
+        );
+        out.push(
+            json!({"quantization": "f32", "ef_search": ef, "recall_at_10": r, "p50_us": sj(p)}),
+        );
     }
     db.execute("SET ef_search = 64", ()).unwrap();
     for quant in ["f16", "i8"] {
-        db.execute("DROP INDEX IF EXISTS packages_embedding_hnsw", ()).unwrap();
+        db.execute("DROP INDEX IF EXISTS packages_embedding_hnsw", ())
+            .unwrap();
         db.execute("DROP INDEX IF EXISTS q", ()).unwrap();
         db.execute(&format!("CREATE INDEX q ON packages USING hnsw (embedding) WITH (metric = 'cosine', quantization = '{quant}')"), ()).unwrap();
         let (r, p) = measure(&db);
-        cx.report.row(s, vec![format!("{quant}, m 16, ef_construction 128"), "64".into(), format!("{r:.3}"), show(p)]);
-        out.push(json!({"quantization": quant, "ef_search": 64, "recall_at_10": r, "p50_us": sj(p)}));
+        cx.report.row(
+            s,
+            vec![
+                format!("{quant}, m 16, ef_construction 128"),
+                "64".into(),
+                format!("{r:.3}"),
+                show(p),
+            ],
+        );
+        out.push(
+            json!({"quantization": quant, "ef_search": 64, "recall_at_10": r, "p50_us": sj(p)}),
+        );
     }
     cx.report.note(s, "Target: recall@10 ≥ 0.95 at the default ef_search (64). Result rows are re-ranked by exact f32 distance, so quantization affects only which candidates are found.".into());
     cx.report.json.insert("recall".into(), Json::Array(out));
@@ -535,7 +659,14 @@ fn suite_filtered(cx: &mut Ctx) {
     let qs = unit_vectors(nq, 384, 11);
     let s = cx.report.section(
         "Filtered kNN on 100K × 384, k = 10 (`WHERE bucket < b`, 50 queries; µs)",
-        &["selectivity", "matching rows", "strategy", "recall@10", "rows returned = min(k, matching)", "p50 latency"],
+        &[
+            "selectivity",
+            "matching rows",
+            "strategy",
+            "recall@10",
+            "rows returned = min(k, matching)",
+            "p50 latency",
+        ],
     );
     let mut out = Vec::new();
     for (b, label) in [(1i64, "0.1%"), (10, "1%"), (100, "10%"), (500, "50%")] {
@@ -549,13 +680,18 @@ fn suite_filtered(cx: &mut Ctx) {
                 let q = &qs[i * 384..(i + 1) * 384];
                 let t0 = Instant::now();
                 let r = db
-                    .query("SELECT id FROM t WHERE bucket < $2 ORDER BY v <=> $1 LIMIT 10", params![q.to_vec(), b])
+                    .query(
+                        "SELECT id FROM t WHERE bucket < $2 ORDER BY v <=> $1 LIMIT 10",
+                        params![q.to_vec(), b],
+                    )
                     .unwrap();
                 lat.push(t0.elapsed().as_secs_f64() * 1e6);
                 if round == 0 {
                     exact_count &= r.len() == K.min(matching.len());
-                    let mut all: Vec<(i64, f64)> =
-                        matching.iter().map(|&id| (id as i64, cosine(&vecs[id * 384..(id + 1) * 384], q))).collect();
+                    let mut all: Vec<(i64, f64)> = matching
+                        .iter()
+                        .map(|&id| (id as i64, cosine(&vecs[id * 384..(id + 1) * 384], q)))
+                        .collect();
                     all.sort_by(|a, b| a.1.total_cmp(&b.1));
                     let t: Vec<i64> = all.iter().take(K).map(|x| x.0).collect();
                     rec += recall(&ids_of(&r), &t);
@@ -563,10 +699,24 @@ fn suite_filtered(cx: &mut Ctx) {
             }
             p50s.push(percentile(&lat, 50.0));
         }
-        let strategy = if matching.len() <= 2_000 { "exact over matches" } else { "filtered_search" };
+        let strategy = if matching.len() <= 2_000 {
+            "exact over matches"
+        } else {
+            "filtered_search"
+        };
         let p = stat(&p50s);
         let r = rec / nq as f64;
-        cx.report.row(s, vec![label.into(), matching.len().to_string(), strategy.into(), format!("{r:.3}"), exact_count.to_string(), show(p)]);
+        cx.report.row(
+            s,
+            vec![
+                label.into(),
+                matching.len().to_string(),
+                strategy.into(),
+                format!("{r:.3}"),
+                exact_count.to_string(),
+                show(p),
+            ],
+        );
         out.push(json!({"selectivity": label, "matching": matching.len(), "recall_at_10": r, "exact_count": exact_count, "p50_us": sj(p)}));
     }
     cx.report.note(s, "Target: recall@10 ≥ 0.95 at every selectivity with exactly min(k, matching) rows. Latency includes the scan that evaluates the filter over all 100K rows.".into());
@@ -594,10 +744,18 @@ fn suite_ingest(cx: &mut Ctx) {
         let db = Database::open(&dir).unwrap();
         db.execute(&create_table_sql(dims), ()).unwrap();
         if with_index {
-            db.execute("CREATE INDEX t_v ON t USING hnsw (v) WITH (metric = 'cosine')", ()).unwrap();
+            db.execute(
+                "CREATE INDEX t_v ON t USING hnsw (v) WITH (metric = 'cosine')",
+                (),
+            )
+            .unwrap();
         }
         let t0 = Instant::now();
-        db.execute(&format!("COPY t FROM '{}' WITH (FORMAT parquet)", pq.display()), ()).unwrap();
+        db.execute(
+            &format!("COPY t FROM '{}' WITH (FORMAT parquet)", pq.display()),
+            (),
+        )
+        .unwrap();
         let r = n as f64 / t0.elapsed().as_secs_f64();
         drop(db);
         let _ = std::fs::remove_dir_all(&dir);
@@ -606,8 +764,19 @@ fn suite_ingest(cx: &mut Ctx) {
     let reps = 3;
     let c0 = stat(&(0..reps).map(|_| copy(false)).collect::<Vec<_>>());
     let c1 = stat(&(0..reps).map(|_| copy(true)).collect::<Vec<_>>());
-    cx.report.row(s, vec!["`COPY t FROM 'x.parquet'`".into(), show(c0), show(c1), format!("{:.2}", c1.median / c0.median)]);
-    out.insert("copy_rows_per_s".into(), json!({"without_index": sj(c0), "with_index": sj(c1)}));
+    cx.report.row(
+        s,
+        vec![
+            "`COPY t FROM 'x.parquet'`".into(),
+            show(c0),
+            show(c1),
+            format!("{:.2}", c1.median / c0.median),
+        ],
+    );
+    out.insert(
+        "copy_rows_per_s".into(),
+        json!({"without_index": sj(c0), "with_index": sj(c1)}),
+    );
     // Batched, parameterised INSERT: 100 rows per statement.
     let insert = |with_index: bool| -> f64 {
         let dir = cx.base.join("ingest_insert");
@@ -615,10 +784,16 @@ fn suite_ingest(cx: &mut Ctx) {
         let db = Database::open(&dir).unwrap();
         db.execute(&create_table_sql(dims), ()).unwrap();
         if with_index {
-            db.execute("CREATE INDEX t_v ON t USING hnsw (v) WITH (metric = 'cosine')", ()).unwrap();
+            db.execute(
+                "CREATE INDEX t_v ON t USING hnsw (v) WITH (metric = 'cosine')",
+                (),
+            )
+            .unwrap();
         }
         let per = 100;
-        let placeholders: Vec<String> = (0..per).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
+        let placeholders: Vec<String> = (0..per)
+            .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+            .collect();
         let sql = format!("INSERT INTO t VALUES {}", placeholders.join(", "));
         let t0 = Instant::now();
         for b in 0..n / per {
@@ -637,8 +812,19 @@ fn suite_ingest(cx: &mut Ctx) {
     };
     let i0 = stat(&(0..reps).map(|_| insert(false)).collect::<Vec<_>>());
     let i1 = stat(&(0..reps).map(|_| insert(true)).collect::<Vec<_>>());
-    cx.report.row(s, vec!["`INSERT` of 100 rows per statement, bound `$n`".into(), show(i0), show(i1), format!("{:.2}", i1.median / i0.median)]);
-    out.insert("insert_rows_per_s".into(), json!({"without_index": sj(i0), "with_index": sj(i1)}));
+    cx.report.row(
+        s,
+        vec![
+            "`INSERT` of 100 rows per statement, bound `$n`".into(),
+            show(i0),
+            show(i1),
+            format!("{:.2}", i1.median / i0.median),
+        ],
+    );
+    out.insert(
+        "insert_rows_per_s".into(),
+        json!({"without_index": sj(i0), "with_index": sj(i1)}),
+    );
     // Index build: vectable's lazy build (scan rows + add + save) vs raw USearch add.
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let dir = cx.base.join("ingest_build");
@@ -646,7 +832,11 @@ fn suite_ingest(cx: &mut Ctx) {
     {
         let db = Database::open(&dir).unwrap();
         db.execute(&create_table_sql(dims), ()).unwrap();
-        db.execute(&format!("COPY t FROM '{}' WITH (FORMAT parquet)", pq.display()), ()).unwrap();
+        db.execute(
+            &format!("COPY t FROM '{}' WITH (FORMAT parquet)", pq.display()),
+            (),
+        )
+        .unwrap();
     }
     let mut ours = Vec::new();
     let mut raw = Vec::new();
@@ -654,7 +844,11 @@ fn suite_ingest(cx: &mut Ctx) {
         let db = Database::open_with(&dir, Options::new().build_threads(threads)).unwrap();
         db.execute("DROP INDEX IF EXISTS t_v_hnsw", ()).unwrap();
         let t0 = Instant::now();
-        db.query("SELECT id FROM t ORDER BY v <=> $1 LIMIT 1", params![vecs[..dims].to_vec()]).unwrap();
+        db.query(
+            "SELECT id FROM t ORDER BY v <=> $1 LIMIT 1",
+            params![vecs[..dims].to_vec()],
+        )
+        .unwrap();
         ours.push(n as f64 / t0.elapsed().as_secs_f64());
         drop(db);
         let index = usearch::Index::new(&usearch::IndexOptions {
@@ -677,15 +871,33 @@ fn suite_ingest(cx: &mut Ctx) {
                     if i >= n {
                         break;
                     }
-                    index.add(i as u64, &vecs[i * dims..(i + 1) * dims]).unwrap();
+                    index
+                        .add(i as u64, &vecs[i * dims..(i + 1) * dims])
+                        .unwrap();
                 });
             }
         });
         raw.push(n as f64 / t0.elapsed().as_secs_f64());
     }
     let (o, r) = (stat(&ours), stat(&raw));
-    cx.report.row(s, vec![format!("index build, {threads} threads: vectable lazy build (scan + add + save)"), show(o), "—".into(), "—".into()]);
-    cx.report.row(s, vec![format!("index build, {threads} threads: raw `usearch::Index::add`"), show(r), "—".into(), "—".into()]);
+    cx.report.row(
+        s,
+        vec![
+            format!("index build, {threads} threads: vectable lazy build (scan + add + save)"),
+            show(o),
+            "—".into(),
+            "—".into(),
+        ],
+    );
+    cx.report.row(
+        s,
+        vec![
+            format!("index build, {threads} threads: raw `usearch::Index::add`"),
+            show(r),
+            "—".into(),
+            "—".into(),
+        ],
+    );
     cx.report.note(s, format!(
         "Build throughput vectable / raw USearch: **{:.2}×** (target ≥ 0.8×). COPY Parquet without index: {} rows/s (target ≥ 50,000). \"With index\" means the column already has an HNSW index, which every row is added to.",
         o.median / r.median, fmt(c0.median)
@@ -723,7 +935,9 @@ fn suite_concurrency(cx: &mut Ctx) {
                         let mut i = r;
                         while !stop.load(Ordering::Relaxed) {
                             let q = qs[(i % 200) * 384..(i % 200 + 1) * 384].to_vec();
-                            let rows = db.query("SELECT id FROM t ORDER BY v <=> $1 LIMIT 10", params![q]).unwrap();
+                            let rows = db
+                                .query("SELECT id FROM t ORDER BY v <=> $1 LIMIT 10", params![q])
+                                .unwrap();
                             assert_eq!(rows.len(), K);
                             queries.fetch_add(1, Ordering::Relaxed);
                             i += readers;
@@ -736,7 +950,11 @@ fn suite_concurrency(cx: &mut Ctx) {
                         while !stop.load(Ordering::Relaxed) {
                             let id = next_id.fetch_add(1, Ordering::Relaxed);
                             let j = (id as usize) % 2_000;
-                            db.execute("INSERT INTO t VALUES ($1, 0, $2)", params![id as i64, wv[j * 384..(j + 1) * 384].to_vec()]).unwrap();
+                            db.execute(
+                                "INSERT INTO t VALUES ($1, 0, $2)",
+                                params![id as i64, wv[j * 384..(j + 1) * 384].to_vec()],
+                            )
+                            .unwrap();
                             writes.fetch_add(1, Ordering::Relaxed);
                         }
                     });
@@ -748,11 +966,14 @@ fn suite_concurrency(cx: &mut Ctx) {
             wps.push(writes.load(Ordering::Relaxed) as f64 / dur.as_secs_f64());
         }
         let (q, w) = (stat(&qps), stat(&wps));
-        cx.report.row(s, vec![readers.to_string(), show(q), show(w)]);
+        cx.report
+            .row(s, vec![readers.to_string(), show(q), show(w)]);
         out.push(json!({"readers": readers, "knn_qps": sj(q), "writer_rows_per_s": sj(w)}));
     }
     cx.report.note(s, "Reads run concurrently with each other; a write statement waits for running reads and runs alone (one RwLock), so readers and the writer take turns.".into());
-    cx.report.json.insert("concurrency".into(), Json::Array(out));
+    cx.report
+        .json
+        .insert("concurrency".into(), Json::Array(out));
     cx.report.print_section(s);
 }
 
@@ -776,7 +997,11 @@ fn main() {
         .map(|s| s.split(',').map(str::to_string).collect());
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/work");
     std::fs::create_dir_all(&base).unwrap();
-    let mut cx = Ctx { full, base: base.clone(), report: Report::default() };
+    let mut cx = Ctx {
+        full,
+        base: base.clone(),
+        report: Report::default(),
+    };
     println!(
         "# vectable benchmarks ({} mode, {} cores)",
         if full { "full" } else { "quick" },
@@ -799,12 +1024,24 @@ fn main() {
         f(&mut cx);
         eprintln!("suite {name}: {:.0} s", t.elapsed().as_secs_f64());
     }
-    cx.report.json.insert("mode".into(), json!(if full { "full" } else { "quick" }));
-    cx.report.json.insert("seconds".into(), json!(started.elapsed().as_secs_f64()));
+    cx.report
+        .json
+        .insert("mode".into(), json!(if full { "full" } else { "quick" }));
+    cx.report
+        .json
+        .insert("seconds".into(), json!(started.elapsed().as_secs_f64()));
     if let Some(dir) = json_path.parent() {
         std::fs::create_dir_all(dir).unwrap();
     }
-    std::fs::write(&json_path, serde_json::to_string_pretty(&Json::Object(cx.report.json)).unwrap()).unwrap();
-    println!("\n(total {:.0} s; JSON in {})", started.elapsed().as_secs_f64(), json_path.display());
+    std::fs::write(
+        &json_path,
+        serde_json::to_string_pretty(&Json::Object(cx.report.json)).unwrap(),
+    )
+    .unwrap();
+    println!(
+        "\n(total {:.0} s; JSON in {})",
+        started.elapsed().as_secs_f64(),
+        json_path.display()
+    );
     let _ = std::fs::remove_dir_all(&base);
 }

@@ -43,7 +43,11 @@ impl TableSchema {
         self.columns
             .iter()
             .position(|c| c.name == name)
-            .or_else(|| self.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name)))
+            .or_else(|| {
+                self.columns
+                    .iter()
+                    .position(|c| c.name.eq_ignore_ascii_case(name))
+            })
     }
 
     /// Like [`column_index`](Self::column_index), with [`Error::NoSuchColumn`] when missing.
@@ -268,7 +272,13 @@ mod tests {
         assert!(validate_identifier("docs_2").is_ok());
         assert!(validate_identifier("_x").is_ok());
         for bad in ["", "2x", "a-b", "../x", "a.b", "é", "a b"] {
-            assert!(matches!(validate_identifier(bad), Err(Error::InvalidIdentifier { .. })), "{bad}");
+            assert!(
+                matches!(
+                    validate_identifier(bad),
+                    Err(Error::InvalidIdentifier { .. })
+                ),
+                "{bad}"
+            );
         }
         assert!(validate_identifier(&"a".repeat(65)).is_err());
     }
@@ -279,11 +289,22 @@ mod tests {
             id: 1,
             name: "docs".into(),
             columns: vec![
-                ColumnDef { name: "id".into(), data_type: DataType::Integer, not_null: true },
-                ColumnDef { name: "v".into(), data_type: DataType::Vector(3), not_null: false },
+                ColumnDef {
+                    name: "id".into(),
+                    data_type: DataType::Integer,
+                    not_null: true,
+                },
+                ColumnDef {
+                    name: "v".into(),
+                    data_type: DataType::Vector(3),
+                    not_null: false,
+                },
             ],
             primary_key: Some(0),
         };
-        assert_eq!(t.create_sql(), "CREATE TABLE docs (id INTEGER PRIMARY KEY, v VECTOR(3));");
+        assert_eq!(
+            t.create_sql(),
+            "CREATE TABLE docs (id INTEGER PRIMARY KEY, v VECTOR(3));"
+        );
     }
 }

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use sqlparser::ast::{self as sql, Statement as SqlStatement};
 
-use crate::catalog::{
-    self, ColumnDef, HnswParams, IndexMeta, Metric, Quantization, TableSchema,
-};
+use crate::catalog::{self, ColumnDef, HnswParams, IndexMeta, Metric, Quantization, TableSchema};
 use crate::error::{Error, Result};
 use crate::exec::copy::{self, CopyFormat};
 use crate::exec::select::{self, ExecCtx};
@@ -154,7 +152,9 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         if let Err(e) = self.vectors.checkpoint(&self.store) {
-            log::warn!("saving vector indexes at close failed: {e}; their changes stay in the change log");
+            log::warn!(
+                "saving vector indexes at close failed: {e}; their changes stay in the change log"
+            );
         }
     }
 }
@@ -194,7 +194,9 @@ pub struct Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database").field("path", &self.inner.path).finish()
+        f.debug_struct("Database")
+            .field("path", &self.inner.path)
+            .finish()
     }
 }
 
@@ -216,7 +218,12 @@ fn lookup<'s>(state: &'s State, name: &str) -> Result<&'s TableEntry> {
     state
         .tables
         .get(name)
-        .or_else(|| state.tables.values().find(|t| t.schema.name.eq_ignore_ascii_case(name)))
+        .or_else(|| {
+            state
+                .tables
+                .values()
+                .find(|t| t.schema.name.eq_ignore_ascii_case(name))
+        })
         .ok_or_else(|| Error::NoSuchTable(name.to_string()))
 }
 
@@ -265,7 +272,10 @@ impl Database {
             inner: Arc::new(Inner {
                 path,
                 store,
-                state: RwLock::new(State { tables, next_table_id: loaded.next_table_id }),
+                state: RwLock::new(State {
+                    tables,
+                    next_table_id: loaded.next_table_id,
+                }),
                 vectors,
                 ef_search: AtomicUsize::new(options.ef_search),
                 exact_threshold: options.exact_filter_threshold,
@@ -319,7 +329,12 @@ impl Database {
     /// [`Error::QueryReturnedNoRows`] when there is no row (see
     /// [`OptionalExtension`](crate::OptionalExtension)); otherwise as [`Database::execute`]
     /// or whatever `f` returns.
-    pub fn query_row<T>(&self, sql: &str, params: impl Params, f: impl FnOnce(Row<'_>) -> Result<T>) -> Result<T> {
+    pub fn query_row<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        f: impl FnOnce(Row<'_>) -> Result<T>,
+    ) -> Result<T> {
         let rows = self.query(sql, params)?;
         let row = rows.get(0).ok_or(Error::QueryReturnedNoRows)?;
         f(row)
@@ -342,7 +357,14 @@ impl Database {
     /// As [`Database::execute`]; [`Error::Parse`] when `sql` holds more than one statement.
     pub fn run(&self, sql: &str, params: impl Params) -> Result<Output> {
         let params = params.into_values();
-        match parse_one(sql)? {
+        let (parsed, used) = parse_one(sql)?;
+        if params.len() > used {
+            return Err(Error::Parameter(format!(
+                "{} parameter(s) were given but the statement uses {used}",
+                params.len()
+            )));
+        }
+        match parsed {
             Parsed::Checkpoint => {
                 self.checkpoint()?;
                 Ok(Output::Done("CHECKPOINT".into()))
@@ -372,12 +394,20 @@ impl Database {
 
     /// Schemas of all tables, sorted by name.
     pub fn tables(&self) -> Vec<TableSchema> {
-        self.inner.state.read().tables.values().map(|e| e.schema.clone()).collect()
+        self.inner
+            .state
+            .read()
+            .tables
+            .values()
+            .map(|e| e.schema.clone())
+            .collect()
     }
 
     /// The schema of one table.
     pub fn table(&self, name: &str) -> Option<TableSchema> {
-        lookup(&self.inner.state.read(), name).ok().map(|e| e.schema.clone())
+        lookup(&self.inner.state.read(), name)
+            .ok()
+            .map(|e| e.schema.clone())
     }
 
     /// The current `ef_search` of this database handle and its clones.
@@ -391,7 +421,9 @@ impl Database {
                 let state = self.inner.state.read();
                 self.select(&state, q, params).map(Output::Rows)
             }
-            SqlStatement::Explain { statement, analyze, .. } => {
+            SqlStatement::Explain {
+                statement, analyze, ..
+            } => {
                 if *analyze {
                     return Err(Error::unsupported("EXPLAIN ANALYZE"));
                 }
@@ -400,7 +432,10 @@ impl Database {
                 };
                 let state = self.inner.state.read();
                 let sub = |q: &sql::Query| self.subquery(&state, q, params);
-                let view = CatalogView { state: &state, vectors: &self.inner.vectors };
+                let view = CatalogView {
+                    state: &state,
+                    vectors: &self.inner.vectors,
+                };
                 let plan = plan::plan_select(q, &view, params, &sub)?;
                 let cx = self.exec_ctx(&state, plan.table.as_ref());
                 let lines = select::explain(&plan, q, &cx);
@@ -411,12 +446,21 @@ impl Database {
             }
             SqlStatement::ShowTables { .. } => {
                 let state = self.inner.state.read();
-                let rows = state.tables.keys().map(|n| vec![Value::Text(n.clone())]).collect();
+                let rows = state
+                    .tables
+                    .keys()
+                    .map(|n| vec![Value::Text(n.clone())])
+                    .collect();
                 Ok(Output::Rows(Rows::new(vec!["name".into()], rows)))
             }
             SqlStatement::Set(set) => self.set(set, params),
             SqlStatement::CreateTable(ct) => self.create_table(ct),
-            SqlStatement::Drop { object_type, if_exists, names, .. } => match object_type {
+            SqlStatement::Drop {
+                object_type,
+                if_exists,
+                names,
+                ..
+            } => match object_type {
                 sql::ObjectType::Table => self.drop_table(names, *if_exists),
                 sql::ObjectType::Index => self.drop_index(names, *if_exists),
                 other => Err(Error::unsupported(format!("DROP {other}"))),
@@ -425,7 +469,14 @@ impl Database {
             SqlStatement::Insert(ins) => self.insert(ins, params),
             SqlStatement::Update(up) => self.update(up, params),
             SqlStatement::Delete(del) => self.delete(del, params),
-            SqlStatement::Copy { source, to, target, options, legacy_options, .. } => {
+            SqlStatement::Copy {
+                source,
+                to,
+                target,
+                options,
+                legacy_options,
+                ..
+            } => {
                 if *to {
                     return Err(Error::unsupported("COPY ... TO"));
                 }
@@ -433,7 +484,12 @@ impl Database {
             }
             other => Err(Error::unsupported(format!(
                 "statement {}",
-                other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+                other
+                    .to_string()
+                    .split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ))),
         }
     }
@@ -454,7 +510,10 @@ impl Database {
 
     fn select(&self, state: &State, q: &sql::Query, params: &[Value]) -> Result<Rows> {
         let sub = |q: &sql::Query| self.subquery(state, q, params);
-        let view = CatalogView { state, vectors: &self.inner.vectors };
+        let view = CatalogView {
+            state,
+            vectors: &self.inner.vectors,
+        };
         let plan = plan::plan_select(q, &view, params, &sub)?;
         let cx = self.exec_ctx(state, plan.table.as_ref());
         select::run(&plan, &cx)
@@ -472,36 +531,57 @@ impl Database {
         match rows.len() {
             0 => Ok(Value::Null),
             1 => Ok(rows.values()[0][0].clone()),
-            n => Err(Error::invalid(format!("a scalar subquery returned {n} rows, expected at most one"))),
+            n => Err(Error::invalid(format!(
+                "a scalar subquery returned {n} rows, expected at most one"
+            ))),
         }
     }
 
     fn set(&self, set: &sql::Set, params: &[Value]) -> Result<Output> {
-        let sql::Set::SingleAssignment { variable, values, .. } = set else {
+        let sql::Set::SingleAssignment {
+            variable, values, ..
+        } = set
+        else {
             return Err(Error::unsupported(format!("{set}")));
         };
         // `hnsw.ef_search` (pgvector's name) has two parts; object_name accepts only one.
-        let name = variable.0.iter().map(|p| p.as_ident().map_or_else(|| p.to_string(), bind::ident_name)).collect::<Vec<_>>().join(".");
+        let name = variable
+            .0
+            .iter()
+            .map(|p| p.as_ident().map_or_else(|| p.to_string(), bind::ident_name))
+            .collect::<Vec<_>>()
+            .join(".");
         if name != "ef_search" && name != "hnsw.ef_search" {
-            return Err(Error::invalid(format!("unknown setting {name}; vectable has ef_search")));
+            return Err(Error::invalid(format!(
+                "unknown setting {name}; vectable has ef_search"
+            )));
         }
         let [value] = values.as_slice() else {
             return Err(Error::invalid("SET ef_search takes one value"));
         };
         let noop = |_: &sql::Query| Err(Error::unsupported("subquery in SET"));
-        let mut b = Binder { table: None, params, subquery: &noop, aggs: None };
+        let mut b = Binder {
+            table: None,
+            params,
+            subquery: &noop,
+            aggs: None,
+        };
         match b.bind(value)? {
             Expr::Literal(Value::Integer(n)) if n >= 1 && n as usize <= MAX_EF_SEARCH => {
                 self.inner.ef_search.store(n as usize, Ordering::Relaxed);
                 Ok(Output::Done("SET".into()))
             }
-            _ => Err(Error::invalid(format!("ef_search must be an integer from 1 to {MAX_EF_SEARCH}, got {value}"))),
+            _ => Err(Error::invalid(format!(
+                "ef_search must be an integer from 1 to {MAX_EF_SEARCH}, got {value}"
+            ))),
         }
     }
 
     fn create_table(&self, ct: &sql::CreateTable) -> Result<Output> {
         if ct.or_replace || ct.query.is_some() || ct.temporary || ct.external {
-            return Err(Error::unsupported("CREATE OR REPLACE / TEMPORARY / EXTERNAL / AS SELECT"));
+            return Err(Error::unsupported(
+                "CREATE OR REPLACE / TEMPORARY / EXTERNAL / AS SELECT",
+            ));
         }
         let name = bind::object_name(&ct.name)?;
         catalog::validate_identifier(&name)?;
@@ -511,7 +591,9 @@ impl Database {
             let cname = bind::ident_name(&c.name);
             catalog::validate_identifier(&cname)?;
             if columns.iter().any(|x| x.name.eq_ignore_ascii_case(&cname)) {
-                return Err(Error::invalid(format!("column {cname} is declared twice in table {name}")));
+                return Err(Error::invalid(format!(
+                    "column {cname} is declared twice in table {name}"
+                )));
             }
             let data_type = bind::data_type(&c.data_type)?;
             let mut not_null = false;
@@ -528,10 +610,16 @@ impl Database {
                     other => return Err(Error::unsupported(format!("column option {other}"))),
                 }
             }
-            columns.push(ColumnDef { name: cname, data_type, not_null });
+            columns.push(ColumnDef {
+                name: cname,
+                data_type,
+                not_null,
+            });
         }
         if columns.is_empty() {
-            return Err(Error::invalid(format!("table {name} needs at least one column")));
+            return Err(Error::invalid(format!(
+                "table {name} needs at least one column"
+            )));
         }
         for con in &ct.constraints {
             match con {
@@ -546,7 +634,10 @@ impl Database {
                     let i = columns
                         .iter()
                         .position(|c| c.name.eq_ignore_ascii_case(&cname))
-                        .ok_or_else(|| Error::NoSuchColumn { table: name.clone(), column: cname.clone() })?;
+                        .ok_or_else(|| Error::NoSuchColumn {
+                            table: name.clone(),
+                            column: cname.clone(),
+                        })?;
                     if primary_key.replace(i).is_some_and(|p| p != i) {
                         return Err(Error::unsupported("more than one PRIMARY KEY column"));
                     }
@@ -577,7 +668,11 @@ impl Database {
         for e in state.tables.values() {
             for c in &e.schema.columns {
                 if matches!(c.data_type, DataType::Vector(_)) {
-                    files.push((catalog::index_file_name(&e.schema.name, &c.name).to_lowercase(), e.schema.name.clone(), c.name.clone()));
+                    files.push((
+                        catalog::index_file_name(&e.schema.name, &c.name).to_lowercase(),
+                        e.schema.name.clone(),
+                        c.name.clone(),
+                    ));
                 }
             }
         }
@@ -597,7 +692,12 @@ impl Database {
             }
         }
         let id = state.next_table_id;
-        let schema = TableSchema { id, name: name.clone(), columns, primary_key };
+        let schema = TableSchema {
+            id,
+            name: name.clone(),
+            columns,
+            primary_key,
+        };
         let counters = Counters::default();
         let mut batch = self.inner.store.batch();
         batch.put_table(&schema)?;
@@ -611,15 +711,20 @@ impl Database {
 
     fn drop_table(&self, names: &[sql::ObjectName], if_exists: bool) -> Result<Output> {
         let mut state = self.inner.state.write();
+        // Resolve every name before dropping any: a missing one must leave all tables in place.
+        let mut keys = Vec::new();
         for n in names {
             let name = bind::object_name(n)?;
-            let Ok(key) = table_name_key(&state, &name) else {
-                if if_exists {
-                    continue;
-                }
-                return Err(Error::NoSuchTable(name));
+            match table_name_key(&state, &name) {
+                Ok(key) => keys.push(key),
+                Err(_) if if_exists => {}
+                Err(_) => return Err(Error::NoSuchTable(name)),
+            }
+        }
+        for key in keys {
+            let Some(id) = state.tables.get(&key).map(|e| e.schema.id) else {
+                continue;
             };
-            let id = state.tables[&key].schema.id;
             self.inner.vectors.forget_table(&self.inner.store, id)?;
             let mut batch = self.inner.store.batch();
             batch.delete_table(id);
@@ -631,6 +736,8 @@ impl Database {
 
     fn drop_index(&self, names: &[sql::ObjectName], if_exists: bool) -> Result<Output> {
         let _state = self.inner.state.write();
+        // Resolve every name before dropping any: a missing one must leave all indexes in place.
+        let mut keys = Vec::new();
         for n in names {
             let name = bind::object_name(n)?;
             let found = self
@@ -640,10 +747,16 @@ impl Database {
                 .into_iter()
                 .find(|m| m.name.eq_ignore_ascii_case(&name));
             match found {
-                Some(m) => self.inner.vectors.forget(&self.inner.store, (m.table_id, m.column_index))?,
+                Some(m) if !keys.contains(&(m.table_id, m.column_index)) => {
+                    keys.push((m.table_id, m.column_index))
+                }
+                Some(_) => {}
                 None if if_exists => {}
                 None => return Err(Error::NoSuchIndex(name)),
             }
+        }
+        for key in keys {
+            self.inner.vectors.forget(&self.inner.store, key)?;
         }
         Ok(Output::Done("DROP INDEX".into()))
     }
@@ -655,7 +768,11 @@ impl Database {
         match &ci.using {
             None => {}
             Some(sql::IndexType::Custom(id)) if id.value.eq_ignore_ascii_case("hnsw") => {}
-            Some(other) => return Err(Error::unsupported(format!("index type {other}; vectable has USING hnsw"))),
+            Some(other) => {
+                return Err(Error::unsupported(format!(
+                    "index type {other}; vectable has USING hnsw"
+                )))
+            }
         }
         let table_name = bind::object_name(&ci.table_name)?;
         let [col] = ci.columns.as_slice() else {
@@ -677,8 +794,15 @@ impl Database {
             };
         }
         for w in &ci.with {
-            let sql::Expr::BinaryOp { left, op: sql::BinaryOperator::Eq, right } = w else {
-                return Err(Error::invalid(format!("index option {w}: expected name = value")));
+            let sql::Expr::BinaryOp {
+                left,
+                op: sql::BinaryOperator::Eq,
+                right,
+            } = w
+            else {
+                return Err(Error::invalid(format!(
+                    "index option {w}: expected name = value"
+                )));
             };
             let key = match left.as_ref() {
                 sql::Expr::Identifier(id) => id.value.to_ascii_lowercase(),
@@ -697,7 +821,11 @@ impl Database {
                 val.parse::<usize>()
                     .ok()
                     .filter(|n| (lo..=hi).contains(n))
-                    .ok_or_else(|| Error::invalid(format!("index option {key} must be an integer from {lo} to {hi}, got {val}")))
+                    .ok_or_else(|| {
+                        Error::invalid(format!(
+                            "index option {key} must be an integer from {lo} to {hi}, got {val}"
+                        ))
+                    })
             };
             match key.as_str() {
                 "metric" => {
@@ -761,21 +889,34 @@ impl Database {
             explicit: true,
             saved: None,
         };
-        self.inner
-            .vectors
-            .create(&self.inner.store, t, entry.counters.seq, meta, entry.counters.rows)?;
+        self.inner.vectors.create(
+            &self.inner.store,
+            t,
+            entry.counters.seq,
+            meta,
+            entry.counters.rows,
+        )?;
         Ok(Output::Done("CREATE INDEX".into()))
     }
 
     fn insert(&self, ins: &sql::Insert, params: &[Value]) -> Result<Output> {
-        if ins.on.is_some() || ins.returning.is_some() || ins.or.is_some() || !ins.assignments.is_empty() {
-            return Err(Error::unsupported("INSERT with ON CONFLICT / RETURNING / OR / SET"));
+        if ins.on.is_some()
+            || ins.returning.is_some()
+            || ins.or.is_some()
+            || !ins.assignments.is_empty()
+        {
+            return Err(Error::unsupported(
+                "INSERT with ON CONFLICT / RETURNING / OR / SET",
+            ));
         }
         let sql::TableObject::TableName(tname) = &ins.table else {
             return Err(Error::unsupported("INSERT into a table function"));
         };
         let table_name = bind::object_name(tname)?;
-        let source = ins.source.as_ref().ok_or_else(|| Error::unsupported("INSERT without VALUES"))?;
+        let source = ins
+            .source
+            .as_ref()
+            .ok_or_else(|| Error::unsupported("INSERT without VALUES"))?;
         let mut state = self.inner.state.write();
         let key = table_name_key(&state, &table_name)?;
         let schema = state.tables[&key].schema.clone();
@@ -786,7 +927,10 @@ impl Database {
             for c in &ins.columns {
                 let i = schema.require_column(&bind::object_name(c)?)?;
                 if seen.contains(&i) {
-                    return Err(Error::invalid(format!("column {} is listed twice", schema.columns[i].name)));
+                    return Err(Error::invalid(format!(
+                        "column {} is listed twice",
+                        schema.columns[i].name
+                    )));
                 }
                 seen.push(i);
             }
@@ -795,7 +939,12 @@ impl Database {
         let source_rows: Vec<Vec<Value>> = match source.body.as_ref() {
             sql::SetExpr::Values(values) => {
                 let sub = |q: &sql::Query| self.subquery(&state, q, params);
-                let mut b = Binder { table: None, params, subquery: &sub, aggs: None };
+                let mut b = Binder {
+                    table: None,
+                    params,
+                    subquery: &sub,
+                    aggs: None,
+                };
                 let mut out = Vec::with_capacity(values.rows.len());
                 for (n, row) in values.rows.iter().enumerate() {
                     if row.content.len() != targets.len() {
@@ -828,7 +977,11 @@ impl Database {
                 }
                 rows.into_values()
             }
-            _ => return Err(Error::unsupported("INSERT source other than VALUES or SELECT")),
+            _ => {
+                return Err(Error::unsupported(
+                    "INSERT source other than VALUES or SELECT",
+                ))
+            }
         };
         let single = source_rows.len() == 1;
         let mut rows = Vec::with_capacity(source_rows.len());
@@ -846,13 +999,25 @@ impl Database {
             rows.push(row);
         }
         let entry = state.tables.get_mut(&key).expect("looked up above");
-        let n = write::insert_rows(&self.inner.store, &self.inner.vectors, entry, rows, self.inner.progress.as_ref())?;
+        let n = write::insert_rows(
+            &self.inner.store,
+            &self.inner.vectors,
+            entry,
+            rows,
+            self.inner.progress.as_ref(),
+        )?;
         Ok(Output::Affected(n))
     }
 
     fn update(&self, up: &sql::Update, params: &[Value]) -> Result<Output> {
-        if up.from.is_some() || up.returning.is_some() || !up.table.joins.is_empty() || up.limit.is_some() {
-            return Err(Error::unsupported("UPDATE with FROM / RETURNING / joins / LIMIT"));
+        if up.from.is_some()
+            || up.returning.is_some()
+            || !up.table.joins.is_empty()
+            || up.limit.is_some()
+        {
+            return Err(Error::unsupported(
+                "UPDATE with FROM / RETURNING / joins / LIMIT",
+            ));
         }
         let sql::TableFactor::Table { name, .. } = &up.table.relation else {
             return Err(Error::unsupported("UPDATE of something other than a table"));
@@ -863,7 +1028,12 @@ impl Database {
         let schema = state.tables[&key].schema.clone();
         let (assignments, filter) = {
             let sub = |q: &sql::Query| self.subquery(&state, q, params);
-            let mut b = Binder { table: Some(&schema), params, subquery: &sub, aggs: None };
+            let mut b = Binder {
+                table: Some(&schema),
+                params,
+                subquery: &sub,
+                aggs: None,
+            };
             let mut assignments = Vec::new();
             for a in &up.assignments {
                 let sql::AssignmentTarget::ColumnName(cn) = &a.target else {
@@ -873,7 +1043,11 @@ impl Database {
                 let mut e = b.bind(&a.value)?;
                 // Check constants (vector literals especially) before touching any row.
                 if let Expr::Literal(v) = e {
-                    e = Expr::Literal(coerce(v, schema.columns[c].data_type, &schema.qualified(c))?);
+                    e = Expr::Literal(coerce(
+                        v,
+                        schema.columns[c].data_type,
+                        &schema.qualified(c),
+                    )?);
                 }
                 assignments.push((c, e));
             }
@@ -881,13 +1055,25 @@ impl Database {
             (assignments, filter)
         };
         let entry = state.tables.get_mut(&key).expect("looked up above");
-        let n = write::update(&self.inner.store, &self.inner.vectors, entry, &assignments, filter.as_ref())?;
+        let n = write::update(
+            &self.inner.store,
+            &self.inner.vectors,
+            entry,
+            &assignments,
+            filter.as_ref(),
+        )?;
         Ok(Output::Affected(n))
     }
 
     fn delete(&self, del: &sql::Delete, params: &[Value]) -> Result<Output> {
-        if del.using.is_some() || del.returning.is_some() || del.limit.is_some() || !del.order_by.is_empty() {
-            return Err(Error::unsupported("DELETE with USING / RETURNING / ORDER BY / LIMIT"));
+        if del.using.is_some()
+            || del.returning.is_some()
+            || del.limit.is_some()
+            || !del.order_by.is_empty()
+        {
+            return Err(Error::unsupported(
+                "DELETE with USING / RETURNING / ORDER BY / LIMIT",
+            ));
         }
         let tables = match &del.from {
             sql::FromTable::WithFromKeyword(t) | sql::FromTable::WithoutKeyword(t) => t,
@@ -896,7 +1082,9 @@ impl Database {
             return Err(Error::unsupported("DELETE from several tables"));
         };
         let sql::TableFactor::Table { name, .. } = &twj.relation else {
-            return Err(Error::unsupported("DELETE from something other than a table"));
+            return Err(Error::unsupported(
+                "DELETE from something other than a table",
+            ));
         };
         let table_name = bind::object_name(name)?;
         let mut state = self.inner.state.write();
@@ -904,11 +1092,21 @@ impl Database {
         let schema = state.tables[&key].schema.clone();
         let filter = {
             let sub = |q: &sql::Query| self.subquery(&state, q, params);
-            let mut b = Binder { table: Some(&schema), params, subquery: &sub, aggs: None };
+            let mut b = Binder {
+                table: Some(&schema),
+                params,
+                subquery: &sub,
+                aggs: None,
+            };
             del.selection.as_ref().map(|s| b.bind(s)).transpose()?
         };
         let entry = state.tables.get_mut(&key).expect("looked up above");
-        let n = write::delete(&self.inner.store, &self.inner.vectors, entry, filter.as_ref())?;
+        let n = write::delete(
+            &self.inner.store,
+            &self.inner.vectors,
+            entry,
+            filter.as_ref(),
+        )?;
         Ok(Output::Affected(n))
     }
 
@@ -919,17 +1117,27 @@ impl Database {
         options: &[sql::CopyOption],
         legacy: &[sql::CopyLegacyOption],
     ) -> Result<Output> {
-        let sql::CopySource::Table { table_name, columns } = source else {
+        let sql::CopySource::Table {
+            table_name,
+            columns,
+        } = source
+        else {
             return Err(Error::unsupported("COPY (query)"));
         };
         if !columns.is_empty() {
-            return Err(Error::unsupported("COPY t (columns): the file's header or the table order names the columns"));
+            return Err(Error::unsupported(
+                "COPY t (columns): the file's header or the table order names the columns",
+            ));
         }
         let sql::CopyTarget::File { filename } = target else {
-            return Err(Error::unsupported("COPY FROM STDIN / PROGRAM; give a file path"));
+            return Err(Error::unsupported(
+                "COPY FROM STDIN / PROGRAM; give a file path",
+            ));
         };
         if !legacy.is_empty() {
-            return Err(Error::unsupported("pre-9.0 COPY options; use WITH (FORMAT ..., HEADER ...)"));
+            return Err(Error::unsupported(
+                "pre-9.0 COPY options; use WITH (FORMAT ..., HEADER ...)",
+            ));
         }
         let path = PathBuf::from(filename);
         let mut format_name: Option<String> = None;
@@ -944,22 +1152,40 @@ impl Database {
             }
         }
         let format_name = format_name.unwrap_or_else(|| {
-            match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            match path
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
                 Some("parquet") => "parquet".into(),
                 _ => "csv".into(),
             }
         });
         let format = match format_name.as_str() {
-            "csv" => CopyFormat::Csv { header: header.unwrap_or(false), delimiter },
+            "csv" => CopyFormat::Csv {
+                header: header.unwrap_or(false),
+                delimiter,
+            },
             "parquet" => CopyFormat::Parquet,
-            other => return Err(Error::unsupported(format!("COPY format {other}; use csv or parquet"))),
+            other => {
+                return Err(Error::unsupported(format!(
+                    "COPY format {other}; use csv or parquet"
+                )))
+            }
         };
         let table = bind::object_name(table_name)?;
         let mut state = self.inner.state.write();
         let key = table_name_key(&state, &table)?;
         let rows = copy::read_rows(&path, &format, &state.tables[&key].schema)?;
         let entry = state.tables.get_mut(&key).expect("looked up above");
-        let n = write::insert_rows(&self.inner.store, &self.inner.vectors, entry, rows, self.inner.progress.as_ref())?;
+        let n = write::insert_rows(
+            &self.inner.store,
+            &self.inner.vectors,
+            entry,
+            rows,
+            self.inner.progress.as_ref(),
+        )?;
         Ok(Output::Affected(n))
     }
 }

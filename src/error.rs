@@ -15,7 +15,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The SQL text does not parse. `line` and `column` are 1-based positions in the statement
-    /// text as reported by sqlparser (0 when sqlparser gives no position).
+    /// text as reported by sqlparser (just past the end of the text for an unexpected end).
     /// Returned by [`Database::execute`](crate::Database::execute) and
     /// [`Database::query`](crate::Database::query).
     #[error("syntax error at line {line}, column {column}: {message}")]
@@ -97,7 +97,9 @@ pub enum Error {
 
     /// A vector whose number of dimensions differs from its column's `VECTOR(n)`, or from
     /// the other operand of a distance operator.
-    #[error("vector dimension mismatch for {column}: expected {expected} dimensions, found {found}")]
+    #[error(
+        "vector dimension mismatch for {column}: expected {expected} dimensions, found {found}"
+    )]
     DimensionMismatch {
         /// `table.column` (or the operator) the vector was meant for.
         column: String,

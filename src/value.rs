@@ -57,7 +57,9 @@ mod f32_bytes {
                 if b.len() % 4 != 0 {
                     return Err(E::custom(format!("vector of {} bytes", b.len())));
                 }
-                Ok(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+                Ok(b.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect())
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<f32>, A::Error> {
                 let mut out = Vec::new();
@@ -565,11 +567,23 @@ mod tests {
 
     #[test]
     fn parses_vector_literals() {
-        assert_eq!(parse_vector("[1, 2.5,-3]", "t.v").unwrap(), vec![1.0, 2.5, -3.0]);
+        assert_eq!(
+            parse_vector("[1, 2.5,-3]", "t.v").unwrap(),
+            vec![1.0, 2.5, -3.0]
+        );
         assert_eq!(parse_vector(" [ 0.25 ] ", "t.v").unwrap(), vec![0.25]);
-        assert!(matches!(parse_vector("1,2", "t.v"), Err(Error::InvalidVector { .. })));
-        assert!(matches!(parse_vector("[]", "t.v"), Err(Error::InvalidVector { .. })));
-        assert!(matches!(parse_vector("[1,x]", "t.v"), Err(Error::InvalidVector { .. })));
+        assert!(matches!(
+            parse_vector("1,2", "t.v"),
+            Err(Error::InvalidVector { .. })
+        ));
+        assert!(matches!(
+            parse_vector("[]", "t.v"),
+            Err(Error::InvalidVector { .. })
+        ));
+        assert!(matches!(
+            parse_vector("[1,x]", "t.v"),
+            Err(Error::InvalidVector { .. })
+        ));
         assert!(matches!(
             parse_vector("[1,NaN]", "t.v"),
             Err(Error::NonFiniteVector { position: 1, .. })
@@ -582,12 +596,22 @@ mod tests {
 
     #[test]
     fn coerces_to_column_types() {
-        assert_eq!(coerce(Value::Integer(2), DataType::Real, "c").unwrap(), Value::Real(2.0));
-        assert_eq!(coerce(Value::Real(3.0), DataType::Integer, "c").unwrap(), Value::Integer(3));
+        assert_eq!(
+            coerce(Value::Integer(2), DataType::Real, "c").unwrap(),
+            Value::Real(2.0)
+        );
+        assert_eq!(
+            coerce(Value::Real(3.0), DataType::Integer, "c").unwrap(),
+            Value::Integer(3)
+        );
         assert!(coerce(Value::Real(3.5), DataType::Integer, "c").is_err());
         assert!(matches!(
             coerce(Value::Text("[1,2]".into()), DataType::Vector(3), "t.v"),
-            Err(Error::DimensionMismatch { expected: 3, found: 2, .. })
+            Err(Error::DimensionMismatch {
+                expected: 3,
+                found: 2,
+                ..
+            })
         ));
         assert!(matches!(
             coerce(Value::Integer(1), DataType::Text, "t.name"),
@@ -598,7 +622,10 @@ mod tests {
     #[test]
     fn formats_vectors_short_and_long() {
         assert_eq!(format_vector(&[1.0, 2.5], 8), "[1,2.5]");
-        assert_eq!(format_vector(&[0.5, -0.25, 1.0], 2), "[0.5000, -0.2500, …] (3)");
+        assert_eq!(
+            format_vector(&[0.5, -0.25, 1.0], 2),
+            "[0.5000, -0.2500, …] (3)"
+        );
     }
 
     #[test]

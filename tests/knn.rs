@@ -18,12 +18,18 @@ fn dev_queries_match_brute_force_with_high_recall() {
     let mut hits = 0usize;
     for q in &queries {
         let got = db
-            .query("SELECT id, embedding <=> $1 AS d FROM packages ORDER BY embedding <=> $1 LIMIT 10", params![q.clone()])
+            .query(
+                "SELECT id, embedding <=> $1 AS d FROM packages ORDER BY embedding <=> $1 LIMIT 10",
+                params![q.clone()],
+            )
             .unwrap();
         assert_eq!(got.len(), k);
         let truth = brute_force(&rows, q, k, cosine);
         let got_ids = ids(&got);
-        hits += got_ids.iter().filter(|id| truth.iter().any(|t| t.0 == **id)).count();
+        hits += got_ids
+            .iter()
+            .filter(|id| truth.iter().any(|t| t.0 == **id))
+            .count();
         // Distances returned are the true distances of the stored vectors, ascending.
         let ds: Vec<f64> = got.iter().map(|r| r.get::<f64>("d").unwrap()).collect();
         for w in ds.windows(2) {
@@ -35,9 +41,15 @@ fn dev_queries_match_brute_force_with_high_recall() {
         }
     }
     let recall = hits as f64 / (queries.len() * k) as f64;
-    eprintln!("recall@10 at the default ef_search over {} dev queries: {recall:.4}", queries.len());
+    eprintln!(
+        "recall@10 at the default ef_search over {} dev queries: {recall:.4}",
+        queries.len()
+    );
     assert!(recall >= 0.95, "recall@10 {recall}");
-    assert_eq!(status(&db, "packages", "embedding").last_load.kind(), "built");
+    assert_eq!(
+        status(&db, "packages", "embedding").last_load.kind(),
+        "built"
+    );
 }
 
 #[test]
@@ -50,23 +62,53 @@ fn index_order_equals_exact_order_for_every_metric() {
     // does not turn into kNN (distance + 0).
     for q in queries.iter().take(20) {
         let exact = db
-            .query("SELECT id FROM packages ORDER BY (embedding <-> $1) + 0 LIMIT 5", params![q.clone()])
+            .query(
+                "SELECT id FROM packages ORDER BY (embedding <-> $1) + 0 LIMIT 5",
+                params![q.clone()],
+            )
             .unwrap();
-        let truth: Vec<i64> = brute_force(&rows, q, 5, l2).into_iter().map(|t| t.0).collect();
+        let truth: Vec<i64> = brute_force(&rows, q, 5, l2)
+            .into_iter()
+            .map(|t| t.0)
+            .collect();
         assert_eq!(ids(&exact), truth);
     }
     // L2 through the index: for unit vectors the order equals cosine's.
     let q = &queries[0];
-    let via_l2 = db.query("SELECT id FROM packages ORDER BY embedding <-> $1 LIMIT 10", params![q.clone()]).unwrap();
-    let truth: Vec<i64> = brute_force(&rows, q, 10, l2).into_iter().map(|t| t.0).collect();
+    let via_l2 = db
+        .query(
+            "SELECT id FROM packages ORDER BY embedding <-> $1 LIMIT 10",
+            params![q.clone()],
+        )
+        .unwrap();
+    let truth: Vec<i64> = brute_force(&rows, q, 10, l2)
+        .into_iter()
+        .map(|t| t.0)
+        .collect();
     let overlap = ids(&via_l2).iter().filter(|i| truth.contains(i)).count();
     assert!(overlap >= 9, "{overlap}");
     // The column's index now has metric l2, so a cosine query falls back to an exact scan.
-    let explain = db.query("EXPLAIN SELECT id FROM packages ORDER BY embedding <=> $1 LIMIT 10", params![q.clone()]).unwrap();
-    let text: Vec<String> = explain.iter().map(|r| r.get::<String>(0).unwrap()).collect();
+    let explain = db
+        .query(
+            "EXPLAIN SELECT id FROM packages ORDER BY embedding <=> $1 LIMIT 10",
+            params![q.clone()],
+        )
+        .unwrap();
+    let text: Vec<String> = explain
+        .iter()
+        .map(|r| r.get::<String>(0).unwrap())
+        .collect();
     assert!(text[0].starts_with("Full scan"), "{text:?}");
-    let cos = db.query("SELECT id FROM packages ORDER BY embedding <=> $1 LIMIT 10", params![q.clone()]).unwrap();
-    let truth: Vec<i64> = brute_force(&rows, q, 10, cosine).into_iter().map(|t| t.0).collect();
+    let cos = db
+        .query(
+            "SELECT id FROM packages ORDER BY embedding <=> $1 LIMIT 10",
+            params![q.clone()],
+        )
+        .unwrap();
+    let truth: Vec<i64> = brute_force(&rows, q, 10, cosine)
+        .into_iter()
+        .map(|t| t.0)
+        .collect();
     assert_eq!(ids(&cos), truth);
 }
 
@@ -91,9 +133,15 @@ fn filtered_knn_returns_min_k_matching_at_every_selectivity() {
         let got_ids = ids(&got);
         assert!(got_ids.iter().all(|id| *id < n));
         let subset: Vec<(i64, Vec<f32>)> = rows.iter().filter(|r| r.0 < n).cloned().collect();
-        let truth: Vec<i64> = brute_force(&subset, q, 10, cosine).into_iter().map(|t| t.0).collect();
+        let truth: Vec<i64> = brute_force(&subset, q, 10, cosine)
+            .into_iter()
+            .map(|t| t.0)
+            .collect();
         let overlap = got_ids.iter().filter(|i| truth.contains(i)).count();
-        assert!(overlap + 1 >= truth.len(), "selectivity {n}: {got_ids:?} vs {truth:?}");
+        assert!(
+            overlap + 1 >= truth.len(),
+            "selectivity {n}: {got_ids:?} vs {truth:?}"
+        );
     }
     // A text filter on real categories.
     let got = db
@@ -102,12 +150,23 @@ fn filtered_knn_returns_min_k_matching_at_every_selectivity() {
             (),
         )
         .unwrap();
-    let matching: i64 = db.query_row("SELECT count(*) FROM packages WHERE section = 'database'", (), |r| r.get(0)).unwrap();
+    let matching: i64 = db
+        .query_row(
+            "SELECT count(*) FROM packages WHERE section = 'database'",
+            (),
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(got.len() as i64, matching.min(10));
-    assert!(got.iter().all(|r| r.get::<String>(1).unwrap() == "database"));
+    assert!(got
+        .iter()
+        .all(|r| r.get::<String>(1).unwrap() == "database"));
     // No match: no rows.
     let none = db
-        .query("SELECT id FROM packages WHERE section = 'no-such' ORDER BY embedding <=> $1 LIMIT 10", params![q.clone()])
+        .query(
+            "SELECT id FROM packages WHERE section = 'no-such' ORDER BY embedding <=> $1 LIMIT 10",
+            params![q.clone()],
+        )
         .unwrap();
     assert!(none.is_empty());
 }
@@ -126,7 +185,9 @@ fn scalar_subquery_gives_the_query_vector() {
         assert_eq!(names[0], "curl");
     }
     // Whatever the first package is, a row is its own nearest neighbour.
-    let first: String = db.query_row("SELECT name FROM packages WHERE id = 1", (), |r| r.get(0)).unwrap();
+    let first: String = db
+        .query_row("SELECT name FROM packages WHERE id = 1", (), |r| r.get(0))
+        .unwrap();
     let nearest: String = db
         .query_row(
             "SELECT name FROM packages ORDER BY embedding <=> (SELECT embedding FROM packages WHERE id = 1) LIMIT 1",
@@ -142,13 +203,30 @@ fn explain_shows_the_chosen_plan() {
     let dir = tempfile::tempdir().unwrap();
     let db = sample_db(dir.path());
     let lines = |sql: &str| -> Vec<String> {
-        db.query(sql, params![vec![0.05f32; 384]]).unwrap().iter().map(|r| r.get::<String>(0).unwrap()).collect()
+        db.query(sql, params![vec![0.05f32; 384]])
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String>(0).unwrap())
+            .collect()
     };
     let knn = lines("EXPLAIN SELECT name FROM packages ORDER BY embedding <=> $1 LIMIT 10");
-    assert!(knn[0].starts_with("Index kNN scan on packages.embedding"), "{knn:?}");
-    assert!(knn.iter().any(|l| l.contains("metric: cosine") && l.contains("k: 10") && l.contains("ef_search: 64")), "{knn:?}");
-    let filtered = lines("EXPLAIN SELECT name FROM packages WHERE section = 'net' ORDER BY embedding <=> $1 LIMIT 5");
-    assert!(filtered.iter().any(|l| l.contains("filter strategy")), "{filtered:?}");
+    assert!(
+        knn[0].starts_with("Index kNN scan on packages.embedding"),
+        "{knn:?}"
+    );
+    assert!(
+        knn.iter().any(|l| l.contains("metric: cosine")
+            && l.contains("k: 10")
+            && l.contains("ef_search: 64")),
+        "{knn:?}"
+    );
+    let filtered = lines(
+        "EXPLAIN SELECT name FROM packages WHERE section = 'net' ORDER BY embedding <=> $1 LIMIT 5",
+    );
+    assert!(
+        filtered.iter().any(|l| l.contains("filter strategy")),
+        "{filtered:?}"
+    );
     let scan = lines("EXPLAIN SELECT name FROM packages ORDER BY embedding <=> $1 DESC LIMIT 5");
     assert!(scan[0].starts_with("Full scan"), "{scan:?}");
     let no_limit = lines("EXPLAIN SELECT name FROM packages ORDER BY embedding <=> $1");
@@ -162,8 +240,13 @@ fn explain_shows_the_chosen_plan() {
 fn vector_literal_forms_and_functions() {
     let dir = tempfile::tempdir().unwrap();
     let db = vectable::Database::open(dir.path()).unwrap();
-    db.execute("CREATE TABLE v (id INTEGER PRIMARY KEY, e VECTOR(3))", ()).unwrap();
-    db.execute("INSERT INTO v VALUES (1, '[1,0,0]'), (2, ARRAY[0,1,0]), (3, [0,0,1]), (4, $1)", params![vec![1.0f32, 1.0, 0.0]]).unwrap();
+    db.execute("CREATE TABLE v (id INTEGER PRIMARY KEY, e VECTOR(3))", ())
+        .unwrap();
+    db.execute(
+        "INSERT INTO v VALUES (1, '[1,0,0]'), (2, ARRAY[0,1,0]), (3, [0,0,1]), (4, $1)",
+        params![vec![1.0f32, 1.0, 0.0]],
+    )
+    .unwrap();
     let r = db
         .query_row(
             "SELECT e <-> '[0,0,0]', e <=> '[1,0,0]', e <#> '[1,0,0]', l2_distance(e, '[0,0,0]'), cosine_distance(e, ARRAY[1,0,0]), inner_product(e, [1,0,0]), vector_dims(e), vector_norm(e) FROM v WHERE id = 4",
@@ -181,6 +264,11 @@ fn vector_literal_forms_and_functions() {
     for (g, w) in r.iter().zip(want) {
         assert!((f(g) - w).abs() < 1e-6, "{r:?}");
     }
-    let order = ids(&db.query("SELECT id FROM v ORDER BY e <-> '[0.9, 0.1, 0]' LIMIT 4", ()).unwrap());
+    let order = ids(&db
+        .query(
+            "SELECT id FROM v ORDER BY e <-> '[0.9, 0.1, 0]' LIMIT 4",
+            (),
+        )
+        .unwrap());
     assert_eq!(order, vec![1, 4, 2, 3]);
 }

@@ -44,8 +44,8 @@ use std::path::Path;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Float16Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
-    UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+    Float16Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type,
+    UInt32Type, UInt64Type, UInt8Type,
 };
 use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait, PrimitiveArray};
 use arrow_schema::DataType as ArrowType;
@@ -84,8 +84,8 @@ pub(crate) fn read_rows(
     format: &CopyFormat,
     table: &TableSchema,
 ) -> Result<Vec<Vec<Value>>> {
-    let file = File::open(path)
-        .map_err(|e| import_error(path, None, format!("cannot open file: {e}")))?;
+    let file =
+        File::open(path).map_err(|e| import_error(path, None, format!("cannot open file: {e}")))?;
     match *format {
         CopyFormat::Csv { header, delimiter } => read_csv(path, file, header, delimiter, table),
         CopyFormat::Parquet => read_parquet(path, file, table),
@@ -124,7 +124,10 @@ fn map_names<'a>(
             return Err(import_error(
                 path,
                 line,
-                format!("column {} appears more than once in the input", table.columns[index].name),
+                format!(
+                    "column {} appears more than once in the input",
+                    table.columns[index].name
+                ),
             ));
         }
         mapping.push(index);
@@ -159,7 +162,9 @@ fn read_csv(
     } else {
         (0..table.columns.len()).collect()
     };
-    let contexts: Vec<String> = (0..table.columns.len()).map(|c| table.qualified(c)).collect();
+    let contexts: Vec<String> = (0..table.columns.len())
+        .map(|c| table.qualified(c))
+        .collect();
 
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
@@ -204,7 +209,11 @@ fn csv_value(field: &str, ty: DataType, context: &str) -> Result<Value> {
         return Ok(Value::Null);
     }
     let bad = |what: &str| {
-        Error::type_mismatch(context, ty.to_string(), format!("{what} {:?}", shorten(field)))
+        Error::type_mismatch(
+            context,
+            ty.to_string(),
+            format!("{what} {:?}", shorten(field)),
+        )
     };
     let value = match ty {
         DataType::Integer => {
@@ -258,7 +267,12 @@ fn read_parquet(path: &Path, file: File, table: &TableSchema) -> Result<Vec<Vec<
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| import_error(path, None, format!("not a readable Parquet file: {e}")))?;
     let schema = builder.schema().clone();
-    let mapping = map_names(path, table, schema.fields().iter().map(|f| f.name().as_str()), None)?;
+    let mapping = map_names(
+        path,
+        table,
+        schema.fields().iter().map(|f| f.name().as_str()),
+        None,
+    )?;
     for (field, &col) in schema.fields().iter().zip(&mapping) {
         if !supported(field.data_type()) {
             return Err(import_error(
@@ -277,16 +291,24 @@ fn read_parquet(path: &Path, file: File, table: &TableSchema) -> Result<Vec<Vec<
     let reader = builder
         .build()
         .map_err(|e| import_error(path, None, format!("cannot read Parquet file: {e}")))?;
-    let contexts: Vec<String> = (0..table.columns.len()).map(|c| table.qualified(c)).collect();
+    let contexts: Vec<String> = (0..table.columns.len())
+        .map(|c| table.qualified(c))
+        .collect();
 
     let mut rows: Vec<Vec<Value>> = Vec::with_capacity(total);
     for batch in reader {
         let first_row = rows.len() as u64 + 1;
         let batch = batch.map_err(|e| {
-            import_error(path, None, format!("cannot read Parquet data after row {}: {e}", first_row - 1))
+            import_error(
+                path,
+                None,
+                format!("cannot read Parquet data after row {}: {e}", first_row - 1),
+            )
         })?;
         let start = rows.len();
-        rows.resize_with(start + batch.num_rows(), || vec![Value::Null; table.columns.len()]);
+        rows.resize_with(start + batch.num_rows(), || {
+            vec![Value::Null; table.columns.len()]
+        });
         let out = &mut rows[start..];
         for (array, &col) in batch.columns().iter().zip(&mapping) {
             let ty = table.columns[col].data_type;
@@ -302,7 +324,11 @@ fn read_parquet(path: &Path, file: File, table: &TableSchema) -> Result<Vec<Vec<
             };
             convert_array(array.as_ref(), &mut put).map_err(|e| match e {
                 e @ Error::Import { .. } => e,
-                other => import_error(path, None, format!("column {}: {other}", table.columns[col].name)),
+                other => import_error(
+                    path,
+                    None,
+                    format!("column {}: {other}", table.columns[col].name),
+                ),
             })?;
         }
     }
@@ -313,7 +339,9 @@ fn read_parquet(path: &Path, file: File, table: &TableSchema) -> Result<Vec<Vec<
 fn supported(ty: &ArrowType) -> bool {
     use ArrowType as T;
     match ty {
-        T::Int8 | T::Int16 | T::Int32 | T::Int64 | T::UInt8 | T::UInt16 | T::UInt32 | T::UInt64 => true,
+        T::Int8 | T::Int16 | T::Int32 | T::Int64 | T::UInt8 | T::UInt16 | T::UInt32 | T::UInt64 => {
+            true
+        }
         T::Float16 | T::Float32 | T::Float64 => true,
         T::Utf8 | T::LargeUtf8 | T::Utf8View | T::Boolean | T::Null => true,
         T::FixedSizeList(f, _) | T::List(f) | T::LargeList(f) => {
@@ -327,7 +355,10 @@ fn supported(ty: &ArrowType) -> bool {
 /// Calls `put(i, value)` for every element of `array`, in order. The array is downcast once;
 /// per-element conversion errors (a `UInt64` too large, a `NULL` inside a vector) are passed
 /// to `put` as `Err`, which decides what to do with them.
-fn convert_array(array: &dyn Array, put: &mut dyn FnMut(usize, Result<Value>) -> Result<()>) -> Result<()> {
+fn convert_array(
+    array: &dyn Array,
+    put: &mut dyn FnMut(usize, Result<Value>) -> Result<()>,
+) -> Result<()> {
     use ArrowType as T;
     let n = array.len();
     match array.data_type() {
@@ -340,23 +371,41 @@ fn convert_array(array: &dyn Array, put: &mut dyn FnMut(usize, Result<Value>) ->
         T::UInt16 => primitive::<UInt16Type>(array, put, |x| Ok(Value::Integer(x.into()))),
         T::UInt32 => primitive::<UInt32Type>(array, put, |x| Ok(Value::Integer(x.into()))),
         T::UInt64 => primitive::<UInt64Type>(array, put, |x| {
-            i64::try_from(x)
-                .map(Value::Integer)
-                .map_err(|_| Error::invalid(format!("UInt64 value {x} does not fit in a 64-bit signed INTEGER")))
+            i64::try_from(x).map(Value::Integer).map_err(|_| {
+                Error::invalid(format!(
+                    "UInt64 value {x} does not fit in a 64-bit signed INTEGER"
+                ))
+            })
         }),
         T::Float16 => primitive::<Float16Type>(array, put, |x| Ok(Value::Real(x.to_f64()))),
         T::Float32 => primitive::<Float32Type>(array, put, |x| Ok(Value::Real(x.into()))),
         T::Float64 => primitive::<Float64Type>(array, put, |x| Ok(Value::Real(x))),
         T::Boolean => {
             let a = downcast(array.as_boolean_opt(), array)?;
-            (0..n).try_for_each(|i| put(i, Ok(if a.is_null(i) { Value::Null } else { Value::Boolean(a.value(i)) })))
+            (0..n).try_for_each(|i| {
+                put(
+                    i,
+                    Ok(if a.is_null(i) {
+                        Value::Null
+                    } else {
+                        Value::Boolean(a.value(i))
+                    }),
+                )
+            })
         }
         T::Utf8 => strings::<i32>(array, put),
         T::LargeUtf8 => strings::<i64>(array, put),
         T::Utf8View => {
             let a = downcast(array.as_string_view_opt(), array)?;
             (0..n).try_for_each(|i| {
-                put(i, Ok(if a.is_null(i) { Value::Null } else { Value::Text(a.value(i).to_string()) }))
+                put(
+                    i,
+                    Ok(if a.is_null(i) {
+                        Value::Null
+                    } else {
+                        Value::Text(a.value(i).to_string())
+                    }),
+                )
             })
         }
         T::FixedSizeList(..) => {
@@ -413,7 +462,12 @@ fn convert_array(array: &dyn Array, put: &mut dyn FnMut(usize, Result<Value>) ->
 
 /// Downcast result, or an error naming the array's type (only on inconsistent arrow data).
 fn downcast<'a, A: ?Sized>(a: Option<&'a A>, array: &dyn Array) -> Result<&'a A> {
-    a.ok_or_else(|| Error::Corrupt(format!("unexpected arrow array for type {}", array.data_type())))
+    a.ok_or_else(|| {
+        Error::Corrupt(format!(
+            "unexpected arrow array for type {}",
+            array.data_type()
+        ))
+    })
 }
 
 fn primitive<T: ArrowPrimitiveType>(
@@ -424,7 +478,14 @@ fn primitive<T: ArrowPrimitiveType>(
     let a: &PrimitiveArray<T> = downcast(array.as_primitive_opt::<T>(), array)?;
     let values = a.values();
     for (i, &x) in values.iter().enumerate() {
-        put(i, if a.is_null(i) { Ok(Value::Null) } else { convert(x) })?;
+        put(
+            i,
+            if a.is_null(i) {
+                Ok(Value::Null)
+            } else {
+                convert(x)
+            },
+        )?;
     }
     Ok(())
 }
@@ -435,7 +496,14 @@ fn strings<O: OffsetSizeTrait>(
 ) -> Result<()> {
     let a = downcast(array.as_string_opt::<O>(), array)?;
     (0..a.len()).try_for_each(|i| {
-        put(i, Ok(if a.is_null(i) { Value::Null } else { Value::Text(a.value(i).to_string()) }))
+        put(
+            i,
+            Ok(if a.is_null(i) {
+                Value::Null
+            } else {
+                Value::Text(a.value(i).to_string())
+            }),
+        )
     })
 }
 
@@ -484,11 +552,16 @@ impl<'a> FloatSlice<'a> {
             FloatSlice::F64(a) => (*a, a.len()),
         };
         if start > end || end > len {
-            return Err(Error::Corrupt(format!("vector elements {start}..{end} out of range")));
+            return Err(Error::Corrupt(format!(
+                "vector elements {start}..{end} out of range"
+            )));
         }
         if array.null_count() > 0 {
             if let Some(p) = (start..end).find(|&j| array.is_null(j)) {
-                return Err(Error::invalid(format!("vector element {} is NULL", p - start)));
+                return Err(Error::invalid(format!(
+                    "vector element {} is NULL",
+                    p - start
+                )));
             }
         }
         Ok(Value::Vector(match self {
@@ -508,8 +581,9 @@ mod tests {
         ListBuilder, StringBuilder,
     };
     use arrow_array::{
-        ArrayRef, Date32Array, DictionaryArray, Float32Array, Int16Array, Int32Array, Int64Array, Int8Array,
-        LargeStringArray, RecordBatch, UInt16Array, UInt32Array, UInt64Array, UInt8Array,
+        ArrayRef, Date32Array, DictionaryArray, Float32Array, Int16Array, Int32Array, Int64Array,
+        Int8Array, LargeStringArray, RecordBatch, UInt16Array, UInt32Array, UInt64Array,
+        UInt8Array,
     };
     use arrow_schema::{Field, Schema};
     use parquet::arrow::ArrowWriter;
@@ -525,14 +599,21 @@ mod tests {
             name: "t".into(),
             columns: cols
                 .iter()
-                .map(|(name, ty)| ColumnDef { name: (*name).into(), data_type: *ty, not_null: false })
+                .map(|(name, ty)| ColumnDef {
+                    name: (*name).into(),
+                    data_type: *ty,
+                    not_null: false,
+                })
                 .collect(),
             primary_key: None,
         }
     }
 
     fn csv_format(header: bool) -> CopyFormat {
-        CopyFormat::Csv { header, delimiter: b',' }
+        CopyFormat::Csv {
+            header,
+            delimiter: b',',
+        }
     }
 
     fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
@@ -541,13 +622,21 @@ mod tests {
         path
     }
 
-    fn write_parquet(dir: &tempfile::TempDir, name: &str, columns: Vec<(&str, ArrayRef)>) -> std::path::PathBuf {
+    fn write_parquet(
+        dir: &tempfile::TempDir,
+        name: &str,
+        columns: Vec<(&str, ArrayRef)>,
+    ) -> std::path::PathBuf {
         let path = dir.path().join(name);
-        let batch = RecordBatch::try_from_iter(columns.into_iter().map(|(n, a)| (n.to_string(), a))).unwrap();
+        let batch =
+            RecordBatch::try_from_iter(columns.into_iter().map(|(n, a)| (n.to_string(), a)))
+                .unwrap();
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .build();
-        let mut writer = ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), Some(props)).unwrap();
+        let mut writer =
+            ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), Some(props))
+                .unwrap();
         writer.write(&batch).unwrap();
         writer.close().unwrap();
         path
@@ -641,15 +730,30 @@ mod tests {
     #[test]
     fn csv_positional_with_delimiter_and_field_count() {
         let dir = tempfile::tempdir().unwrap();
-        let t = table(&[("id", DataType::Integer), ("name", DataType::Text), ("v", DataType::Vector(2))]);
+        let t = table(&[
+            ("id", DataType::Integer),
+            ("name", DataType::Text),
+            ("v", DataType::Vector(2)),
+        ]);
         let path = write(&dir, "p.csv", "1|curl|[1,2]\r\n2|wget|[3,4]\r\n");
-        let format = CopyFormat::Csv { header: false, delimiter: b'|' };
+        let format = CopyFormat::Csv {
+            header: false,
+            delimiter: b'|',
+        };
         let rows = read_rows(&path, &format, &t).unwrap();
         assert_eq!(
             rows,
             vec![
-                vec![Value::Integer(1), Value::Text("curl".into()), Value::Vector(vec![1.0, 2.0])],
-                vec![Value::Integer(2), Value::Text("wget".into()), Value::Vector(vec![3.0, 4.0])],
+                vec![
+                    Value::Integer(1),
+                    Value::Text("curl".into()),
+                    Value::Vector(vec![1.0, 2.0])
+                ],
+                vec![
+                    Value::Integer(2),
+                    Value::Text("wget".into()),
+                    Value::Vector(vec![3.0, 4.0])
+                ],
             ]
         );
 
@@ -676,7 +780,16 @@ mod tests {
         ]);
         let path = write(&dir, "n.csv", "id,name,score,ok,v\n1,,,,\n,\"\",,,\n");
         let rows = read_rows(&path, &csv_format(true), &t).unwrap();
-        assert_eq!(rows[0], vec![Value::Integer(1), Value::Null, Value::Null, Value::Null, Value::Null]);
+        assert_eq!(
+            rows[0],
+            vec![
+                Value::Integer(1),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null
+            ]
+        );
         assert_eq!(rows[1], vec![Value::Null; 5]);
     }
 
@@ -687,11 +800,18 @@ mod tests {
         let path = write(&dir, "bad.csv", "id,name\n1,a\nabc,b\n3,c\n");
         let e = read_rows(&path, &csv_format(true), &t).unwrap_err();
         match &e {
-            Error::Import { path: p, line, message } => {
+            Error::Import {
+                path: p,
+                line,
+                message,
+            } => {
                 assert_eq!(p, &path);
                 assert_eq!(*line, Some(3));
                 assert!(message.starts_with("column id: "), "{message}");
-                assert!(message.contains("INTEGER") && message.contains("abc"), "{message}");
+                assert!(
+                    message.contains("INTEGER") && message.contains("abc"),
+                    "{message}"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -710,7 +830,10 @@ mod tests {
         let path = write(&dir, "v.csv", "v\n\"[1,2,3]\"\n\"[1,2]\"\n");
         let e = read_rows(&path, &csv_format(true), &t).unwrap_err();
         assert_eq!(import_line(&e), Some(3));
-        assert!(e.to_string().contains("expected 3 dimensions, found 2"), "{e}");
+        assert!(
+            e.to_string().contains("expected 3 dimensions, found 2"),
+            "{e}"
+        );
 
         let path = write(&dir, "nan.csv", "\"[1,NaN,3]\"\n");
         let e = read_rows(&path, &csv_format(false), &t).unwrap_err();
@@ -719,7 +842,10 @@ mod tests {
 
         let path = write(&dir, "lit.csv", "1;2;3\n");
         let e = read_rows(&path, &csv_format(false), &t).unwrap_err();
-        assert!(e.to_string().contains("column v: invalid vector literal"), "{e}");
+        assert!(
+            e.to_string().contains("column v: invalid vector literal"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -762,7 +888,11 @@ mod tests {
         let path = dir.path().join("nope.csv");
         for format in [csv_format(true), CopyFormat::Parquet] {
             match read_rows(&path, &format, &t) {
-                Err(Error::Import { path: p, line: None, message }) => {
+                Err(Error::Import {
+                    path: p,
+                    line: None,
+                    message,
+                }) => {
                     assert_eq!(p, path);
                     assert!(message.contains("No such file"), "{message}");
                 }
@@ -817,19 +947,34 @@ mod tests {
             &dir,
             "all.parquet",
             vec![
-                ("i8", Arc::new(Int8Array::from(vec![Some(-8), None])) as ArrayRef),
+                (
+                    "i8",
+                    Arc::new(Int8Array::from(vec![Some(-8), None])) as ArrayRef,
+                ),
                 ("i16", Arc::new(Int16Array::from(vec![Some(-16), None]))),
                 ("i32", Arc::new(Int32Array::from(vec![Some(-32), None]))),
                 ("i64", Arc::new(i64s.finish())),
                 ("u8", Arc::new(UInt8Array::from(vec![Some(8), None]))),
                 ("u16", Arc::new(UInt16Array::from(vec![Some(16), None]))),
-                ("u32", Arc::new(UInt32Array::from(vec![Some(u32::MAX), None]))),
-                ("u64", Arc::new(UInt64Array::from(vec![Some(i64::MAX as u64), None]))),
+                (
+                    "u32",
+                    Arc::new(UInt32Array::from(vec![Some(u32::MAX), None])),
+                ),
+                (
+                    "u64",
+                    Arc::new(UInt64Array::from(vec![Some(i64::MAX as u64), None])),
+                ),
                 ("f32", Arc::new(Float32Array::from(vec![Some(1.5), None]))),
                 ("f64", Arc::new(f64s.finish())),
-                ("int_as_real", Arc::new(Int32Array::from(vec![Some(7), None]))),
+                (
+                    "int_as_real",
+                    Arc::new(Int32Array::from(vec![Some(7), None])),
+                ),
                 ("s", Arc::new(strs.finish())),
-                ("ls", Arc::new(LargeStringArray::from(vec![Some("large"), None]))),
+                (
+                    "ls",
+                    Arc::new(LargeStringArray::from(vec![Some("large"), None])),
+                ),
                 ("b", Arc::new(bools.finish())),
                 ("v", fixed_list(&[Some(vec![0.1, 0.2, 0.3]), None], 3)),
                 ("lv", Arc::new(lists.finish())),
@@ -870,21 +1015,33 @@ mod tests {
     #[test]
     fn parquet_wrong_vector_width_names_dimensions() {
         let dir = tempfile::tempdir().unwrap();
-        let t = table(&[("id", DataType::Integer), ("embedding", DataType::Vector(384))]);
+        let t = table(&[
+            ("id", DataType::Integer),
+            ("embedding", DataType::Vector(384)),
+        ]);
         let path = write_parquet(
             &dir,
             "w.parquet",
             vec![
                 ("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
-                ("embedding", fixed_list(&[Some(vec![0.5; 768]), Some(vec![0.5; 768])], 768)),
+                (
+                    "embedding",
+                    fixed_list(&[Some(vec![0.5; 768]), Some(vec![0.5; 768])], 768),
+                ),
             ],
         );
         let e = read_rows(&path, &CopyFormat::Parquet, &t).unwrap_err();
         match &e {
             Error::Import { line, message, .. } => {
                 assert_eq!(*line, Some(1));
-                assert!(message.starts_with("column embedding: vector dimension mismatch"), "{message}");
-                assert!(message.contains("expected 384 dimensions, found 768"), "{message}");
+                assert!(
+                    message.starts_with("column embedding: vector dimension mismatch"),
+                    "{message}"
+                );
+                assert!(
+                    message.contains("expected 384 dimensions, found 768"),
+                    "{message}"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -905,20 +1062,36 @@ mod tests {
             &dir,
             "l.parquet",
             vec![
-                ("id", Arc::new(Int64Array::from_iter_values(1..=3000)) as ArrayRef),
+                (
+                    "id",
+                    Arc::new(Int64Array::from_iter_values(1..=3000)) as ArrayRef,
+                ),
                 ("v", Arc::new(lists.finish())),
             ],
         );
         let e = read_rows(&path, &CopyFormat::Parquet, &t).unwrap_err();
         assert_eq!(import_line(&e), Some(2500));
-        assert!(e.to_string().contains("expected 3 dimensions, found 2"), "{e}");
+        assert!(
+            e.to_string().contains("expected 3 dimensions, found 2"),
+            "{e}"
+        );
 
         // The rows before it were read in order.
         let t2 = table(&[("id", DataType::Integer)]);
-        let path = write_parquet(&dir, "ids.parquet", vec![("id", Arc::new(Int64Array::from_iter_values(1..=3000)) as ArrayRef)]);
+        let path = write_parquet(
+            &dir,
+            "ids.parquet",
+            vec![(
+                "id",
+                Arc::new(Int64Array::from_iter_values(1..=3000)) as ArrayRef,
+            )],
+        );
         let rows = read_rows(&path, &CopyFormat::Parquet, &t2).unwrap();
         assert_eq!(rows.len(), 3000);
-        assert!(rows.iter().enumerate().all(|(i, r)| r == &vec![Value::Integer(i as i64 + 1)]));
+        assert!(rows
+            .iter()
+            .enumerate()
+            .all(|(i, r)| r == &vec![Value::Integer(i as i64 + 1)]));
     }
 
     #[test]
@@ -928,7 +1101,10 @@ mod tests {
         let path = write_parquet(
             &dir,
             "s.parquet",
-            vec![("id", Arc::new(arrow_array::StringArray::from(vec![None, Some("7")])) as ArrayRef)],
+            vec![(
+                "id",
+                Arc::new(arrow_array::StringArray::from(vec![None, Some("7")])) as ArrayRef,
+            )],
         );
         let e = read_rows(&path, &CopyFormat::Parquet, &t).unwrap_err();
         assert_eq!(import_line(&e), Some(2));
@@ -937,7 +1113,10 @@ mod tests {
         let path = write_parquet(
             &dir,
             "u.parquet",
-            vec![("id", Arc::new(UInt64Array::from(vec![1, u64::MAX])) as ArrayRef)],
+            vec![(
+                "id",
+                Arc::new(UInt64Array::from(vec![1, u64::MAX])) as ArrayRef,
+            )],
         );
         let e = read_rows(&path, &CopyFormat::Parquet, &t).unwrap_err();
         assert_eq!(import_line(&e), Some(2));
@@ -949,7 +1128,11 @@ mod tests {
         lists.values().append_value(1.0);
         lists.values().append_null();
         lists.append(true);
-        let path = write_parquet(&dir, "n.parquet", vec![("v", Arc::new(lists.finish()) as ArrayRef)]);
+        let path = write_parquet(
+            &dir,
+            "n.parquet",
+            vec![("v", Arc::new(lists.finish()) as ArrayRef)],
+        );
         let e = read_rows(&path, &CopyFormat::Parquet, &tv).unwrap_err();
         assert_eq!(import_line(&e), Some(1));
         assert!(e.to_string().contains("element 1 is NULL"), "{e}");
@@ -964,15 +1147,24 @@ mod tests {
             "x.parquet",
             vec![
                 ("id", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
-                ("colour", Arc::new(arrow_array::StringArray::from(vec!["red"]))),
+                (
+                    "colour",
+                    Arc::new(arrow_array::StringArray::from(vec!["red"])),
+                ),
             ],
         );
         match read_rows(&path, &CopyFormat::Parquet, &t) {
-            Err(Error::NoSuchColumn { table, column }) => assert_eq!((table.as_str(), column.as_str()), ("t", "colour")),
+            Err(Error::NoSuchColumn { table, column }) => {
+                assert_eq!((table.as_str(), column.as_str()), ("t", "colour"))
+            }
             other => panic!("{other:?}"),
         }
 
-        let path = write_parquet(&dir, "d.parquet", vec![("day", Arc::new(Date32Array::from(vec![1])) as ArrayRef)]);
+        let path = write_parquet(
+            &dir,
+            "d.parquet",
+            vec![("day", Arc::new(Date32Array::from(vec![1])) as ArrayRef)],
+        );
         let e = read_rows(&path, &CopyFormat::Parquet, &t).unwrap_err();
         assert_eq!(import_line(&e), None);
         assert!(e.to_string().contains("Date32"), "{e}");
@@ -986,13 +1178,24 @@ mod tests {
     fn parquet_dictionary_strings() {
         let dir = tempfile::tempdir().unwrap();
         let t = table(&[("section", DataType::Text)]);
-        let dict: DictionaryArray<Int32Type> = vec![Some("net"), None, Some("net"), Some("utils")].into_iter().collect();
-        let path = write_parquet(&dir, "dict.parquet", vec![("section", Arc::new(dict) as ArrayRef)]);
+        let dict: DictionaryArray<Int32Type> = vec![Some("net"), None, Some("net"), Some("utils")]
+            .into_iter()
+            .collect();
+        let path = write_parquet(
+            &dir,
+            "dict.parquet",
+            vec![("section", Arc::new(dict) as ArrayRef)],
+        );
         let rows = read_rows(&path, &CopyFormat::Parquet, &t).unwrap();
         let got: Vec<Value> = rows.into_iter().map(|mut r| r.remove(0)).collect();
         assert_eq!(
             got,
-            vec![Value::Text("net".into()), Value::Null, Value::Text("net".into()), Value::Text("utils".into())]
+            vec![
+                Value::Text("net".into()),
+                Value::Null,
+                Value::Text("net".into()),
+                Value::Text("utils".into())
+            ]
         );
     }
 
@@ -1004,19 +1207,30 @@ mod tests {
         let field = Arc::new(Field::new("item", ArrowType::Float32, true));
         let values = Arc::new(Float32Array::from(vec![1.0, 2.0, 3.0, 4.0]));
         let list = arrow_array::FixedSizeListArray::new(field, 2, values, None);
-        let schema = Arc::new(Schema::new(vec![Field::new("v", list.data_type().clone(), true)]));
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "v",
+            list.data_type().clone(),
+            true,
+        )]));
         let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(list)]).unwrap();
         let path = dir.path().join("f.parquet");
         let mut w = ArrowWriter::try_new(File::create(&path).unwrap(), schema, None).unwrap();
         w.write(&batch).unwrap();
         w.close().unwrap();
         let rows = read_rows(&path, &CopyFormat::Parquet, &t).unwrap();
-        assert_eq!(rows, vec![vec![Value::Vector(vec![1.0, 2.0])], vec![Value::Vector(vec![3.0, 4.0])]]);
+        assert_eq!(
+            rows,
+            vec![
+                vec![Value::Vector(vec![1.0, 2.0])],
+                vec![Value::Vector(vec![3.0, 4.0])]
+            ]
+        );
     }
 
     #[test]
     fn real_sample_parquet() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/samples/debian_packages_5k.parquet");
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("data/samples/debian_packages_5k.parquet");
         if !path.exists() {
             eprintln!("skipping: {} not found", path.display());
             return;
@@ -1042,7 +1256,11 @@ mod tests {
         match &rows[0][8] {
             Value::Vector(v) => {
                 assert_eq!(v.len(), 384);
-                let norm = v.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
+                let norm = v
+                    .iter()
+                    .map(|x| f64::from(*x) * f64::from(*x))
+                    .sum::<f64>()
+                    .sqrt();
                 assert!((norm - 1.0).abs() < 1e-3, "norm {norm}");
             }
             other => panic!("{other:?}"),
@@ -1053,6 +1271,9 @@ mod tests {
         narrow.columns[8].data_type = DataType::Vector(768);
         let e = read_rows(&path, &CopyFormat::Parquet, &narrow).unwrap_err();
         assert_eq!(import_line(&e), Some(1));
-        assert!(e.to_string().contains("expected 768 dimensions, found 384"), "{e}");
+        assert!(
+            e.to_string().contains("expected 768 dimensions, found 384"),
+            "{e}"
+        );
     }
 }

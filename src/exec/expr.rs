@@ -20,7 +20,11 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn row(row: &'a [Value]) -> Self {
-        Ctx { row, keys: &[], aggs: &[] }
+        Ctx {
+            row,
+            keys: &[],
+            aggs: &[],
+        }
     }
 }
 
@@ -39,7 +43,9 @@ pub(crate) fn truthy(e: &Expr, ctx: Ctx<'_>) -> Result<bool> {
 }
 
 fn cell<'v>(values: &'v [Value], i: usize, what: &str) -> Result<&'v Value> {
-    values.get(i).ok_or_else(|| Error::Corrupt(format!("{what} {i} is missing from the row")))
+    values
+        .get(i)
+        .ok_or_else(|| Error::Corrupt(format!("{what} {i} is missing from the row")))
 }
 
 /// Like [`eval`], but borrows instead of cloning when `e` is a column, a literal, a group
@@ -64,11 +70,18 @@ pub(crate) fn eval(e: &Expr, ctx: Ctx<'_>) -> Result<Value> {
         Expr::Neg(x) => match eval(x, ctx)? {
             Value::Null => Value::Null,
             Value::Integer(i) => Value::Integer(
-                i.checked_neg().ok_or_else(|| Error::invalid("integer overflow"))?,
+                i.checked_neg()
+                    .ok_or_else(|| Error::invalid("integer overflow"))?,
             ),
             Value::Real(r) => Value::Real(-r),
             Value::Vector(v) => Value::Vector(v.into_iter().map(|x| -x).collect()),
-            other => return Err(Error::type_mismatch("unary -", "a number", other.type_name())),
+            other => {
+                return Err(Error::type_mismatch(
+                    "unary -",
+                    "a number",
+                    other.type_name(),
+                ))
+            }
         },
         Expr::Not(x) => match eval(x, ctx)? {
             Value::Null => Value::Null,
@@ -77,7 +90,11 @@ pub(crate) fn eval(e: &Expr, ctx: Ctx<'_>) -> Result<Value> {
         },
         Expr::IsNull(x, negated) => Value::Boolean(eval(x, ctx)?.is_null() != *negated),
         Expr::Binary(op, a, b) => binary(*op, a, b, ctx)?,
-        Expr::InList { expr, list, negated } => {
+        Expr::InList {
+            expr,
+            list,
+            negated,
+        } => {
             let v = eval(expr, ctx)?;
             if v.is_null() {
                 return Ok(Value::Null);
@@ -97,29 +114,39 @@ pub(crate) fn eval(e: &Expr, ctx: Ctx<'_>) -> Result<Value> {
                 Value::Boolean(*negated)
             }
         }
-        Expr::Between { expr, low, high, negated } => {
+        Expr::Between {
+            expr,
+            low,
+            high,
+            negated,
+        } => {
             let v = eval(expr, ctx)?;
             let lo = compare(&v, &eval(low, ctx)?, "BETWEEN")?;
             let hi = compare(&v, &eval(high, ctx)?, "BETWEEN")?;
             match (lo, hi) {
-                (Some(l), Some(h)) => Value::Boolean((l != Ordering::Less && h != Ordering::Greater) != *negated),
+                (Some(l), Some(h)) => {
+                    Value::Boolean((l != Ordering::Less && h != Ordering::Greater) != *negated)
+                }
                 _ => Value::Null,
             }
         }
-        Expr::Like { expr, pattern, negated, case_insensitive } => {
-            match (eval(expr, ctx)?, eval(pattern, ctx)?) {
-                (Value::Null, _) | (_, Value::Null) => Value::Null,
-                (Value::Text(s), Value::Text(p)) => {
-                    let m = if *case_insensitive {
-                        like(&s.to_lowercase(), &p.to_lowercase())
-                    } else {
-                        like(&s, &p)
-                    };
-                    Value::Boolean(m != *negated)
-                }
-                (a, _) => return Err(Error::type_mismatch("LIKE", "TEXT", a.type_name())),
+        Expr::Like {
+            expr,
+            pattern,
+            negated,
+            case_insensitive,
+        } => match (eval(expr, ctx)?, eval(pattern, ctx)?) {
+            (Value::Null, _) | (_, Value::Null) => Value::Null,
+            (Value::Text(s), Value::Text(p)) => {
+                let m = if *case_insensitive {
+                    like(&s.to_lowercase(), &p.to_lowercase())
+                } else {
+                    like(&s, &p)
+                };
+                Value::Boolean(m != *negated)
             }
-        }
+            (a, _) => return Err(Error::type_mismatch("LIKE", "TEXT", a.type_name())),
+        },
         Expr::Func(f, args) => func(*f, args, ctx)?,
         Expr::Cast(x, ty) => cast(eval(x, ctx)?, *ty)?,
         Expr::Array(items) => {
@@ -128,11 +155,20 @@ pub(crate) fn eval(e: &Expr, ctx: Ctx<'_>) -> Result<Value> {
                 match eval(item, ctx)? {
                     Value::Integer(i) => out.push(i as f64),
                     Value::Real(r) => out.push(r),
-                    other => return Err(Error::type_mismatch("ARRAY element", "a number", other.type_name())),
+                    other => {
+                        return Err(Error::type_mismatch(
+                            "ARRAY element",
+                            "a number",
+                            other.type_name(),
+                        ))
+                    }
                 }
             }
             if out.is_empty() {
-                return Err(Error::InvalidVector { literal: "ARRAY[]".into(), reason: "a vector needs at least one dimension".into() });
+                return Err(Error::InvalidVector {
+                    literal: "ARRAY[]".into(),
+                    reason: "a vector needs at least one dimension".into(),
+                });
             }
             Value::Vector(value::finite_f32(out.into_iter(), "ARRAY literal")?)
         }
@@ -143,15 +179,25 @@ fn cast(v: Value, ty: DataType) -> Result<Value> {
     Ok(match (v, ty) {
         (Value::Null, _) => Value::Null,
         (Value::Text(s), DataType::Integer) => Value::Integer(
-            s.trim().parse().map_err(|_| Error::type_mismatch("CAST", "INTEGER", format!("text {s:?}")))?,
+            s.trim()
+                .parse()
+                .map_err(|_| Error::type_mismatch("CAST", "INTEGER", format!("text {s:?}")))?,
         ),
         (Value::Text(s), DataType::Real) => Value::Real(
-            s.trim().parse().map_err(|_| Error::type_mismatch("CAST", "REAL", format!("text {s:?}")))?,
+            s.trim()
+                .parse()
+                .map_err(|_| Error::type_mismatch("CAST", "REAL", format!("text {s:?}")))?,
         ),
         (Value::Text(s), DataType::Boolean) => match s.trim().to_ascii_lowercase().as_str() {
             "true" | "t" | "yes" | "1" => Value::Boolean(true),
             "false" | "f" | "no" | "0" => Value::Boolean(false),
-            _ => return Err(Error::type_mismatch("CAST", "BOOLEAN", format!("text {s:?}"))),
+            _ => {
+                return Err(Error::type_mismatch(
+                    "CAST",
+                    "BOOLEAN",
+                    format!("text {s:?}"),
+                ))
+            }
         },
         (Value::Real(r), DataType::Integer) => {
             if !r.is_finite() || r.abs() >= 9.2e18 {
@@ -161,7 +207,9 @@ fn cast(v: Value, ty: DataType) -> Result<Value> {
         }
         (Value::Boolean(b), DataType::Integer) => Value::Integer(i64::from(b)),
         // `::vector` without dimensions (see the binder).
-        (Value::Text(s), DataType::Vector(0)) => Value::Vector(value::parse_vector(&s, "::vector")?),
+        (Value::Text(s), DataType::Vector(0)) => {
+            Value::Vector(value::parse_vector(&s, "::vector")?)
+        }
         (Value::Vector(v), DataType::Vector(0)) => Value::Vector(v),
         (v, DataType::Text) => Value::Text(v.to_string()),
         (v, ty) => value::coerce(v, ty, "CAST")?,
@@ -176,8 +224,12 @@ pub(crate) fn compare(a: &Value, b: &Value, context: &str) -> Result<Option<Orde
         | (Value::Text(_), Value::Text(_))
         | (Value::Boolean(_), Value::Boolean(_))
         | (Value::Vector(_), Value::Vector(_)) => a.total_cmp(b),
-        (Value::Vector(v), Value::Text(s)) => Value::Vector(v.clone()).total_cmp(&Value::Vector(value::parse_vector(s, context)?)),
-        (Value::Text(s), Value::Vector(v)) => Value::Vector(value::parse_vector(s, context)?).total_cmp(&Value::Vector(v.clone())),
+        (Value::Vector(v), Value::Text(s)) => {
+            Value::Vector(v.clone()).total_cmp(&Value::Vector(value::parse_vector(s, context)?))
+        }
+        (Value::Text(s), Value::Vector(v)) => {
+            Value::Vector(value::parse_vector(s, context)?).total_cmp(&Value::Vector(v.clone()))
+        }
         _ => return Err(Error::type_mismatch(context, a.type_name(), b.type_name())),
     }))
 }
@@ -210,7 +262,9 @@ fn binary(op: BinOp, a: &Expr, b: &Expr, ctx: Ctx<'_>) -> Result<Value> {
     let name = op_name(op);
     Ok(match op {
         BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => {
-            let Some(o) = compare(l, r, name)? else { return Ok(Value::Null) };
+            let Some(o) = compare(l, r, name)? else {
+                return Ok(Value::Null);
+            };
             Value::Boolean(match op {
                 BinOp::Eq => o == Ordering::Equal,
                 BinOp::NotEq => o != Ordering::Equal,
@@ -238,7 +292,11 @@ fn as_bool(v: Value, op: BinOp) -> Result<Option<bool>> {
     match v {
         Value::Null => Ok(None),
         Value::Boolean(b) => Ok(Some(b)),
-        other => Err(Error::type_mismatch(op_name(op), "BOOLEAN", other.type_name())),
+        other => Err(Error::type_mismatch(
+            op_name(op),
+            "BOOLEAN",
+            other.type_name(),
+        )),
     }
 }
 
@@ -266,13 +324,19 @@ fn vectors<'v>(l: &'v Value, r: &'v Value, op: &str) -> Result<(&'v [f32], &'v [
     match (l, r) {
         (Value::Vector(x), Value::Vector(y)) => {
             if x.len() != y.len() {
-                return Err(Error::DimensionMismatch { column: format!("operator {op}"), expected: x.len(), found: y.len() });
+                return Err(Error::DimensionMismatch {
+                    column: format!("operator {op}"),
+                    expected: x.len(),
+                    found: y.len(),
+                });
             }
             Ok((x, y))
         }
-        (Value::Vector(_), other) | (other, _) => {
-            Err(Error::type_mismatch(format!("operator {op}"), "VECTOR", other.type_name()))
-        }
+        (Value::Vector(_), other) | (other, _) => Err(Error::type_mismatch(
+            format!("operator {op}"),
+            "VECTOR",
+            other.type_name(),
+        )),
     }
 }
 
@@ -315,11 +379,24 @@ fn arith(op: BinOp, l: &Value, r: &Value) -> Result<Value> {
             let out: Vec<f64> = a
                 .iter()
                 .zip(b)
-                .map(|(x, y)| if op == BinOp::Add { f64::from(*x) + f64::from(*y) } else { f64::from(*x) - f64::from(*y) })
+                .map(|(x, y)| {
+                    if op == BinOp::Add {
+                        f64::from(*x) + f64::from(*y)
+                    } else {
+                        f64::from(*x) - f64::from(*y)
+                    }
+                })
                 .collect();
-            Ok(Value::Vector(value::finite_f32(out.into_iter(), op_name(op))?))
+            Ok(Value::Vector(value::finite_f32(
+                out.into_iter(),
+                op_name(op),
+            )?))
         }
-        _ => Err(Error::type_mismatch(format!("operator {}", op_name(op)), l.type_name(), r.type_name())),
+        _ => Err(Error::type_mismatch(
+            format!("operator {}", op_name(op)),
+            l.type_name(),
+            r.type_name(),
+        )),
     }
 }
 
@@ -341,7 +418,10 @@ fn func(f: Func, args: &[Expr], ctx: Ctx<'_>) -> Result<Value> {
         }
         return Ok(Value::Null);
     }
-    let vals: Vec<Cow<'_, Value>> = args.iter().map(|a| eval_cow(a, ctx)).collect::<Result<_>>()?;
+    let vals: Vec<Cow<'_, Value>> = args
+        .iter()
+        .map(|a| eval_cow(a, ctx))
+        .collect::<Result<_>>()?;
     if vals.iter().any(|v| v.is_null()) {
         return Ok(Value::Null);
     }
@@ -357,14 +437,29 @@ fn func(f: Func, args: &[Expr], ctx: Ctx<'_>) -> Result<Value> {
         }
         Func::VectorDims => match vals[0].as_ref() {
             Value::Vector(v) => Value::Integer(v.len() as i64),
-            other => return Err(Error::type_mismatch("vector_dims()", "VECTOR", other.type_name())),
+            other => {
+                return Err(Error::type_mismatch(
+                    "vector_dims()",
+                    "VECTOR",
+                    other.type_name(),
+                ))
+            }
         },
         Func::VectorNorm => match vals[0].as_ref() {
             Value::Vector(v) => Value::Real(distance::norm(v)),
-            other => return Err(Error::type_mismatch("vector_norm()", "VECTOR", other.type_name())),
+            other => {
+                return Err(Error::type_mismatch(
+                    "vector_norm()",
+                    "VECTOR",
+                    other.type_name(),
+                ))
+            }
         },
         Func::Abs => match vals[0].as_ref() {
-            Value::Integer(i) => Value::Integer(i.checked_abs().ok_or_else(|| Error::invalid("integer overflow in abs()"))?),
+            Value::Integer(i) => Value::Integer(
+                i.checked_abs()
+                    .ok_or_else(|| Error::invalid("integer overflow in abs()"))?,
+            ),
             Value::Real(r) => Value::Real(r.abs()),
             other => return Err(Error::type_mismatch("abs()", "a number", other.type_name())),
         },
@@ -374,13 +469,25 @@ fn func(f: Func, args: &[Expr], ctx: Ctx<'_>) -> Result<Value> {
                 Func::Upper => Value::Text(s.to_uppercase()),
                 _ => Value::Integer(s.chars().count() as i64),
             },
-            other => return Err(Error::type_mismatch(format!("{name}()"), "TEXT", other.type_name())),
+            other => {
+                return Err(Error::type_mismatch(
+                    format!("{name}()"),
+                    "TEXT",
+                    other.type_name(),
+                ))
+            }
         },
         Func::Round => {
             let digits = match vals.get(1).map(|v| v.as_ref()) {
                 None => 0,
                 Some(Value::Integer(d)) => (*d).clamp(-20, 20) as i32,
-                Some(other) => return Err(Error::type_mismatch("round()", "INTEGER", other.type_name())),
+                Some(other) => {
+                    return Err(Error::type_mismatch(
+                        "round()",
+                        "INTEGER",
+                        other.type_name(),
+                    ))
+                }
             };
             match vals[0].as_ref() {
                 Value::Integer(i) => Value::Integer(*i),
@@ -388,7 +495,13 @@ fn func(f: Func, args: &[Expr], ctx: Ctx<'_>) -> Result<Value> {
                     let p = 10f64.powi(digits);
                     Value::Real((r * p).round() / p)
                 }
-                other => return Err(Error::type_mismatch("round()", "a number", other.type_name())),
+                other => {
+                    return Err(Error::type_mismatch(
+                        "round()",
+                        "a number",
+                        other.type_name(),
+                    ))
+                }
             }
         }
         Func::Coalesce => unreachable!("handled above"),
@@ -460,10 +573,22 @@ mod tests {
         let null = || Box::new(Expr::Literal(Value::Null));
         let t = || Box::new(Expr::Literal(Value::Boolean(true)));
         let f = || Box::new(Expr::Literal(Value::Boolean(false)));
-        assert_eq!(eval_const(&Expr::Binary(BinOp::And, null(), f())).unwrap(), Value::Boolean(false));
-        assert_eq!(eval_const(&Expr::Binary(BinOp::Or, null(), t())).unwrap(), Value::Boolean(true));
-        assert_eq!(eval_const(&Expr::Binary(BinOp::And, null(), t())).unwrap(), Value::Null);
-        assert_eq!(eval_const(&Expr::Binary(BinOp::Eq, null(), t())).unwrap(), Value::Null);
+        assert_eq!(
+            eval_const(&Expr::Binary(BinOp::And, null(), f())).unwrap(),
+            Value::Boolean(false)
+        );
+        assert_eq!(
+            eval_const(&Expr::Binary(BinOp::Or, null(), t())).unwrap(),
+            Value::Boolean(true)
+        );
+        assert_eq!(
+            eval_const(&Expr::Binary(BinOp::And, null(), t())).unwrap(),
+            Value::Null
+        );
+        assert_eq!(
+            eval_const(&Expr::Binary(BinOp::Eq, null(), t())).unwrap(),
+            Value::Null
+        );
     }
 
     #[test]
@@ -471,6 +596,9 @@ mod tests {
         let i = |v| Box::new(Expr::Literal(Value::Integer(v)));
         assert!(eval_const(&Expr::Binary(BinOp::Div, i(1), i(0))).is_err());
         assert!(eval_const(&Expr::Binary(BinOp::Add, i(i64::MAX), i(1))).is_err());
-        assert_eq!(eval_const(&Expr::Binary(BinOp::Div, i(7), i(2))).unwrap(), Value::Integer(3));
+        assert_eq!(
+            eval_const(&Expr::Binary(BinOp::Div, i(7), i(2))).unwrap(),
+            Value::Integer(3)
+        );
     }
 }

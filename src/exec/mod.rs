@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::exec::expr::{truthy, Ctx};
 use crate::sql::bind::{BinOp, Expr};
 use crate::storage::Store;
-use crate::value::Value;
+use crate::value::{DataType, Value};
 
 /// Calls `f(rowid, row)` for each row of `table` that satisfies `filter` (all rows without
 /// one), in rowid order, until `f` returns `Ok(false)`.
@@ -32,7 +32,14 @@ pub(crate) fn for_each_match(
         None => Ok(true),
     };
     if let (Some(pk), Some(e)) = (table.primary_key, filter) {
-        if let Some(key) = pk_constant(e, pk) {
+        // Only a constant of the key's own type: `int_pk = 'x'` must fail as a scan would.
+        let key = pk_constant(e, pk).filter(|k| {
+            matches!(
+                (k, table.columns[pk].data_type),
+                (Value::Integer(_), DataType::Integer) | (Value::Text(_), DataType::Text)
+            )
+        });
+        if let Some(key) = key {
             if let Some(rowid) = store.pk_lookup(table.id, key)? {
                 if let Some(row) = store.get_rows(table.id, &[rowid])?.pop().flatten() {
                     if matches(&row)? {
@@ -43,7 +50,13 @@ pub(crate) fn for_each_match(
             return Ok(());
         }
     }
-    store.scan(table.id, |rowid, row| if matches(&row)? { f(rowid, row) } else { Ok(true) })
+    store.scan(table.id, |rowid, row| {
+        if matches(&row)? {
+            f(rowid, row)
+        } else {
+            Ok(true)
+        }
+    })
 }
 
 /// The constant `c` of a `pk = c` term that every matching row must satisfy.

@@ -29,7 +29,13 @@ pub(crate) struct ExecCtx<'a> {
 
 /// Runs a plan.
 pub(crate) fn run(plan: &SelectPlan, cx: &ExecCtx<'_>) -> Result<Rows> {
-    if let Access::Knn { column, metric, query, k } = &plan.access {
+    if let Access::Knn {
+        column,
+        metric,
+        query,
+        k,
+    } = &plan.access
+    {
         if let Some(rows) = knn(plan, cx, *column, *metric, query, *k)? {
             return finish_sorted(plan, rows);
         }
@@ -39,7 +45,11 @@ pub(crate) fn run(plan: &SelectPlan, cx: &ExecCtx<'_>) -> Result<Rows> {
 
 /// Rows passing the filter, in rowid order; a query without FROM has one empty row.
 /// Stops after `stop_after` rows.
-fn scan_filtered(plan: &SelectPlan, cx: &ExecCtx<'_>, stop_after: usize) -> Result<Vec<Vec<Value>>> {
+fn scan_filtered(
+    plan: &SelectPlan,
+    cx: &ExecCtx<'_>,
+    stop_after: usize,
+) -> Result<Vec<Vec<Value>>> {
     let Some(table) = &plan.table else {
         let keep = match &plan.filter {
             Some(f) => truthy(f, Ctx::row(&[]))?,
@@ -64,7 +74,9 @@ fn full_scan(plan: &SelectPlan, cx: &ExecCtx<'_>) -> Result<Rows> {
         return aggregate(plan, agg, rows);
     }
     if plan.order_by.is_empty() {
-        let stop = plan.limit.map_or(usize::MAX, |l| l.saturating_add(plan.offset));
+        let stop = plan
+            .limit
+            .map_or(usize::MAX, |l| l.saturating_add(plan.offset));
         let rows = scan_filtered(plan, cx, stop)?;
         let rows: Vec<Vec<Value>> = rows.into_iter().skip(plan.offset).collect();
         return project(plan, rows.iter().map(|r| Ctx::row(r)));
@@ -78,12 +90,21 @@ fn full_scan(plan: &SelectPlan, cx: &ExecCtx<'_>) -> Result<Rows> {
 fn finish_sorted(plan: &SelectPlan, rows: Vec<Vec<Value>>) -> Result<Rows> {
     let mut keyed: Vec<(Vec<Value>, Vec<Value>)> = Vec::with_capacity(rows.len());
     for row in rows {
-        let keys = plan.order_by.iter().map(|(e, _)| eval(e, Ctx::row(&row))).collect::<Result<_>>()?;
+        let keys = plan
+            .order_by
+            .iter()
+            .map(|(e, _)| eval(e, Ctx::row(&row)))
+            .collect::<Result<_>>()?;
         keyed.push((keys, row));
     }
     sort_keyed(&mut keyed, &plan.order_by);
     let take = plan.limit.unwrap_or(usize::MAX);
-    let rows: Vec<Vec<Value>> = keyed.into_iter().skip(plan.offset).take(take).map(|(_, r)| r).collect();
+    let rows: Vec<Vec<Value>> = keyed
+        .into_iter()
+        .skip(plan.offset)
+        .take(take)
+        .map(|(_, r)| r)
+        .collect();
     project(plan, rows.iter().map(|r| Ctx::row(r)))
 }
 
@@ -109,15 +130,28 @@ fn sort_keyed<T>(keyed: &mut [(Vec<Value>, T)], order: &[(Expr, bool)]) {
 fn project<'a>(plan: &SelectPlan, ctxs: impl Iterator<Item = Ctx<'a>>) -> Result<Rows> {
     let mut out = Vec::new();
     for ctx in ctxs {
-        out.push(plan.projections.iter().map(|e| eval(e, ctx)).collect::<Result<Vec<_>>>()?);
+        out.push(
+            plan.projections
+                .iter()
+                .map(|e| eval(e, ctx))
+                .collect::<Result<Vec<_>>>()?,
+        );
     }
     Ok(Rows::new(plan.names.clone(), out))
 }
 
 enum Acc {
     Count(i64),
-    Sum { int: i64, real: f64, is_real: bool, any: bool },
-    Avg { sum: f64, n: u64 },
+    Sum {
+        int: i64,
+        real: f64,
+        is_real: bool,
+        any: bool,
+    },
+    Avg {
+        sum: f64,
+        n: u64,
+    },
     Min(Value),
     Max(Value),
 }
@@ -126,7 +160,12 @@ impl Acc {
     fn new(f: AggFunc) -> Acc {
         match f {
             AggFunc::Count | AggFunc::CountStar => Acc::Count(0),
-            AggFunc::Sum => Acc::Sum { int: 0, real: 0.0, is_real: false, any: false },
+            AggFunc::Sum => Acc::Sum {
+                int: 0,
+                real: 0.0,
+                is_real: false,
+                any: false,
+            },
             AggFunc::Avg => Acc::Avg { sum: 0.0, n: 0 },
             AggFunc::Min => Acc::Min(Value::Null),
             AggFunc::Max => Acc::Max(Value::Null),
@@ -143,7 +182,12 @@ impl Acc {
         }
         match self {
             Acc::Count(n) => *n += 1,
-            Acc::Sum { int, real, is_real, any } => {
+            Acc::Sum {
+                int,
+                real,
+                is_real,
+                any,
+            } => {
                 *any = true;
                 match v {
                     Value::Integer(i) if !*is_real => match int.checked_add(i) {
@@ -158,7 +202,9 @@ impl Acc {
                         }
                         *real += r;
                     }
-                    other => return Err(Error::type_mismatch("SUM", "a number", other.type_name())),
+                    other => {
+                        return Err(Error::type_mismatch("SUM", "a number", other.type_name()))
+                    }
                 }
             }
             Acc::Avg { sum, n } => match v {
@@ -190,7 +236,9 @@ impl Acc {
         match self {
             Acc::Count(n) => Value::Integer(n),
             Acc::Sum { any: false, .. } => Value::Null,
-            Acc::Sum { int, real, is_real, .. } => {
+            Acc::Sum {
+                int, real, is_real, ..
+            } => {
                 if is_real {
                     Value::Real(real)
                 } else {
@@ -211,7 +259,11 @@ fn aggregate(plan: &SelectPlan, agg: &crate::plan::AggPlan, rows: Vec<Vec<Value>
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
     let mut groups: Vec<(Vec<Value>, Vec<Acc>)> = Vec::new();
     for row in &rows {
-        let keys: Vec<Value> = agg.group_by.iter().map(|e| eval(e, Ctx::row(row))).collect::<Result<_>>()?;
+        let keys: Vec<Value> = agg
+            .group_by
+            .iter()
+            .map(|e| eval(e, Ctx::row(row)))
+            .collect::<Result<_>>()?;
         let id = crate::storage::keys::encode(&keys)?;
         let gi = *index.entry(id).or_insert_with(|| {
             groups.push((keys, agg.aggs.iter().map(|a| Acc::new(a.func)).collect()));
@@ -222,7 +274,10 @@ fn aggregate(plan: &SelectPlan, agg: &crate::plan::AggPlan, rows: Vec<Vec<Value>
         }
     }
     if groups.is_empty() && agg.group_by.is_empty() {
-        groups.push((Vec::new(), agg.aggs.iter().map(|a| Acc::new(a.func)).collect()));
+        groups.push((
+            Vec::new(),
+            agg.aggs.iter().map(|a| Acc::new(a.func)).collect(),
+        ));
     }
     let mut done: Vec<Group> = groups
         .into_iter()
@@ -231,7 +286,14 @@ fn aggregate(plan: &SelectPlan, agg: &crate::plan::AggPlan, rows: Vec<Vec<Value>
     if let Some(h) = &agg.having {
         let mut kept = Vec::with_capacity(done.len());
         for (k, a) in done {
-            if truthy(h, Ctx { row: &[], keys: &k, aggs: &a })? {
+            if truthy(
+                h,
+                Ctx {
+                    row: &[],
+                    keys: &k,
+                    aggs: &a,
+                },
+            )? {
                 kept.push((k, a));
             }
         }
@@ -242,14 +304,35 @@ fn aggregate(plan: &SelectPlan, agg: &crate::plan::AggPlan, rows: Vec<Vec<Value>
         let sort_keys = plan
             .order_by
             .iter()
-            .map(|(e, _)| eval(e, Ctx { row: &[], keys: &k, aggs: &a }))
+            .map(|(e, _)| {
+                eval(
+                    e,
+                    Ctx {
+                        row: &[],
+                        keys: &k,
+                        aggs: &a,
+                    },
+                )
+            })
             .collect::<Result<_>>()?;
         keyed.push((sort_keys, (k, a)));
     }
     sort_keyed(&mut keyed, &plan.order_by);
     let take = plan.limit.unwrap_or(usize::MAX);
-    let groups: Vec<Group> = keyed.into_iter().skip(plan.offset).take(take).map(|(_, g)| g).collect();
-    project(plan, groups.iter().map(|(k, a)| Ctx { row: &[], keys: k, aggs: a }))
+    let groups: Vec<Group> = keyed
+        .into_iter()
+        .skip(plan.offset)
+        .take(take)
+        .map(|(_, g)| g)
+        .collect();
+    project(
+        plan,
+        groups.iter().map(|(k, a)| Ctx {
+            row: &[],
+            keys: k,
+            aggs: a,
+        }),
+    )
 }
 
 /// Index kNN. Returns the candidate rows (at least `min(k, matching)` of them, unsorted), or
@@ -262,12 +345,20 @@ fn knn(
     query: &[f32],
     k: usize,
 ) -> Result<Option<Vec<Vec<Value>>>> {
-    let Some(table) = &plan.table else { return Ok(None) };
+    let Some(table) = &plan.table else {
+        return Ok(None);
+    };
     if k == 0 {
         return Ok(Some(Vec::new()));
     }
-    let Some(live) =
-        cx.vectors.acquire(cx.store, table, cx.counters.seq, column, metric, cx.counters.rows)?
+    let Some(live) = cx.vectors.acquire(
+        cx.store,
+        table,
+        cx.counters.seq,
+        column,
+        metric,
+        cx.counters.rows,
+    )?
     else {
         return Ok(None);
     };
@@ -323,21 +414,35 @@ pub(crate) fn explain(plan: &SelectPlan, query: &sql::Query, cx: &ExecCtx<'_>) -
         sql::SetExpr::Select(s) => Some(s),
         _ => None,
     };
-    let where_text = select.and_then(|s| s.selection.as_ref()).map(ToString::to_string);
+    let where_text = select
+        .and_then(|s| s.selection.as_ref())
+        .map(ToString::to_string);
     let order_text = query.order_by.as_ref().map(|o| o.to_string());
-    let table_name = plan.table.as_ref().map_or("(no table)".to_string(), |t| t.name.clone());
+    let table_name = plan
+        .table
+        .as_ref()
+        .map_or("(no table)".to_string(), |t| t.name.clone());
     match &plan.access {
-        Access::Knn { column, metric, k, .. } => {
+        Access::Knn {
+            column, metric, k, ..
+        } => {
             let t = plan.table.as_ref().expect("kNN plans have a table");
             let state = match cx.vectors.meta(t.id, *column) {
-                Some(m) => format!("index {} (HNSW, m={}, ef_construction={}, {})", m.name, m.params.m, m.params.ef_construction, m.params.quantization),
+                Some(m) => format!(
+                    "index {} (HNSW, m={}, ef_construction={}, {})",
+                    m.name, m.params.m, m.params.ef_construction, m.params.quantization
+                ),
                 None => "HNSW index built lazily on first use".to_string(),
             };
             lines.push(format!(
                 "Index kNN scan on {}.{} using {state}",
                 t.name, t.columns[*column].name
             ));
-            lines.push(format!("  metric: {metric} ({}), k: {k}, ef_search: {}", metric.operator(), cx.ef_search));
+            lines.push(format!(
+                "  metric: {metric} ({}), k: {k}, ef_search: {}",
+                metric.operator(),
+                cx.ef_search
+            ));
             match &where_text {
                 Some(w) => {
                     lines.push(format!("  filter: {w}"));
@@ -348,7 +453,9 @@ pub(crate) fn explain(plan: &SelectPlan, query: &sql::Query, cx: &ExecCtx<'_>) -
                 }
                 None => lines.push("  filter: none".to_string()),
             }
-            lines.push(format!("  then: fetch the {k} rows by rowid, recompute exact distances, sort"));
+            lines.push(format!(
+                "  then: fetch the {k} rows by rowid, recompute exact distances, sort"
+            ));
         }
         Access::FullScan => {
             lines.push(format!("Full scan on {table_name}"));
@@ -356,7 +463,11 @@ pub(crate) fn explain(plan: &SelectPlan, query: &sql::Query, cx: &ExecCtx<'_>) -
                 lines.push(format!("  filter: {w}"));
             }
             if let Some(agg) = &plan.aggregate {
-                lines.push(format!("  aggregate: {} group key(s), {} aggregate(s)", agg.group_by.len(), agg.aggs.len()));
+                lines.push(format!(
+                    "  aggregate: {} group key(s), {} aggregate(s)",
+                    agg.group_by.len(),
+                    agg.aggs.len()
+                ));
             }
             if let Some(o) = &order_text {
                 lines.push(format!("  sort: {o}"));
@@ -379,7 +490,10 @@ pub(crate) fn explain(plan: &SelectPlan, query: &sql::Query, cx: &ExecCtx<'_>) -
 
 fn knn_metric_mismatch(plan: &SelectPlan, cx: &ExecCtx<'_>) -> bool {
     match (crate::plan::knn_shape(plan), &plan.table) {
-        (Some((col, metric, _)), Some(t)) => cx.vectors.meta(t.id, col).is_some_and(|m| m.params.metric != metric),
+        (Some((col, metric, _)), Some(t)) => cx
+            .vectors
+            .meta(t.id, col)
+            .is_some_and(|m| m.params.metric != metric),
         _ => false,
     }
 }

@@ -10,7 +10,7 @@ use crate::exec::expr::{eval, truthy, Ctx};
 use crate::sql::bind::Expr;
 use crate::storage::{Change, ChangeOp, Counters, Store};
 use crate::value::{coerce, Value};
-use crate::vector::{ProgressFn, Progress, VectorChange, VectorIndexes};
+use crate::vector::{Progress, ProgressFn, VectorChange, VectorIndexes};
 
 /// A table and its counters, as the database holds them.
 #[derive(Debug, Clone)]
@@ -22,7 +22,10 @@ pub(crate) struct TableEntry {
 fn check_not_null(t: &TableSchema, row: &[Value]) -> Result<()> {
     for (i, c) in t.columns.iter().enumerate() {
         if (c.not_null || t.primary_key == Some(i)) && row[i].is_null() {
-            return Err(Error::NotNull { table: t.name.clone(), column: c.name.clone() });
+            return Err(Error::NotNull {
+                table: t.name.clone(),
+                column: c.name.clone(),
+            });
         }
     }
     Ok(())
@@ -56,7 +59,11 @@ pub(crate) fn insert_rows(
     let total = rows.len() as u64;
     let report = |done: u64| {
         if let Some(cb) = progress {
-            cb(&Progress { task: &task, done, total });
+            cb(&Progress {
+                task: &task,
+                done,
+                total,
+            });
         }
     };
     if total >= 10_000 {
@@ -82,7 +89,15 @@ pub(crate) fn insert_rows(
         for &c in &indexed {
             if !row[c].is_null() {
                 counters.seq += 1;
-                batch.log_change(t.id, c, Change { seq: counters.seq, rowid, op: ChangeOp::Upsert });
+                batch.log_change(
+                    t.id,
+                    c,
+                    Change {
+                        seq: counters.seq,
+                        rowid,
+                        op: ChangeOp::Upsert,
+                    },
+                );
             }
         }
         if total >= 10_000 && n % 5_000 == 0 && n > 0 {
@@ -103,7 +118,11 @@ pub(crate) fn insert_rows(
             .enumerate()
             .flat_map(|(i, row)| {
                 indexed.iter().filter_map(move |&c| match &row[c] {
-                    Value::Vector(v) => Some(VectorChange { column: c, rowid: first + i as u64, vector: Some(v) }),
+                    Value::Vector(v) => Some(VectorChange {
+                        column: c,
+                        rowid: first + i as u64,
+                        vector: Some(v),
+                    }),
                     _ => None,
                 })
             })
@@ -147,8 +166,10 @@ pub(crate) fn update(
     })?;
     // Primary-key changes: the old keys of updated rows are free; new keys must be unique.
     if let Some(pk) = t.primary_key {
-        let moved: Vec<&(u64, Vec<Value>, Vec<Value>)> =
-            changed.iter().filter(|(_, old, new)| old[pk] != new[pk]).collect();
+        let moved: Vec<&(u64, Vec<Value>, Vec<Value>)> = changed
+            .iter()
+            .filter(|(_, old, new)| old[pk] != new[pk])
+            .collect();
         if !moved.is_empty() {
             let freed: HashSet<u64> = moved.iter().map(|(rowid, _, _)| *rowid).collect();
             let mut taken: HashSet<Vec<u8>> = HashSet::new();
@@ -180,7 +201,15 @@ pub(crate) fn update(
         for &c in &indexed {
             if old[c] != new[c] {
                 counters.seq += 1;
-                batch.log_change(t.id, c, Change { seq: counters.seq, rowid: *rowid, op: ChangeOp::Upsert });
+                batch.log_change(
+                    t.id,
+                    c,
+                    Change {
+                        seq: counters.seq,
+                        rowid: *rowid,
+                        op: ChangeOp::Upsert,
+                    },
+                );
                 vchanges.push((c, *rowid, if new[c].is_null() { None } else { Some(i) }));
             }
         }
@@ -227,14 +256,26 @@ pub(crate) fn delete(
         if let Some(pk) = t.primary_key {
             batch.delete_pk(t.id, &row[pk]);
         }
-        let cols: Vec<usize> = indexed.iter().copied().filter(|&c| !row[c].is_null()).collect();
+        let cols: Vec<usize> = indexed
+            .iter()
+            .copied()
+            .filter(|&c| !row[c].is_null())
+            .collect();
         deleted.push((rowid, cols));
         Ok(true)
     })?;
     for (rowid, cols) in &deleted {
         for &c in cols {
             counters.seq += 1;
-            batch.log_change(t.id, c, Change { seq: counters.seq, rowid: *rowid, op: ChangeOp::Delete });
+            batch.log_change(
+                t.id,
+                c,
+                Change {
+                    seq: counters.seq,
+                    rowid: *rowid,
+                    op: ChangeOp::Delete,
+                },
+            );
         }
     }
     counters.rows = counters.rows.saturating_sub(deleted.len() as u64);
@@ -243,7 +284,13 @@ pub(crate) fn delete(
     entry.counters = counters;
     let changes: Vec<VectorChange<'_>> = deleted
         .iter()
-        .flat_map(|(rowid, cols)| cols.iter().map(move |&c| VectorChange { column: c, rowid: *rowid, vector: None }))
+        .flat_map(|(rowid, cols)| {
+            cols.iter().map(move |&c| VectorChange {
+                column: c,
+                rowid: *rowid,
+                vector: None,
+            })
+        })
         .collect();
     if !changes.is_empty() {
         vectors.apply(store, t.id, counters.seq, &changes);

@@ -20,7 +20,12 @@ pub(crate) enum Access {
     /// Scan every row (filter, sort, limit).
     FullScan,
     /// Ask the HNSW index of `column` for the `k` nearest rows to `query`.
-    Knn { column: usize, metric: Metric, query: Vec<f32>, k: usize },
+    Knn {
+        column: usize,
+        metric: Metric,
+        query: Vec<f32>,
+        k: usize,
+    },
 }
 
 /// Aggregation step.
@@ -57,8 +62,18 @@ pub(crate) trait PlanCatalog {
 /// Largest `LIMIT` / `OFFSET` accepted.
 pub const MAX_LIMIT: i64 = 1 << 40;
 
-fn const_usize(e: &sql::Expr, params: &[Value], subquery: SubqueryFn<'_>, what: &str) -> Result<usize> {
-    let mut b = Binder { table: None, params, subquery, aggs: None };
+fn const_usize(
+    e: &sql::Expr,
+    params: &[Value],
+    subquery: SubqueryFn<'_>,
+    what: &str,
+) -> Result<usize> {
+    let mut b = Binder {
+        table: None,
+        params,
+        subquery,
+        aggs: None,
+    };
     match b.bind(e)? {
         Expr::Literal(Value::Integer(n)) if (0..=MAX_LIMIT).contains(&n) => Ok(n as usize),
         Expr::Literal(Value::Null) if what == "LIMIT" => Ok(usize::MAX),
@@ -99,9 +114,9 @@ pub(crate) fn plan_select(
                 return Err(Error::unsupported("joins"));
             }
             match &twj.relation {
-                TableFactor::Table { name, args: None, .. } => {
-                    Some(catalog.table(&bind::object_name(name)?)?)
-                }
+                TableFactor::Table {
+                    name, args: None, ..
+                } => Some(catalog.table(&bind::object_name(name)?)?),
                 _ => return Err(Error::unsupported("FROM other than a table name")),
             }
         }
@@ -110,11 +125,18 @@ pub(crate) fn plan_select(
 
     let (limit, offset) = match &query.limit_clause {
         None => (None, 0),
-        Some(LimitClause::LimitOffset { limit, offset, limit_by }) => {
+        Some(LimitClause::LimitOffset {
+            limit,
+            offset,
+            limit_by,
+        }) => {
             if !limit_by.is_empty() {
                 return Err(Error::unsupported("LIMIT BY"));
             }
-            let l = limit.as_ref().map(|e| const_usize(e, params, subquery, "LIMIT")).transpose()?;
+            let l = limit
+                .as_ref()
+                .map(|e| const_usize(e, params, subquery, "LIMIT"))
+                .transpose()?;
             let o = offset
                 .as_ref()
                 .map(|o| const_usize(&o.value, params, subquery, "OFFSET"))
@@ -125,7 +147,12 @@ pub(crate) fn plan_select(
         Some(LimitClause::OffsetCommaLimit { .. }) => return Err(Error::unsupported("LIMIT a, b")),
     };
 
-    let mut binder = Binder { table: table.as_ref(), params, subquery, aggs: Some(Vec::new()) };
+    let mut binder = Binder {
+        table: table.as_ref(),
+        params,
+        subquery,
+        aggs: Some(Vec::new()),
+    };
 
     // Projections.
     let mut projections = Vec::new();
@@ -141,7 +168,9 @@ pub(crate) fn plan_select(
                 projections.push(binder.bind(expr)?);
             }
             SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
-                let t = table.as_ref().ok_or_else(|| Error::invalid("SELECT * needs a FROM clause"))?;
+                let t = table
+                    .as_ref()
+                    .ok_or_else(|| Error::invalid("SELECT * needs a FROM clause"))?;
                 for (i, c) in t.columns.iter().enumerate() {
                     names.push(c.name.clone());
                     projections.push(Expr::Column(i));
@@ -154,7 +183,12 @@ pub(crate) fn plan_select(
     // WHERE: no aggregates.
     let filter = match &select.selection {
         Some(e) => {
-            let mut wb = Binder { table: table.as_ref(), params, subquery, aggs: None };
+            let mut wb = Binder {
+                table: table.as_ref(),
+                params,
+                subquery,
+                aggs: None,
+            };
             Some(wb.bind(e)?)
         }
         None => None,
@@ -162,7 +196,12 @@ pub(crate) fn plan_select(
 
     let group_exprs: Vec<Expr> = match &select.group_by {
         GroupByExpr::Expressions(exprs, mods) if mods.is_empty() => {
-            let mut gb = Binder { table: table.as_ref(), params, subquery, aggs: None };
+            let mut gb = Binder {
+                table: table.as_ref(),
+                params,
+                subquery,
+                aggs: None,
+            };
             exprs
                 .iter()
                 .map(|e| match positional(e, &projections)? {
@@ -183,7 +222,9 @@ pub(crate) fn plan_select(
         };
         for item in items {
             if item.options.nulls_first.is_some() {
-                return Err(Error::unsupported("NULLS FIRST / NULLS LAST (NULLs sort last ascending, first descending)"));
+                return Err(Error::unsupported(
+                    "NULLS FIRST / NULLS LAST (NULLs sort last ascending, first descending)",
+                ));
             }
             let desc = item.options.sort == Some(sql::OrderBySort::Desc);
             let bound = match alias_ref(&item.expr, &names, &projections) {
@@ -203,7 +244,12 @@ pub(crate) fn plan_select(
         let t = match table.as_ref() {
             Some(t) => t,
             None => {
-                t_owned = TableSchema { id: 0, name: String::new(), columns: vec![], primary_key: None };
+                t_owned = TableSchema {
+                    id: 0,
+                    name: String::new(),
+                    columns: vec![],
+                    primary_key: None,
+                };
                 &t_owned
             }
         };
@@ -215,8 +261,14 @@ pub(crate) fn plan_select(
             .into_iter()
             .map(|(e, d)| Ok((bind::over_groups(e, &group_exprs, t)?, d)))
             .collect::<Result<_>>()?;
-        let having = having.map(|h| bind::over_groups(h, &group_exprs, t)).transpose()?;
-        Some(AggPlan { group_by: group_exprs, aggs, having })
+        let having = having
+            .map(|h| bind::over_groups(h, &group_exprs, t))
+            .transpose()?;
+        Some(AggPlan {
+            group_by: group_exprs,
+            aggs,
+            having,
+        })
     } else {
         None
     };
@@ -240,7 +292,9 @@ pub(crate) fn plan_select(
 fn positional(e: &sql::Expr, projections: &[Expr]) -> Result<Option<Expr>> {
     if let sql::Expr::Value(v) = e {
         if let sql::Value::Number(n, _) = &v.value {
-            let i: usize = n.parse().map_err(|_| Error::invalid(format!("bad position {n}")))?;
+            let i: usize = n
+                .parse()
+                .map_err(|_| Error::invalid(format!("bad position {n}")))?;
             return projections
                 .get(i.wrapping_sub(1))
                 .cloned()
@@ -253,15 +307,22 @@ fn positional(e: &sql::Expr, projections: &[Expr]) -> Result<Option<Expr>> {
 
 /// `ORDER BY dist` where `dist` is an output alias.
 fn alias_ref(e: &sql::Expr, names: &[String], projections: &[Expr]) -> Option<Expr> {
-    let sql::Expr::Identifier(id) = e else { return None };
+    let sql::Expr::Identifier(id) = e else {
+        return None;
+    };
     let name = bind::ident_name(id);
-    names.iter().position(|n| *n == name).map(|i| projections[i].clone())
+    names
+        .iter()
+        .position(|n| *n == name)
+        .map(|i| projections[i].clone())
 }
 
 fn output_name(e: &sql::Expr) -> String {
     match e {
         sql::Expr::Identifier(id) => bind::ident_name(id),
-        sql::Expr::CompoundIdentifier(parts) => parts.last().map(bind::ident_name).unwrap_or_default(),
+        sql::Expr::CompoundIdentifier(parts) => {
+            parts.last().map(bind::ident_name).unwrap_or_default()
+        }
         sql::Expr::Function(f) => f.name.to_string().to_lowercase(),
         other => other.to_string(),
     }
@@ -281,11 +342,14 @@ pub(crate) fn knn_shape(plan: &SelectPlan) -> Option<(usize, Metric, Vec<f32>)> 
     let (metric, a, b) = match key {
         Expr::Binary(BinOp::Distance(m), a, b) => (*m, a.as_ref(), b.as_ref()),
         Expr::Func(Func::L2Distance, args) if args.len() == 2 => (Metric::L2, &args[0], &args[1]),
-        Expr::Func(Func::CosineDistance, args) if args.len() == 2 => (Metric::Cosine, &args[0], &args[1]),
+        Expr::Func(Func::CosineDistance, args) if args.len() == 2 => {
+            (Metric::Cosine, &args[0], &args[1])
+        }
         _ => return None,
     };
     let (col, q) = match (a, b) {
-        (Expr::Column(c), Expr::Literal(Value::Vector(q))) | (Expr::Literal(Value::Vector(q)), Expr::Column(c)) => (*c, q),
+        (Expr::Column(c), Expr::Literal(Value::Vector(q)))
+        | (Expr::Literal(Value::Vector(q)), Expr::Column(c)) => (*c, q),
         _ => return None,
     };
     match table.columns.get(col)?.data_type {
@@ -297,13 +361,22 @@ pub(crate) fn knn_shape(plan: &SelectPlan) -> Option<(usize, Metric, Vec<f32>)> 
 /// The kNN pass: index kNN when the shape fits and the column's index (existing or lazy) has
 /// the query's metric.
 pub(crate) fn choose_access(plan: &SelectPlan, catalog: &dyn PlanCatalog) -> Access {
-    let Some((column, metric, query)) = knn_shape(plan) else { return Access::FullScan };
-    let Some(table) = plan.table.as_ref() else { return Access::FullScan };
+    let Some((column, metric, query)) = knn_shape(plan) else {
+        return Access::FullScan;
+    };
+    let Some(table) = plan.table.as_ref() else {
+        return Access::FullScan;
+    };
     match catalog.index_metric(table.id, column) {
         Some(m) if m != metric => Access::FullScan,
         _ => {
             let k = plan.limit.unwrap_or(0).saturating_add(plan.offset);
-            Access::Knn { column, metric, query, k }
+            Access::Knn {
+                column,
+                metric,
+                query,
+                k,
+            }
         }
     }
 }

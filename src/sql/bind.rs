@@ -26,9 +26,23 @@ pub(crate) enum Expr {
     Not(Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     IsNull(Box<Expr>, bool),
-    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
-    Between { expr: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool },
-    Like { expr: Box<Expr>, pattern: Box<Expr>, negated: bool, case_insensitive: bool },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        negated: bool,
+        case_insensitive: bool,
+    },
     Func(Func, Vec<Expr>),
     Cast(Box<Expr>, DataType),
     /// `ARRAY[...]` with non-constant elements.
@@ -115,7 +129,9 @@ pub(crate) fn object_name(name: &sql::ObjectName) -> Result<String> {
             .as_ident()
             .map(ident_name)
             .ok_or_else(|| Error::unsupported(format!("name {name}"))),
-        _ => Err(Error::unsupported(format!("qualified name {name} (schemas are not supported)"))),
+        _ => Err(Error::unsupported(format!(
+            "qualified name {name} (schemas are not supported)"
+        ))),
     }
 }
 
@@ -133,11 +149,29 @@ pub(crate) fn number(text: &str) -> Result<Value> {
 pub(crate) fn data_type(ty: &SqlDataType) -> Result<DataType> {
     use SqlDataType as T;
     Ok(match ty {
-        T::Integer(_) | T::Int(_) | T::BigInt(_) | T::SmallInt(_) | T::Int2(_) | T::Int4(_)
-        | T::Int8(_) | T::TinyInt(_) => DataType::Integer,
-        T::Real | T::Double(_) | T::DoublePrecision | T::Float(_) | T::Float4 | T::Float8
-        | T::Float32 | T::Float64 | T::Numeric(_) | T::Decimal(_) => DataType::Real,
-        T::Text | T::Varchar(_) | T::Char(_) | T::CharacterVarying(_) | T::Character(_)
+        T::Integer(_)
+        | T::Int(_)
+        | T::BigInt(_)
+        | T::SmallInt(_)
+        | T::Int2(_)
+        | T::Int4(_)
+        | T::Int8(_)
+        | T::TinyInt(_) => DataType::Integer,
+        T::Real
+        | T::Double(_)
+        | T::DoublePrecision
+        | T::Float(_)
+        | T::Float4
+        | T::Float8
+        | T::Float32
+        | T::Float64
+        | T::Numeric(_)
+        | T::Decimal(_) => DataType::Real,
+        T::Text
+        | T::Varchar(_)
+        | T::Char(_)
+        | T::CharacterVarying(_)
+        | T::Character(_)
         | T::String(_) => DataType::Text,
         T::Boolean | T::Bool => DataType::Boolean,
         T::Custom(name, mods) => {
@@ -171,7 +205,10 @@ impl Binder<'_> {
     fn column(&self, name: &str) -> Result<Expr> {
         match self.table {
             Some(t) => Ok(Expr::Column(t.require_column(name)?)),
-            None => Err(Error::NoSuchColumn { table: String::new(), column: name.to_string() }),
+            None => Err(Error::NoSuchColumn {
+                table: String::new(),
+                column: name.to_string(),
+            }),
         }
     }
 
@@ -231,7 +268,9 @@ impl Binder<'_> {
                     BinaryOperator::StringConcat => BinOp::Concat,
                     BinaryOperator::LtDashGt => BinOp::Distance(Metric::L2),
                     BinaryOperator::Spaceship => BinOp::Distance(Metric::Cosine),
-                    BinaryOperator::Custom(s) if s == "<#>" => BinOp::Distance(Metric::InnerProduct),
+                    BinaryOperator::Custom(s) if s == "<#>" => {
+                        BinOp::Distance(Metric::InnerProduct)
+                    }
                     other => return Err(Error::unsupported(format!("operator {other}"))),
                 };
                 if let BinOp::Distance(m) = op {
@@ -252,18 +291,36 @@ impl Binder<'_> {
                 Box::new(self.bind_inner(x)?),
                 Box::new(Expr::Literal(Value::Boolean(false))),
             ),
-            SqlExpr::InList { expr, list, negated } => Expr::InList {
+            SqlExpr::InList {
+                expr,
+                list,
+                negated,
+            } => Expr::InList {
                 expr: Box::new(self.bind_inner(expr)?),
-                list: list.iter().map(|x| self.bind_inner(x)).collect::<Result<_>>()?,
+                list: list
+                    .iter()
+                    .map(|x| self.bind_inner(x))
+                    .collect::<Result<_>>()?,
                 negated: *negated,
             },
-            SqlExpr::Between { expr, negated, low, high } => Expr::Between {
+            SqlExpr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => Expr::Between {
                 expr: Box::new(self.bind_inner(expr)?),
                 low: Box::new(self.bind_inner(low)?),
                 high: Box::new(self.bind_inner(high)?),
                 negated: *negated,
             },
-            SqlExpr::Like { negated, expr, pattern, escape_char, any } => {
+            SqlExpr::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+            } => {
                 if escape_char.is_some() || *any {
                     return Err(Error::unsupported("LIKE ... ESCAPE / LIKE ANY"));
                 }
@@ -274,7 +331,13 @@ impl Binder<'_> {
                     case_insensitive: false,
                 }
             }
-            SqlExpr::ILike { negated, expr, pattern, escape_char, any } => {
+            SqlExpr::ILike {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+            } => {
                 if escape_char.is_some() || *any {
                     return Err(Error::unsupported("ILIKE ... ESCAPE / ILIKE ANY"));
                 }
@@ -286,11 +349,18 @@ impl Binder<'_> {
                 }
             }
             SqlExpr::Array(arr) => {
-                let elems: Vec<Expr> =
-                    arr.elem.iter().map(|x| self.bind_inner(x)).collect::<Result<_>>()?;
+                let elems: Vec<Expr> = arr
+                    .elem
+                    .iter()
+                    .map(|x| self.bind_inner(x))
+                    .collect::<Result<_>>()?;
                 Expr::Array(elems)
             }
-            SqlExpr::Cast { expr, data_type: ty, .. } => {
+            SqlExpr::Cast {
+                expr,
+                data_type: ty,
+                ..
+            } => {
                 let inner = self.bind_inner(expr)?;
                 // `::vector` without dimensions casts to a vector of any length (pgvector).
                 let target = match ty {
@@ -310,7 +380,10 @@ impl Binder<'_> {
                     SqlValue::SingleQuotedString(s) => s.clone(),
                     other => other.to_string(),
                 };
-                Expr::Cast(Box::new(Expr::Literal(Value::Text(text))), data_type(&ts.data_type)?)
+                Expr::Cast(
+                    Box::new(Expr::Literal(Value::Text(text))),
+                    data_type(&ts.data_type)?,
+                )
             }
             other => return Err(Error::unsupported(format!("expression {other}"))),
         })
@@ -319,7 +392,9 @@ impl Binder<'_> {
     fn literal(&self, v: &SqlValue) -> Result<Value> {
         Ok(match v {
             SqlValue::Number(n, _) => number(n)?,
-            SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) => Value::Text(s.clone()),
+            SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) => {
+                Value::Text(s.clone())
+            }
             SqlValue::EscapedStringLiteral(s) => Value::Text(s.clone()),
             SqlValue::Boolean(b) => Value::Boolean(*b),
             SqlValue::Null => Value::Null,
@@ -355,7 +430,11 @@ impl Binder<'_> {
                     let (context, dims) = match other {
                         Some((name, DataType::Vector(n))) => (name.clone(), Some(*n)),
                         Some((name, ty)) => {
-                            return Err(Error::type_mismatch(format!("operator {op}"), "VECTOR", format!("{ty} column {name}")))
+                            return Err(Error::type_mismatch(
+                                format!("operator {op}"),
+                                "VECTOR",
+                                format!("{ty} column {name}"),
+                            ))
                         }
                         None => (format!("operator {op}"), None),
                     };
@@ -366,11 +445,21 @@ impl Binder<'_> {
                             value::check_finite(&v, &context)?;
                             v
                         }
-                        other => return Err(Error::type_mismatch(format!("operator {op}"), "VECTOR", other.type_name())),
+                        other => {
+                            return Err(Error::type_mismatch(
+                                format!("operator {op}"),
+                                "VECTOR",
+                                other.type_name(),
+                            ))
+                        }
                     };
                     if let Some(n) = dims {
                         if v.len() != n {
-                            return Err(Error::DimensionMismatch { column: context, expected: n, found: v.len() });
+                            return Err(Error::DimensionMismatch {
+                                column: context,
+                                expected: n,
+                                found: v.len(),
+                            });
                         }
                     }
                     Ok(Expr::Literal(Value::Vector(v)))
@@ -383,7 +472,11 @@ impl Binder<'_> {
         for (t, name) in [(&lt, "left"), (&rt, "right")] {
             if let Some((col, ty)) = t {
                 if !matches!(ty, DataType::Vector(_)) {
-                    return Err(Error::type_mismatch(format!("{name} operand of {op}"), "VECTOR", format!("{ty} column {col}")));
+                    return Err(Error::type_mismatch(
+                        format!("{name} operand of {op}"),
+                        "VECTOR",
+                        format!("{ty} column {col}"),
+                    ));
                 }
             }
         }
@@ -401,7 +494,9 @@ impl Binder<'_> {
                 let distinct = list.duplicate_treatment == Some(sql::DuplicateTreatment::Distinct);
                 (list.args.clone(), distinct)
             }
-            FunctionArguments::Subquery(_) => return Err(Error::unsupported(format!("{name}(subquery)"))),
+            FunctionArguments::Subquery(_) => {
+                return Err(Error::unsupported(format!("{name}(subquery)")))
+            }
         };
         let agg = match name.as_str() {
             "count" => Some(AggFunc::Count),
@@ -416,7 +511,9 @@ impl Binder<'_> {
                 return Err(Error::unsupported(format!("{name}(DISTINCT ...)")));
             }
             if self.aggs.is_none() {
-                return Err(Error::invalid(format!("aggregate {name}() is not allowed here")));
+                return Err(Error::invalid(format!(
+                    "aggregate {name}() is not allowed here"
+                )));
             }
             let arg = match args.as_slice() {
                 [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] if func == AggFunc::Count => {
@@ -465,7 +562,10 @@ impl Binder<'_> {
             _ => return Err(Error::unsupported(format!("function {name}()"))),
         };
         if arity != usize::MAX && bound.len() != arity {
-            return Err(Error::invalid(format!("{name}() takes {arity} argument(s), got {}", bound.len())));
+            return Err(Error::invalid(format!(
+                "{name}() takes {arity} argument(s), got {}",
+                bound.len()
+            )));
         }
         if func == Func::Round && !(1..=2).contains(&bound.len()) {
             return Err(Error::invalid("round() takes 1 or 2 arguments"));
@@ -483,9 +583,9 @@ impl Binder<'_> {
             Func::VectorDims | Func::VectorNorm => {
                 let a = fold(bound.pop().expect("arity 1"))?;
                 let a = match a {
-                    Expr::Literal(Value::Text(s)) => {
-                        Expr::Literal(Value::Vector(value::parse_vector(&s, &format!("{name}()"))?))
-                    }
+                    Expr::Literal(Value::Text(s)) => Expr::Literal(Value::Vector(
+                        value::parse_vector(&s, &format!("{name}()"))?,
+                    )),
                     e => e,
                 };
                 Ok(Expr::Func(func, vec![a]))
@@ -511,7 +611,9 @@ fn is_constant(e: &Expr) -> bool {
         Expr::Neg(x) | Expr::Not(x) | Expr::IsNull(x, _) | Expr::Cast(x, _) => is_constant(x),
         Expr::Binary(_, a, b) => is_constant(a) && is_constant(b),
         Expr::InList { expr, list, .. } => is_constant(expr) && list.iter().all(is_constant),
-        Expr::Between { expr, low, high, .. } => is_constant(expr) && is_constant(low) && is_constant(high),
+        Expr::Between {
+            expr, low, high, ..
+        } => is_constant(expr) && is_constant(low) && is_constant(high),
         Expr::Like { expr, pattern, .. } => is_constant(expr) && is_constant(pattern),
         Expr::Func(_, args) | Expr::Array(args) => args.iter().all(is_constant),
     }
@@ -524,7 +626,11 @@ pub(crate) fn over_groups(e: Expr, keys: &[Expr], table: &TableSchema) -> Result
         return Ok(Expr::GroupKey(i));
     }
     let rec = |x: Box<Expr>| over_groups(*x, keys, table).map(Box::new);
-    let all = |xs: Vec<Expr>| xs.into_iter().map(|x| over_groups(x, keys, table)).collect::<Result<Vec<_>>>();
+    let all = |xs: Vec<Expr>| {
+        xs.into_iter()
+            .map(|x| over_groups(x, keys, table))
+            .collect::<Result<Vec<_>>>()
+    };
     Ok(match e {
         Expr::Column(i) => {
             return Err(Error::invalid(format!(
@@ -538,13 +644,37 @@ pub(crate) fn over_groups(e: Expr, keys: &[Expr], table: &TableSchema) -> Result
         Expr::IsNull(x, n) => Expr::IsNull(rec(x)?, n),
         Expr::Cast(x, t) => Expr::Cast(rec(x)?, t),
         Expr::Binary(op, a, b) => Expr::Binary(op, rec(a)?, rec(b)?),
-        Expr::InList { expr, list, negated } => Expr::InList { expr: rec(expr)?, list: all(list)?, negated },
-        Expr::Between { expr, low, high, negated } => {
-            Expr::Between { expr: rec(expr)?, low: rec(low)?, high: rec(high)?, negated }
-        }
-        Expr::Like { expr, pattern, negated, case_insensitive } => {
-            Expr::Like { expr: rec(expr)?, pattern: rec(pattern)?, negated, case_insensitive }
-        }
+        Expr::InList {
+            expr,
+            list,
+            negated,
+        } => Expr::InList {
+            expr: rec(expr)?,
+            list: all(list)?,
+            negated,
+        },
+        Expr::Between {
+            expr,
+            low,
+            high,
+            negated,
+        } => Expr::Between {
+            expr: rec(expr)?,
+            low: rec(low)?,
+            high: rec(high)?,
+            negated,
+        },
+        Expr::Like {
+            expr,
+            pattern,
+            negated,
+            case_insensitive,
+        } => Expr::Like {
+            expr: rec(expr)?,
+            pattern: rec(pattern)?,
+            negated,
+            case_insensitive,
+        },
         Expr::Func(f, args) => Expr::Func(f, all(args)?),
         Expr::Array(args) => Expr::Array(all(args)?),
     })

@@ -23,20 +23,41 @@ pub(crate) enum Parsed {
     Sql(Box<SqlStatement>),
 }
 
-/// Parses exactly one statement (a trailing `;` is allowed).
+/// Parses exactly one statement (a trailing `;` is allowed). Also returns the largest `n` of
+/// the `$n` placeholders it contains (0 when none), so the caller can check its parameters.
 ///
 /// # Errors
 /// [`Error::Parse`] with the 1-based line and column sqlparser reports, or when the text holds
 /// no statement or more than one.
-pub(crate) fn parse_one(sql: &str) -> Result<Parsed> {
+pub(crate) fn parse_one(sql: &str) -> Result<(Parsed, usize)> {
     let trimmed = sql.trim().trim_end_matches(';').trim();
     if trimmed.eq_ignore_ascii_case("checkpoint") {
-        return Ok(Parsed::Checkpoint);
+        return Ok((Parsed::Checkpoint, 0));
     }
-    let mut stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(parse_error)?;
+    let dialect = PostgreSqlDialect {};
+    // Tokenize once: the tokens give the placeholders and then feed the parser.
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| parse_error(ParserError::from(e), sql))?;
+    let max_placeholder = tokens
+        .iter()
+        .filter_map(|t| match &t.token {
+            Token::Placeholder(p) => p.strip_prefix('$').and_then(|d| d.parse::<usize>().ok()),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let mut stmts = Parser::new(&dialect)
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
+        .map_err(|e| parse_error(e, sql))?;
     match stmts.len() {
-        1 => Ok(Parsed::Sql(Box::new(stmts.remove(0)))),
-        0 => Err(Error::Parse { message: "empty statement".into(), line: 1, column: 1 }),
+        1 => Ok((Parsed::Sql(Box::new(stmts.remove(0))), max_placeholder)),
+        0 => Err(Error::Parse {
+            message: "empty statement".into(),
+            line: 1,
+            column: 1,
+        }),
         n => Err(Error::Parse {
             message: format!("expected one statement, found {n}; run them one at a time"),
             line: 1,
@@ -45,7 +66,7 @@ pub(crate) fn parse_one(sql: &str) -> Result<Parsed> {
     }
 }
 
-fn parse_error(e: ParserError) -> Error {
+fn parse_error(e: ParserError, sql: &str) -> Error {
     let message = match e {
         ParserError::TokenizerError(m) | ParserError::ParserError(m) => m,
         ParserError::RecursionLimitExceeded => "statement nested too deeply".to_string(),
@@ -62,8 +83,18 @@ fn parse_error(e: ParserError) -> Error {
             .and_then(|d| d.parse().ok())
             .unwrap_or(0)
     };
-    let (line, column) = (find("Line: "), find("Column: "));
-    Error::Parse { message, line, column }
+    let (mut line, mut column) = (find("Line: "), find("Column: "));
+    if line == 0 {
+        // sqlparser gives no position at the end of the input: point just past the text.
+        let text = sql.trim_end();
+        line = text.lines().count().max(1) as u64;
+        column = text.lines().last().map_or(0, |l| l.chars().count()) as u64 + 1;
+    }
+    Error::Parse {
+        message,
+        line,
+        column,
+    }
 }
 
 /// Splits SQL text into statements at top-level semicolons, respecting quotes and comments.
@@ -73,7 +104,11 @@ pub fn split_statements(sql: &str) -> Vec<String> {
     let dialect = PostgreSqlDialect {};
     let whole = || {
         let t = sql.trim().trim_end_matches(';').trim();
-        if t.is_empty() { Vec::new() } else { vec![t.to_string()] }
+        if t.is_empty() {
+            Vec::new()
+        } else {
+            vec![t.to_string()]
+        }
     };
     let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize_with_location() else {
         return whole();
@@ -84,14 +119,21 @@ pub fn split_statements(sql: &str) -> Vec<String> {
     let offset = |line: u64, column: u64| -> Option<usize> {
         let start = *line_starts.get(usize::try_from(line).ok()?.checked_sub(1)?)?;
         let col = usize::try_from(column).ok()?.checked_sub(1)?;
-        Some(sql[start..].char_indices().nth(col).map_or(sql.len(), |(i, _)| start + i))
+        Some(
+            sql[start..]
+                .char_indices()
+                .nth(col)
+                .map_or(sql.len(), |(i, _)| start + i),
+        )
     };
     let mut out = Vec::new();
     let mut begin: Option<usize> = None;
     for t in &tokens {
         match t.token {
             Token::SemiColon => {
-                let Some(end) = offset(t.span.start.line, t.span.start.column) else { return whole() };
+                let Some(end) = offset(t.span.start.line, t.span.start.column) else {
+                    return whole();
+                };
                 if let Some(b) = begin.take() {
                     out.push(sql[b..end].trim().to_string());
                 }
@@ -99,7 +141,9 @@ pub fn split_statements(sql: &str) -> Vec<String> {
             Token::Whitespace(_) | Token::EOF => {}
             _ => {
                 if begin.is_none() {
-                    let Some(b) = offset(t.span.start.line, t.span.start.column) else { return whole() };
+                    let Some(b) = offset(t.span.start.line, t.span.start.column) else {
+                        return whole();
+                    };
                     begin = Some(b);
                 }
             }
@@ -123,11 +167,16 @@ mod tests {
             ("<=>", BinaryOperator::Spaceship),
             ("<#>", BinaryOperator::Custom("<#>".into())),
         ] {
-            let Parsed::Sql(stmt) = parse_one(&format!("SELECT a {op} b FROM t")).unwrap() else {
+            let (Parsed::Sql(stmt), _) = parse_one(&format!("SELECT a {op} b FROM t")).unwrap()
+            else {
                 panic!()
             };
-            let SqlStatement::Query(q) = *stmt else { panic!() };
-            let SetExpr::Select(s) = *q.body else { panic!() };
+            let SqlStatement::Query(q) = *stmt else {
+                panic!()
+            };
+            let SetExpr::Select(s) = *q.body else {
+                panic!()
+            };
             let sqlparser::ast::SelectItem::UnnamedExpr(SqlExpr::BinaryOp { op: got, .. }) =
                 &s.projection[0]
             else {
@@ -139,12 +188,19 @@ mod tests {
 
     #[test]
     fn checkpoint_and_errors() {
-        assert!(matches!(parse_one(" checkpoint ; ").unwrap(), Parsed::Checkpoint));
+        assert!(matches!(
+            parse_one(" checkpoint ; ").unwrap().0,
+            Parsed::Checkpoint
+        ));
+        assert_eq!(parse_one("SELECT $2, $10, '$99'").unwrap().1, 10);
         match parse_one("SELECT *\nFROM t WHERE a = = 1").unwrap_err() {
             Error::Parse { line, column, .. } => assert_eq!((line, column), (2, 18)),
             e => panic!("{e}"),
         }
-        assert!(matches!(parse_one("SELECT 1; SELECT 2"), Err(Error::Parse { .. })));
+        assert!(matches!(
+            parse_one("SELECT 1; SELECT 2"),
+            Err(Error::Parse { .. })
+        ));
     }
 
     #[test]

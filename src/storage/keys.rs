@@ -29,7 +29,9 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
                 .map_err(|e| Error::Corrupt(format!("{what}: {e}")))?;
             Ok(v)
         }
-        Some((v, _)) => Err(Error::Corrupt(format!("{what}: unknown format version {v}"))),
+        Some((v, _)) => Err(Error::Corrupt(format!(
+            "{what}: unknown format version {v}"
+        ))),
         None => Err(Error::Corrupt(format!("{what}: empty value"))),
     }
 }
@@ -114,9 +116,22 @@ mod tests {
 
     #[test]
     fn row_keys_sort_by_table_then_rowid() {
-        let mut keys = vec![row_key(2, 1), row_key(1, 300), row_key(1, 2), row_key(1, 256)];
+        let mut keys = vec![
+            row_key(2, 1),
+            row_key(1, 300),
+            row_key(1, 2),
+            row_key(1, 256),
+        ];
         keys.sort();
-        assert_eq!(keys, vec![row_key(1, 2), row_key(1, 256), row_key(1, 300), row_key(2, 1)]);
+        assert_eq!(
+            keys,
+            vec![
+                row_key(1, 2),
+                row_key(1, 256),
+                row_key(1, 300),
+                row_key(2, 1)
+            ]
+        );
         assert_eq!(rowid_of(&row_key(7, 42)).unwrap(), 42);
         assert!(rowid_of(&[1, 2, 3]).is_err());
     }
@@ -127,19 +142,29 @@ mod tests {
         let b = pk_key(1, &Value::Integer(3)).unwrap();
         let c = pk_key(1, &Value::Integer(i64::MAX)).unwrap();
         assert!(a < b && b < c);
-        assert_ne!(pk_key(1, &Value::Text("1".into())), pk_key(1, &Value::Integer(1)));
+        assert_ne!(
+            pk_key(1, &Value::Text("1".into())),
+            pk_key(1, &Value::Integer(1))
+        );
         assert!(pk_key(1, &Value::Null).is_none());
     }
 
     #[test]
     fn values_round_trip_with_version_byte() {
-        let row = vec![Value::Integer(1), Value::Vector(vec![0.5, -1.0]), Value::Null];
+        let row = vec![
+            Value::Integer(1),
+            Value::Vector(vec![0.5, -1.0]),
+            Value::Null,
+        ];
         let bytes = encode(&row).unwrap();
         assert_eq!(bytes[0], FORMAT_VERSION);
         assert_eq!(decode::<Vec<Value>>(&bytes, "row").unwrap(), row);
         let mut bad = bytes.clone();
         bad[0] = 9;
-        assert!(matches!(decode::<Vec<Value>>(&bad, "row"), Err(Error::Corrupt(_))));
+        assert!(matches!(
+            decode::<Vec<Value>>(&bad, "row"),
+            Err(Error::Corrupt(_))
+        ));
         assert!(decode::<Vec<Value>>(&bytes[..3], "row").is_err());
     }
 }

@@ -158,7 +158,9 @@ impl Store {
         let mut it: DBRawIterator<'_> = self.db.raw_iterator_cf(self.cf(CF_ROWS));
         it.seek(start);
         while it.valid() {
-            let (Some(k), Some(v)) = (it.key(), it.value()) else { break };
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
             if k >= &end[..] {
                 break;
             }
@@ -175,7 +177,9 @@ impl Store {
 
     /// The rowid holding primary key `key`, if any.
     pub fn pk_lookup(&self, table_id: u64, key: &Value) -> Result<Option<u64>> {
-        let Some(k) = keys::pk_key(table_id, key) else { return Ok(None) };
+        let Some(k) = keys::pk_key(table_id, key) else {
+            return Ok(None);
+        };
         match self.db.get_pinned_cf(self.cf(CF_PK), k)? {
             Some(v) if v.len() == 8 => Ok(Some(u64::from_be_bytes(v[..8].try_into().expect("8")))),
             Some(_) => Err(Error::Corrupt("primary-key entry is not 8 bytes".into())),
@@ -247,8 +251,11 @@ pub(crate) struct Batch<'a> {
 
 impl Batch<'_> {
     pub fn put_table(&mut self, schema: &TableSchema) -> Result<()> {
-        self.wb
-            .put_cf(self.store.cf(CF_CATALOG), keys::table_key(schema.id), keys::encode(schema)?);
+        self.wb.put_cf(
+            self.store.cf(CF_CATALOG),
+            keys::table_key(schema.id),
+            keys::encode(schema)?,
+        );
         Ok(())
     }
 
@@ -262,8 +269,11 @@ impl Batch<'_> {
     }
 
     pub fn put_next_table_id(&mut self, id: u64) -> Result<()> {
-        self.wb
-            .put_cf(self.store.cf(CF_CATALOG), keys::NEXT_TABLE_ID_KEY, keys::encode(&id)?);
+        self.wb.put_cf(
+            self.store.cf(CF_CATALOG),
+            keys::NEXT_TABLE_ID_KEY,
+            keys::encode(&id)?,
+        );
         Ok(())
     }
 
@@ -279,13 +289,17 @@ impl Batch<'_> {
     }
 
     pub fn put_row(&mut self, table_id: u64, rowid: u64, row: &[Value]) -> Result<()> {
-        self.wb
-            .put_cf(self.store.cf(CF_ROWS), keys::row_key(table_id, rowid), keys::encode(&row)?);
+        self.wb.put_cf(
+            self.store.cf(CF_ROWS),
+            keys::row_key(table_id, rowid),
+            keys::encode(&row)?,
+        );
         Ok(())
     }
 
     pub fn delete_row(&mut self, table_id: u64, rowid: u64) {
-        self.wb.delete_cf(self.store.cf(CF_ROWS), keys::row_key(table_id, rowid));
+        self.wb
+            .delete_cf(self.store.cf(CF_ROWS), keys::row_key(table_id, rowid));
     }
 
     pub fn put_pk(&mut self, table_id: u64, key: &Value, rowid: u64) {
@@ -305,8 +319,11 @@ impl Batch<'_> {
         v[0] = keys::FORMAT_VERSION;
         v[1..9].copy_from_slice(&change.rowid.to_be_bytes());
         v[9] = change.op as u8;
-        self.wb
-            .put_cf(self.store.cf(CF_CHANGELOG), keys::change_key(table_id, column, change.seq), v);
+        self.wb.put_cf(
+            self.store.cf(CF_CHANGELOG),
+            keys::change_key(table_id, column, change.seq),
+            v,
+        );
     }
 
     /// Deletes the change log of a column up to and including `upto_seq`.
@@ -341,4 +358,3 @@ impl Batch<'_> {
             .delete_cf(self.store.cf(CF_CATALOG), keys::index_key(table_id, column));
     }
 }
-

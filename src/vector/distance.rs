@@ -18,7 +18,10 @@ pub fn l2(a: &[f32], b: &[f32]) -> f64 {
 
 /// Inner product Σaᵢbᵢ.
 pub fn dot(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum()
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(*x) * f64::from(*y))
+        .sum()
 }
 
 /// Euclidean norm √Σaᵢ².
@@ -63,7 +66,10 @@ mod tests {
         assert!(cosine(&[1.0, 1.0], &[2.0, 2.0]).abs() < 1e-12);
         assert!((cosine(&[1.0, 0.0], &[-1.0, 0.0]) - 2.0).abs() < 1e-12);
         assert!(cosine(&[0.0, 0.0], &[1.0, 0.0]).is_nan());
-        assert_eq!(distance(Metric::InnerProduct, &[1.0, 2.0], &[3.0, 4.0]), -11.0);
+        assert_eq!(
+            distance(Metric::InnerProduct, &[1.0, 2.0], &[3.0, 4.0]),
+            -11.0
+        );
         assert!((norm(&[3.0, 4.0]) - 5.0).abs() < 1e-12);
     }
 }

@@ -171,7 +171,10 @@ struct Slots {
 
 impl Slots {
     fn new(n: usize) -> Self {
-        Slots { free: Mutex::new(n.max(1)), cv: Condvar::new() }
+        Slots {
+            free: Mutex::new(n.max(1)),
+            cv: Condvar::new(),
+        }
     }
     fn acquire(&self) -> SlotGuard<'_> {
         let mut free = self.free.lock();
@@ -228,7 +231,9 @@ pub(crate) struct VectorChange<'a> {
 }
 
 fn search_threads() -> usize {
-    std::thread::available_parallelism().map(NonZeroUsize::get).unwrap_or(2)
+    std::thread::available_parallelism()
+        .map(NonZeroUsize::get)
+        .unwrap_or(2)
 }
 
 fn usearch_err(e: impl fmt::Display) -> Error {
@@ -280,7 +285,12 @@ impl VectorIndexes {
         VectorIndexes {
             dir,
             config,
-            metas: Mutex::new(metas.into_iter().map(|m| ((m.table_id, m.column_index), m)).collect()),
+            metas: Mutex::new(
+                metas
+                    .into_iter()
+                    .map(|m| ((m.table_id, m.column_index), m))
+                    .collect(),
+            ),
             cache: Mutex::new(LruCache::new(cap)),
             key_locks: Mutex::new(HashMap::new()),
             last_load: Mutex::new(HashMap::new()),
@@ -307,8 +317,13 @@ impl VectorIndexes {
 
     /// Columns of a table that have an index (their changes are logged).
     pub fn indexed_columns(&self, table_id: u64) -> Vec<usize> {
-        let mut cols: Vec<usize> =
-            self.metas.lock().keys().filter(|k| k.0 == table_id).map(|k| k.1).collect();
+        let mut cols: Vec<usize> = self
+            .metas
+            .lock()
+            .keys()
+            .filter(|k| k.0 == table_id)
+            .map(|k| k.1)
+            .collect();
         cols.sort_unstable();
         cols
     }
@@ -380,10 +395,7 @@ impl VectorIndexes {
             Err(reason) => {
                 let first = meta.saved.is_none();
                 if !first {
-                    log::warn!(
-                        "rebuilding vector index {} from rows: {reason}",
-                        meta.name
-                    );
+                    log::warn!("rebuilding vector index {} from rows: {reason}", meta.name);
                 }
                 let live = match self.build(store, table, &meta, table_seq, row_estimate) {
                     Ok(live) => live,
@@ -436,9 +448,13 @@ impl VectorIndexes {
         table_seq: u64,
         started: Instant,
     ) -> std::result::Result<(Arc<LiveIndex>, LoadEvent), String> {
-        let saved = meta.saved.as_ref().ok_or_else(|| "never saved".to_string())?;
+        let saved = meta
+            .saved
+            .as_ref()
+            .ok_or_else(|| "never saved".to_string())?;
         let path = self.path_of(meta);
-        let (len, fp) = fingerprint(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let (len, fp) =
+            fingerprint(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if len != saved.file_bytes {
             return Err(format!(
                 "file is {len} bytes, the catalog expects {}",
@@ -467,14 +483,23 @@ impl VectorIndexes {
         let options = index_options(meta);
         let index = Index::new(&options).map_err(|e| e.to_string())?;
         if changes.is_empty() {
-            index.view(path_str).map_err(|e| format!("cannot map the file: {e}"))?;
+            index
+                .view(path_str)
+                .map_err(|e| format!("cannot map the file: {e}"))?;
             if index.size() as u64 != saved.rows || index.dimensions() != meta.dims {
                 return Err("mapped index disagrees with the catalog".into());
             }
             let live = LiveIndex::new(index, true, saved.seq, 0, search_threads());
-            return Ok((Arc::new(live), LoadEvent::Mapped { ms: ms_since(started) }));
+            return Ok((
+                Arc::new(live),
+                LoadEvent::Mapped {
+                    ms: ms_since(started),
+                },
+            ));
         }
-        index.load(path_str).map_err(|e| format!("cannot load the file: {e}"))?;
+        index
+            .load(path_str)
+            .map_err(|e| format!("cannot load the file: {e}"))?;
         if index.size() as u64 != saved.rows {
             return Err("loaded index disagrees with the catalog".into());
         }
@@ -493,7 +518,10 @@ impl VectorIndexes {
         }
         Ok((
             Arc::new(live),
-            LoadEvent::CaughtUp { changes: changes.len() as u64, ms: ms_since(started) },
+            LoadEvent::CaughtUp {
+                changes: changes.len() as u64,
+                ms: ms_since(started),
+            },
         ))
     }
 
@@ -511,7 +539,10 @@ impl VectorIndexes {
         let mut keys = Vec::with_capacity(row_estimate as usize);
         let mut data: Vec<f32> = Vec::with_capacity(row_estimate as usize * dims);
         store.scan(table.id, |rowid, mut row| {
-            if let Some(Value::Vector(v)) = row.get_mut(column).map(|v| std::mem::replace(v, Value::Null)) {
+            if let Some(Value::Vector(v)) = row
+                .get_mut(column)
+                .map(|v| std::mem::replace(v, Value::Null))
+            {
                 if v.len() == dims {
                     keys.push(rowid);
                     data.extend_from_slice(&v);
@@ -529,7 +560,11 @@ impl VectorIndexes {
         let done = AtomicU64::new(0);
         let report = |n: u64| {
             if let Some(cb) = &self.config.progress {
-                cb(&Progress { task: &task, done: n, total });
+                cb(&Progress {
+                    task: &task,
+                    done: n,
+                    total,
+                });
             }
         };
         report(0);
@@ -563,7 +598,13 @@ impl VectorIndexes {
         }
         report(total);
         drop(data);
-        let live = Arc::new(LiveIndex::new(index, false, table_seq, 1, threads.max(search_threads())));
+        let live = Arc::new(LiveIndex::new(
+            index,
+            false,
+            table_seq,
+            1,
+            threads.max(search_threads()),
+        ));
         if let Err(e) = self.save(store, meta, &live) {
             // The index is usable; its file is not. It stays dirty and is saved later.
             log::warn!("saving vector index {} failed: {e}", meta.name);
@@ -575,7 +616,10 @@ impl VectorIndexes {
     fn save(&self, store: &Store, meta: &IndexMeta, live: &LiveIndex) -> Result<()> {
         let st = live.state.read();
         let path = self.path_of(meta);
-        let io_err = |e: std::io::Error| Error::IndexFile { path: path.clone(), reason: e.to_string() };
+        let io_err = |e: std::io::Error| Error::IndexFile {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
         fs::create_dir_all(&self.dir).map_err(io_err)?;
         let tmp = tempfile::Builder::new()
             .prefix(".tmp-")
@@ -586,7 +630,10 @@ impl VectorIndexes {
             path: path.clone(),
             reason: "path is not UTF-8".into(),
         })?;
-        st.index.save(tmp_str).map_err(|e| Error::IndexFile { path: path.clone(), reason: e.to_string() })?;
+        st.index.save(tmp_str).map_err(|e| Error::IndexFile {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
         tmp.as_file().sync_all().map_err(io_err)?;
         let (file_bytes, fp) = fingerprint(tmp.path()).map_err(io_err)?;
         tmp.persist(&path).map_err(|e| io_err(e.error))?;
@@ -624,10 +671,13 @@ impl VectorIndexes {
         let cols = self.indexed_columns(table_id);
         for column in cols {
             let key = (table_id, column);
-            let Some(live) = self.cache.lock().peek(&key).cloned() else { continue };
+            let Some(live) = self.cache.lock().peek(&key).cloned() else {
+                continue;
+            };
             let result = (|| -> Result<u64> {
                 let mut st = live.state.write();
-                let mine: Vec<&VectorChange<'_>> = changes.iter().filter(|c| c.column == column).collect();
+                let mine: Vec<&VectorChange<'_>> =
+                    changes.iter().filter(|c| c.column == column).collect();
                 if !mine.is_empty() {
                     promote(&mut st, &self.path_of_key(key)?)?;
                     let adds = mine.iter().filter(|c| c.vector.is_some()).count();
@@ -673,8 +723,12 @@ impl VectorIndexes {
     /// # Errors
     /// The first [`Error::IndexFile`] or storage error; the other indexes are still tried.
     pub fn checkpoint(&self, store: &Store) -> Result<()> {
-        let entries: Vec<(Key, Arc<LiveIndex>)> =
-            self.cache.lock().iter().map(|(k, v)| (*k, v.clone())).collect();
+        let entries: Vec<(Key, Arc<LiveIndex>)> = self
+            .cache
+            .lock()
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
         let mut first_err = None;
         for (key, live) in entries {
             if live.state.read().dirty == 0 {
@@ -713,7 +767,12 @@ impl VectorIndexes {
                 return Err(e);
             }
         };
-        self.last_load.lock().insert(key, LoadEvent::Built { ms: ms_since(started) });
+        self.last_load.lock().insert(
+            key,
+            LoadEvent::Built {
+                ms: ms_since(started),
+            },
+        );
         let evicted = self.cache.lock().push(key, live);
         if let Some((ekey, old)) = evicted {
             if ekey != key {
@@ -763,7 +822,12 @@ impl VectorIndexes {
                 let (rows, memory, dirty, mapped) = match &live {
                     Some(l) => {
                         let st = l.state.read();
-                        (st.index.size() as u64, st.index.memory_usage() as u64, st.dirty, st.mapped)
+                        (
+                            st.index.size() as u64,
+                            st.index.memory_usage() as u64,
+                            st.dirty,
+                            st.mapped,
+                        )
                     }
                     None => (m.saved.as_ref().map_or(0, |s| s.rows), 0, 0, false),
                 };
@@ -780,7 +844,12 @@ impl VectorIndexes {
                     rows,
                     memory_bytes: memory,
                     file_bytes: m.saved.as_ref().map(|s| s.file_bytes),
-                    last_load: self.last_load.lock().get(&key).cloned().unwrap_or(LoadEvent::NotLoaded),
+                    last_load: self
+                        .last_load
+                        .lock()
+                        .get(&key)
+                        .cloned()
+                        .unwrap_or(LoadEvent::NotLoaded),
                     dirty_changes: dirty,
                     mapped,
                 }
@@ -851,7 +920,12 @@ fn catch_up(
 ) -> Result<u64> {
     // Every entry, whatever its op, means "this row's vector may have changed": re-reading
     // the row's current state makes applying the log idempotent.
-    let rowids: Vec<u64> = changes.iter().map(|c| c.rowid).collect::<BTreeSet<_>>().into_iter().collect();
+    let rowids: Vec<u64> = changes
+        .iter()
+        .map(|c| c.rowid)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let rows = store.get_rows(meta.table_id, &rowids)?;
     ensure_capacity(&st.index, rowids.len())?;
     for (rowid, row) in rowids.iter().zip(rows) {
@@ -871,7 +945,13 @@ impl LiveIndex {
     fn new(index: Index, mapped: bool, seq: u64, dirty: u64, slots: usize) -> Self {
         index.change_expansion_search(64);
         LiveIndex {
-            state: RwLock::new(IndexState { index, mapped, seq, dirty, ef_search: 64 }),
+            state: RwLock::new(IndexState {
+                index,
+                mapped,
+                seq,
+                dirty,
+                ef_search: 64,
+            }),
             slots: Slots::new(slots),
         }
     }

@@ -8,10 +8,13 @@ use vectable::{Database, Options};
 
 /// `data/samples/` of this repository.
 pub fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join("samples")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join("samples")
 }
 
-pub const SAMPLE_SCHEMA: &str = "CREATE TABLE packages (id INTEGER PRIMARY KEY, name TEXT NOT NULL, \
+pub const SAMPLE_SCHEMA: &str =
+    "CREATE TABLE packages (id INTEGER PRIMARY KEY, name TEXT NOT NULL, \
     section TEXT, component TEXT, priority TEXT, installed_size INTEGER, version TEXT, \
     description TEXT, embedding VECTOR(384))";
 
@@ -20,7 +23,13 @@ pub fn load_sample(db: &Database) {
     db.execute(SAMPLE_SCHEMA, ()).unwrap();
     let path = samples().join("debian_packages_5k.parquet");
     let n = db
-        .execute(&format!("COPY packages FROM '{}' WITH (FORMAT parquet)", path.display()), ())
+        .execute(
+            &format!(
+                "COPY packages FROM '{}' WITH (FORMAT parquet)",
+                path.display()
+            ),
+            (),
+        )
         .unwrap();
     assert_eq!(n, 5000);
 }
@@ -47,7 +56,10 @@ pub fn read_npy_f32(path: &Path) -> (usize, usize, Vec<f32>) {
     assert!(header.contains("'<f4'"), "{header}");
     let shape = &header[header.find("'shape': (").unwrap() + 10..];
     let shape = &shape[..shape.find(')').unwrap()];
-    let dims: Vec<usize> = shape.split(',').filter_map(|s| s.trim().parse().ok()).collect();
+    let dims: Vec<usize> = shape
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
     let data: Vec<f32> = bytes[10 + header_len..]
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -80,16 +92,23 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
 }
 
 pub fn l2(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (*x as f64 - *y as f64).powi(2)).sum::<f64>().sqrt()
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// All (id, embedding) pairs of a table, read with a plain scan.
 pub fn all_vectors(db: &Database, table: &str) -> Vec<(i64, Vec<f32>)> {
-    db.query(&format!("SELECT id, embedding FROM {table} WHERE embedding IS NOT NULL"), ())
-        .unwrap()
-        .iter()
-        .map(|r| (r.get::<i64>(0).unwrap(), r.get::<Vec<f32>>(1).unwrap()))
-        .collect()
+    db.query(
+        &format!("SELECT id, embedding FROM {table} WHERE embedding IS NOT NULL"),
+        (),
+    )
+    .unwrap()
+    .iter()
+    .map(|r| (r.get::<i64>(0).unwrap(), r.get::<Vec<f32>>(1).unwrap()))
+    .collect()
 }
 
 /// Exact top-k ids by `dist`, ties broken by id.
@@ -116,4 +135,58 @@ pub fn status(db: &Database, table: &str, column: &str) -> vectable::IndexStatus
         .into_iter()
         .find(|s| s.table == table && s.column == column)
         .unwrap_or_else(|| panic!("no index on {table}.{column}"))
+}
+
+/// `SELECT count(*) FROM table`.
+pub fn count(db: &Database, table: &str) -> i64 {
+    db.query_row(&format!("SELECT count(*) FROM {table}"), (), |r| r.get(0))
+        .unwrap()
+}
+
+/// The raw values of a parameterless query.
+pub fn values(db: &Database, sql: &str) -> Vec<Vec<vectable::Value>> {
+    db.query(sql, ())
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_values()
+}
+
+/// The names of all tables, sorted.
+pub fn table_names(db: &Database) -> Vec<String> {
+    db.tables().into_iter().map(|t| t.name).collect()
+}
+
+/// The first column of a parameterless query, as i64 (panics on anything else).
+pub fn int_column(db: &Database, sql: &str) -> Vec<i64> {
+    ids(&db.query(sql, ()).unwrap_or_else(|e| panic!("{sql}: {e}")))
+}
+
+/// Writes `columns` as one record batch to a Parquet file at `path`.
+pub fn write_parquet(path: &Path, columns: Vec<(&str, arrow_array::ArrayRef)>) {
+    let batch = arrow_array::RecordBatch::try_from_iter(
+        columns.into_iter().map(|(n, a)| (n.to_string(), a)),
+    )
+    .unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+}
+
+/// A `FixedSizeList<Float32>` column of width `width`; `None` is a NULL list.
+pub fn fixed_list(rows: &[Option<Vec<f32>>], width: i32) -> arrow_array::ArrayRef {
+    use arrow_array::builder::{FixedSizeListBuilder, Float32Builder};
+    let mut b = FixedSizeListBuilder::new(Float32Builder::new(), width);
+    for row in rows {
+        match row {
+            Some(v) => {
+                b.values().append_slice(v);
+                b.append(true);
+            }
+            None => {
+                b.values().append_slice(&vec![0.0; width as usize]);
+                b.append(false);
+            }
+        }
+    }
+    std::sync::Arc::new(b.finish())
 }
