@@ -474,3 +474,55 @@ fn periodic_save_after_checkpoint_changes() {
     assert_ne!(st.file_bytes, saved);
     db.execute("CHECKPOINT", ()).unwrap();
 }
+
+/// Regression: USearch's concurrent `add` can strand a vector (stored, never found by search;
+/// unum-cloud/USearch#735). With two build threads this left ~0.3% of 300 random 8-d vectors
+/// unfindable even as their own exact query. The build now re-adds such vectors on one thread.
+#[test]
+fn every_vector_of_a_parallel_build_is_findable() {
+    fn vec_of(i: u64) -> Vec<f32> {
+        let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (0..8)
+            .map(|_| {
+                x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = x;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+    let mut missing = 0;
+    for _round in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open_with(dir.path(), Options::new().build_threads(2)).unwrap();
+        db.execute("CREATE TABLE c (id INTEGER PRIMARY KEY, v VECTOR(8))", ())
+            .unwrap();
+        let mut p = Vec::new();
+        let mut slots = Vec::new();
+        for i in 0..300u64 {
+            slots.push(format!("(${}, ${})", 2 * i + 1, 2 * i + 2));
+            p.push(vectable::Value::Integer(i as i64));
+            p.push(vectable::Value::Vector(vec_of(i)));
+        }
+        db.execute(&format!("INSERT INTO c VALUES {}", slots.join(", ")), p)
+            .unwrap();
+        db.execute("SET ef_search = 500", ()).unwrap();
+        for i in 0..300u64 {
+            let got = ids(&db
+                .query(
+                    "SELECT id FROM c ORDER BY v <-> $1 LIMIT 1",
+                    params![vec_of(i)],
+                )
+                .unwrap());
+            if got != vec![i as i64] {
+                missing += 1;
+            }
+        }
+        assert_eq!(status(&db, "c", "v").last_load.kind(), "built");
+    }
+    assert_eq!(
+        missing, 0,
+        "vectors not found as their own nearest neighbour"
+    );
+}

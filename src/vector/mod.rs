@@ -596,6 +596,16 @@ impl VectorIndexes {
         if let Some(e) = failure.into_inner() {
             return Err(e);
         }
+        if threads > 1 {
+            let repaired =
+                repair_stranded(&index, &keys, &data, dims, meta.params.metric, threads)?;
+            if repaired > 0 {
+                log::info!(
+                    "index {}: re-added {repaired} vectors after the parallel build",
+                    meta.name
+                );
+            }
+        }
         report(total);
         drop(data);
         let live = Arc::new(LiveIndex::new(
@@ -909,6 +919,64 @@ fn ensure_capacity(index: &Index, adds: usize) -> Result<()> {
             .map_err(usearch_err)?;
     }
     Ok(())
+}
+
+/// USearch's concurrent `add` can leave a vector stored but unreachable by search
+/// (unum-cloud/USearch#735; the fix, PR #772, is not released). After a parallel build, each
+/// vector searches for itself; those not found are removed and added again on one thread,
+/// where the race cannot happen. A stranded vector is never found, so none is missed; a
+/// reachable one that a narrow search misses is re-added harmlessly. Returns how many were
+/// re-added.
+fn repair_stranded(
+    index: &Index,
+    keys: &[u64],
+    data: &[f32],
+    dims: usize,
+    metric: Metric,
+    threads: usize,
+) -> Result<usize> {
+    // With cosine and L2 a vector is its own nearest neighbour; with inner product it need not
+    // be, so look further.
+    let k = if metric == Metric::InnerProduct {
+        10
+    } else {
+        1
+    };
+    index.change_expansion_search(32);
+    let next = AtomicU64::new(0);
+    let suspects: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let start = next.fetch_add(256, AtomicOrdering::Relaxed) as usize;
+                if start >= keys.len() {
+                    break;
+                }
+                for i in start..(start + 256).min(keys.len()) {
+                    match index.search(&data[i * dims..(i + 1) * dims], k) {
+                        Ok(m) if m.keys.contains(&keys[i]) => {}
+                        Ok(_) => suspects.lock().push(i),
+                        Err(e) => {
+                            *failure.lock() = Some(usearch_err(e));
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner() {
+        return Err(e);
+    }
+    let suspects = suspects.into_inner();
+    for &i in &suspects {
+        index.remove(keys[i]).map_err(usearch_err)?;
+        index
+            .add(keys[i], &data[i * dims..(i + 1) * dims])
+            .map_err(usearch_err)?;
+    }
+    Ok(suspects.len())
 }
 
 /// Re-reads the rows named by `changes` and makes the index agree with them.
