@@ -329,17 +329,29 @@ fn suite_reload(cx: &mut Ctx) {
             "RSS mapped MiB",
         ],
     );
-    let mut sizes = vec![1_000usize, 10_000, 100_000];
+    // Quick: 1K and 10K at both widths, and the target case 100K × 768 built once (random
+    // 768-d vectors take minutes to index on 2 cores). Full: also 100K × 384 and 1M.
+    let mut cases = vec![
+        (1_000usize, 384usize),
+        (1_000, 768),
+        (10_000, 384),
+        (10_000, 768),
+        (100_000, 768),
+    ];
     if cx.full {
-        sizes.push(1_000_000);
+        cases.extend([(100_000, 384), (1_000_000, 384), (1_000_000, 768)]);
     }
     let mut out = Vec::new();
-    for &n in &sizes {
-        for dims in [384usize, 768] {
+    for (n, dims) in cases {
+        {
             let dir = cx.base.join(format!("reload_{n}_{dims}"));
             random_table(&dir, n, dims, 1, &cx.base);
             let d = dir.to_str().unwrap();
-            let build_reps = if n >= 1_000_000 { 1 } else { 3 };
+            let build_reps = if n >= 1_000_000 || (n >= 100_000 && !cx.full) {
+                1
+            } else {
+                3
+            };
             let (mut builds, mut maps) = (Vec::new(), Vec::new());
             let (mut rss_built, mut rss_mapped, mut file) = (0f64, 0f64, 0f64);
             for _ in 0..build_reps {
@@ -357,6 +369,11 @@ fn suite_reload(cx: &mut Ctx) {
                 rss_mapped = j["rss_kb"].as_f64().unwrap() / 1024.0;
             }
             let (b, m) = (stat(&builds), stat(&maps));
+            eprintln!(
+                "reload {n} × {dims}: build {} ms, mapped {} ms",
+                show(b),
+                show(m)
+            );
             cx.report.row(
                 s,
                 vec![
@@ -375,10 +392,9 @@ fn suite_reload(cx: &mut Ctx) {
                 "ratio": b.median / m.median, "file_bytes": file * 1048576.0,
                 "rss_built_mib": rss_built, "rss_mapped_mib": rss_mapped}),
             );
-            if !(n == 100_000 && dims == 384) {
+            if !(n == 100_000 && dims == BIG_DIMS) {
                 let _ = std::fs::remove_dir_all(&dir);
             }
-            eprintln!("reload: {n} × {dims} done");
         }
     }
     cx.report.note(s, "Target: at 100K × 768 the mapped first query is ≥ 1,000× faster than the lazy build and under 50 ms.".into());
@@ -386,16 +402,20 @@ fn suite_reload(cx: &mut Ctx) {
     cx.report.print_section(s);
 }
 
-/// The 100K × 384 table of the reload suite (created if that suite did not run).
+/// Width of the 100K-row table shared by the overhead, filtered and concurrency suites.
+const BIG_DIMS: usize = 768;
+
+/// The 100K × 768 table of the reload suite, with its index (created if that suite did not
+/// run).
 fn table_100k(cx: &Ctx) -> PathBuf {
-    let dir = cx.base.join("reload_100000_384");
+    let dir = cx.base.join(format!("reload_100000_{BIG_DIMS}"));
     if !dir.join("db").exists() {
-        random_table(&dir, 100_000, 384, 1, &cx.base);
+        random_table(&dir, 100_000, BIG_DIMS, 1, &cx.base);
     }
     let db = Database::open(&dir).unwrap();
     db.query(
         "SELECT id FROM t ORDER BY v <=> $1 LIMIT 1",
-        params![unit_vectors(1, 384, 5)],
+        params![unit_vectors(1, BIG_DIMS, 5)],
     )
     .unwrap();
     dir
@@ -407,8 +427,8 @@ fn suite_overhead(cx: &mut Ctx) {
     let db = Database::open(&dir).unwrap();
     let sql = "SELECT id FROM t ORDER BY v <=> $1 LIMIT 10";
     let nq = 1000;
-    let qs = unit_vectors(nq, 384, 7);
-    let q = |i: usize| qs[i * 384..(i + 1) * 384].to_vec();
+    let qs = unit_vectors(nq, BIG_DIMS, 7);
+    let q = |i: usize| qs[i * BIG_DIMS..(i + 1) * BIG_DIMS].to_vec();
     db.query(sql, params![q(0)]).unwrap(); // maps the index
     let file = dir.join("vectors").join("t_v.usearch");
     let raw = usearch::Index::restore_view(file.to_str().unwrap()).unwrap();
@@ -458,7 +478,7 @@ fn suite_overhead(cx: &mut Ctx) {
         plan_p50.push(percentile(&lat, 50.0));
     }
     let s = cx.report.section(
-        "SQL overhead: k = 10, ef_search 64, 100K × 384, mapped index (µs; 1,000 queries × 5 rounds)",
+        "SQL overhead: k = 10, ef_search 64, 100K × 768, mapped index (µs; 1,000 queries × 5 rounds)",
         &["path", "p50", "p99", "QPS"],
     );
     let (sp, rp) = (stat(&sql_p50), stat(&raw_p50));
@@ -650,15 +670,16 @@ fn suite_recall(cx: &mut Ctx) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// 4. Filtered kNN at 0.1%–50% selectivity on 100K × 384.
+/// 4. Filtered kNN at 0.1%–50% selectivity on 100K × 768.
 fn suite_filtered(cx: &mut Ctx) {
     let dir = table_100k(cx);
-    let vecs = unit_vectors(100_000, 384, 1);
+    let d = BIG_DIMS;
+    let vecs = unit_vectors(100_000, d, 1);
     let db = Database::open(&dir).unwrap();
-    let nq = 50;
-    let qs = unit_vectors(nq, 384, 11);
+    let nq = 30;
+    let qs = unit_vectors(nq, d, 11);
     let s = cx.report.section(
-        "Filtered kNN on 100K × 384, k = 10 (`WHERE bucket < b`, 50 queries; µs)",
+        "Filtered kNN on 100K × 768, k = 10 (`WHERE bucket < b`, 30 queries × 3 rounds; µs)",
         &[
             "selectivity",
             "matching rows",
@@ -677,7 +698,7 @@ fn suite_filtered(cx: &mut Ctx) {
         for round in 0..3 {
             let mut lat = Vec::new();
             for i in 0..nq {
-                let q = &qs[i * 384..(i + 1) * 384];
+                let q = &qs[i * d..(i + 1) * d];
                 let t0 = Instant::now();
                 let r = db
                     .query(
@@ -690,7 +711,7 @@ fn suite_filtered(cx: &mut Ctx) {
                     exact_count &= r.len() == K.min(matching.len());
                     let mut all: Vec<(i64, f64)> = matching
                         .iter()
-                        .map(|&id| (id as i64, cosine(&vecs[id * 384..(id + 1) * 384], q)))
+                        .map(|&id| (id as i64, cosine(&vecs[id * d..(id + 1) * d], q)))
                         .collect();
                     all.sort_by(|a, b| a.1.total_cmp(&b.1));
                     let t: Vec<i64> = all.iter().take(K).map(|x| x.0).collect();
@@ -727,13 +748,16 @@ fn suite_filtered(cx: &mut Ctx) {
 /// 5. Ingest: COPY from Parquet and batched INSERT, without and with an index; index build
 /// throughput vs raw USearch `add` with the same threads.
 fn suite_ingest(cx: &mut Ctx) {
-    let n = 100_000usize;
+    let n = if cx.full { 100_000usize } else { 20_000 };
     let dims = 384usize;
     let vecs = unit_vectors(n, dims, 3);
     let pq = cx.base.join("ingest.parquet");
     write_parquet(&pq, 0, &vecs, dims);
     let s = cx.report.section(
-        "Ingest of 100K × 384 rows (rows/s) and index build (vectors/s)",
+        &format!(
+            "Ingest of {}K × 384 rows (rows/s) and index build (vectors/s)",
+            n / 1000
+        ),
         &["operation", "without index", "with index", "with / without"],
     );
     let mut out = serde_json::Map::new();
@@ -913,10 +937,11 @@ fn suite_ingest(cx: &mut Ctx) {
 fn suite_concurrency(cx: &mut Ctx) {
     let dir = table_100k(cx);
     let db = Database::open(&dir).unwrap();
-    let qs = unit_vectors(200, 384, 13);
-    let wv = unit_vectors(2_000, 384, 17);
+    let d = BIG_DIMS;
+    let qs = unit_vectors(200, d, 13);
+    let wv = unit_vectors(2_000, d, 17);
     let s = cx.report.section(
-        "Concurrency on 100K × 384: kNN QPS while one writer inserts single rows (3 s × 3 rounds)",
+        "Concurrency on 100K × 768: kNN QPS while one writer inserts single rows (3 s × 3 rounds)",
         &["readers", "kNN QPS (all readers)", "writer rows/s"],
     );
     let mut out = Vec::new();
@@ -934,7 +959,7 @@ fn suite_concurrency(cx: &mut Ctx) {
                     sc.spawn(move || {
                         let mut i = r;
                         while !stop.load(Ordering::Relaxed) {
-                            let q = qs[(i % 200) * 384..(i % 200 + 1) * 384].to_vec();
+                            let q = qs[(i % 200) * d..(i % 200 + 1) * d].to_vec();
                             let rows = db
                                 .query("SELECT id FROM t ORDER BY v <=> $1 LIMIT 10", params![q])
                                 .unwrap();
@@ -952,7 +977,7 @@ fn suite_concurrency(cx: &mut Ctx) {
                             let j = (id as usize) % 2_000;
                             db.execute(
                                 "INSERT INTO t VALUES ($1, 0, $2)",
-                                params![id as i64, wv[j * 384..(j + 1) * 384].to_vec()],
+                                params![id as i64, wv[j * d..(j + 1) * d].to_vec()],
                             )
                             .unwrap();
                             writes.fetch_add(1, Ordering::Relaxed);

@@ -998,7 +998,15 @@ impl Database {
             }
             rows.push(row);
         }
-        let entry = state.tables.get_mut(&key).expect("looked up above");
+        self.insert_rows(&mut state, &key, rows)
+    }
+
+    /// Inserts rows already converted to the table's column types (INSERT and COPY).
+    fn insert_rows(&self, state: &mut State, key: &str, rows: Vec<Vec<Value>>) -> Result<Output> {
+        let entry = state
+            .tables
+            .get_mut(key)
+            .ok_or_else(|| Error::NoSuchTable(key.to_string()))?;
         let n = write::insert_rows(
             &self.inner.store,
             &self.inner.vectors,
@@ -1178,15 +1186,7 @@ impl Database {
         let mut state = self.inner.state.write();
         let key = table_name_key(&state, &table)?;
         let rows = copy::read_rows(&path, &format, &state.tables[&key].schema)?;
-        let entry = state.tables.get_mut(&key).expect("looked up above");
-        let n = write::insert_rows(
-            &self.inner.store,
-            &self.inner.vectors,
-            entry,
-            rows,
-            self.inner.progress.as_ref(),
-        )?;
-        Ok(Output::Affected(n))
+        self.insert_rows(&mut state, &key, rows)
     }
 }
 
