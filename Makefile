@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test build deps check fmt clippy doc clean-data
+.PHONY: demo test bench bench-full build deps check fmt clippy doc clean-data
 
 ## Build in release and run the demo on the bundled sample, in ./data.
 demo: build
@@ -12,6 +12,14 @@ demo: build
 ## Run every test (unit, integration, doc) in the release profile.
 test: deps
 	$(CARGO) test --release
+
+## Benchmarks (quick suite, ~10 minutes on 2 cores): markdown on stdout, JSON in target/bench/.
+bench: deps
+	$(CARGO) bench --bench vectable_bench -- --quick --json target/bench/results.json
+
+## All benchmark cases, including 1M vectors (hours on 2 cores).
+bench-full: deps
+	$(CARGO) bench --bench vectable_bench -- --full --json target/bench/results-full.json
 
 build: deps
 	$(CARGO) build --release
