@@ -570,9 +570,9 @@ fn suite_recall(cx: &mut Ctx) {
                 .collect()
         })
         .collect();
-    let truth: Vec<Vec<i64>> = match gt_path {
+    let truth: Vec<Vec<i64>> = match &gt_path {
         Some(p) => {
-            let (n, w, descr, b) = read_npy(&p);
+            let (n, w, descr, b) = read_npy(p);
             assert_eq!(descr, "<i8");
             (0..n)
                 .map(|i| {
@@ -644,6 +644,79 @@ fn suite_recall(cx: &mut Ctx) {
         );
     }
     db.execute("SET ef_search = 64", ()).unwrap();
+    // Filtered kNN on real data: each dev query filtered by its section (filter_dev.txt), against
+    // the dataset's exact filtered ground truth (or brute force over the sample).
+    let sections: Vec<String> = std::fs::read_to_string(repo.join("data/samples/filter_dev.txt"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let filtered_truth: Vec<Vec<i64>> = match &gt_path {
+        Some(p) => {
+            let (n, w, _, b) = read_npy(&p.with_file_name("gt_dev_filtered.npy"));
+            (0..n)
+                .map(|i| {
+                    (0..K)
+                        .map(|j| {
+                            i64::from_le_bytes(
+                                b[(i * w + j) * 8..(i * w + j + 1) * 8].try_into().unwrap(),
+                            )
+                        })
+                        .filter(|id| *id >= 0)
+                        .collect()
+                })
+                .collect()
+        }
+        None => qs
+            .iter()
+            .zip(&sections)
+            .map(|(q, sec)| {
+                let rows: Vec<(i64, Vec<f32>)> = db
+                    .query(
+                        "SELECT id, embedding FROM packages WHERE section = $1",
+                        params![sec.clone()],
+                    )
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+                    .collect();
+                let mut all: Vec<(i64, f64)> =
+                    rows.iter().map(|(id, v)| (*id, cosine(v, q))).collect();
+                all.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+                all.iter().take(K).map(|x| x.0).collect()
+            })
+            .collect(),
+    };
+    let mut frec = 0.0;
+    let mut fp50 = Vec::new();
+    for round in 0..3 {
+        let mut lat = Vec::new();
+        for ((q, sec), t) in qs.iter().zip(&sections).zip(&filtered_truth) {
+            let t0 = Instant::now();
+            let r = db
+                .query(
+                    "SELECT id FROM packages WHERE section = $2 ORDER BY embedding <=> $1 LIMIT 10",
+                    params![q.clone(), sec.clone()],
+                )
+                .unwrap();
+            lat.push(t0.elapsed().as_secs_f64() * 1e6);
+            if round == 0 {
+                frec += recall(&ids_of(&r), t);
+            }
+        }
+        fp50.push(percentile(&lat, 50.0));
+    }
+    let (frec, fp) = (frec / qs.len() as f64, stat(&fp50));
+    cx.report.row(
+        s,
+        vec![
+            "f32, `WHERE section = <the query's dev filter>`".into(),
+            "64".into(),
+            format!("{frec:.3}"),
+            show(fp),
+        ],
+    );
+    out.push(json!({"quantization": "f32", "ef_search": 64, "filter": "section", "recall_at_10": frec, "p50_us": sj(fp)}));
     for quant in ["f16", "i8"] {
         db.execute("DROP INDEX IF EXISTS packages_embedding_hnsw", ())
             .unwrap();
@@ -690,8 +763,17 @@ fn suite_filtered(cx: &mut Ctx) {
         ],
     );
     let mut out = Vec::new();
-    for (b, label) in [(1i64, "0.1%"), (10, "1%"), (100, "10%"), (500, "50%")] {
-        let matching: Vec<usize> = (0..100_000).filter(|i| (*i as i64 % 1000) < b).collect();
+    // `None`: no WHERE clause at all, the unfiltered baseline on the same data.
+    for (b, label) in [
+        (Some(1i64), "0.1%"),
+        (Some(10), "1%"),
+        (Some(100), "10%"),
+        (Some(500), "50%"),
+        (None, "no WHERE"),
+    ] {
+        let matching: Vec<usize> = (0..100_000)
+            .filter(|i| b.is_none_or(|b| (*i as i64 % 1000) < b))
+            .collect();
         let mut rec = 0.0;
         let mut exact_count = true;
         let mut p50s = Vec::new();
@@ -700,12 +782,17 @@ fn suite_filtered(cx: &mut Ctx) {
             for i in 0..nq {
                 let q = &qs[i * d..(i + 1) * d];
                 let t0 = Instant::now();
-                let r = db
-                    .query(
+                let r = match b {
+                    Some(b) => db.query(
                         "SELECT id FROM t WHERE bucket < $2 ORDER BY v <=> $1 LIMIT 10",
                         params![q.to_vec(), b],
-                    )
-                    .unwrap();
+                    ),
+                    None => db.query(
+                        "SELECT id FROM t ORDER BY v <=> $1 LIMIT 10",
+                        params![q.to_vec()],
+                    ),
+                }
+                .unwrap();
                 lat.push(t0.elapsed().as_secs_f64() * 1e6);
                 if round == 0 {
                     exact_count &= r.len() == K.min(matching.len());
@@ -720,7 +807,9 @@ fn suite_filtered(cx: &mut Ctx) {
             }
             p50s.push(percentile(&lat, 50.0));
         }
-        let strategy = if matching.len() <= 2_000 {
+        let strategy = if b.is_none() {
+            "search (no filter)"
+        } else if matching.len() <= 2_000 {
             "exact over matches"
         } else {
             "filtered_search"
@@ -740,7 +829,7 @@ fn suite_filtered(cx: &mut Ctx) {
         );
         out.push(json!({"selectivity": label, "matching": matching.len(), "recall_at_10": r, "exact_count": exact_count, "p50_us": sj(p)}));
     }
-    cx.report.note(s, "Target: recall@10 ≥ 0.95 at every selectivity with exactly min(k, matching) rows. Latency includes the scan that evaluates the filter over all 100K rows.".into());
+    cx.report.note(s, "Target: recall@10 ≥ 0.95 at every selectivity with exactly min(k, matching) rows. Latency includes the scan that evaluates the filter over all 100K rows. Random Gaussian 768-d vectors have no cluster structure, the hardest case for HNSW: the `no WHERE` row is the index's own recall on this data, which filtered search cannot exceed; the real-data filtered recall is in the recall section.".into());
     cx.report.json.insert("filtered".into(), Json::Array(out));
     cx.report.print_section(s);
 }

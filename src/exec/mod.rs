@@ -13,11 +13,13 @@ use crate::catalog::TableSchema;
 use crate::error::Result;
 use crate::exec::expr::{truthy, Ctx};
 use crate::sql::bind::{BinOp, Expr};
-use crate::storage::Store;
+use crate::storage::{keys, Store};
 use crate::value::{DataType, Value};
 
 /// Calls `f(rowid, row)` for each row of `table` that satisfies `filter` (all rows without
-/// one), in rowid order, until `f` returns `Ok(false)`.
+/// one), in rowid order, until `f` returns `Ok(false)`. With `columns`, the rows handed to `f`
+/// have only those columns decoded (the others are NULL); the filter is evaluated on a first,
+/// narrower decode of just the columns it reads.
 ///
 /// A filter that pins the primary key (`pk = constant`, alone or as one term of an `AND`)
 /// reads that one row through the primary-key index instead of scanning the table.
@@ -25,6 +27,7 @@ pub(crate) fn for_each_match(
     store: &Store,
     table: &TableSchema,
     filter: Option<&Expr>,
+    columns: Option<&[bool]>,
     mut f: impl FnMut(u64, Vec<Value>) -> Result<bool>,
 ) -> Result<()> {
     let matches = |row: &[Value]| match filter {
@@ -50,12 +53,17 @@ pub(crate) fn for_each_match(
             return Ok(());
         }
     }
-    store.scan(table.id, |rowid, row| {
-        if matches(&row)? {
-            f(rowid, row)
-        } else {
-            Ok(true)
+    let Some(filter) = filter else {
+        return store.scan(table.id, columns, f);
+    };
+    let mut filter_columns = vec![false; table.columns.len()];
+    crate::sql::bind::mark_columns(filter, &mut filter_columns);
+    store.scan_raw(table.id, |rowid, bytes| {
+        let narrow = keys::decode_row(bytes, Some(&filter_columns))?;
+        if !truthy(filter, Ctx::row(&narrow))? {
+            return Ok(true);
         }
+        f(rowid, keys::decode_row(bytes, columns)?)
     })
 }
 

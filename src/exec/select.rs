@@ -61,10 +61,17 @@ fn scan_filtered(
     if stop_after == 0 {
         return Ok(out);
     }
-    super::for_each_match(cx.store, table, plan.filter.as_ref(), |_, row| {
-        out.push(row);
-        Ok(out.len() < stop_after)
-    })?;
+    let columns = plan.columns_read();
+    super::for_each_match(
+        cx.store,
+        table,
+        plan.filter.as_ref(),
+        Some(&columns),
+        |_, row| {
+            out.push(row);
+            Ok(out.len() < stop_after)
+        },
+    )?;
     Ok(out)
 }
 
@@ -374,24 +381,37 @@ fn knn(
             // The filter is evaluated by a scan; only matching rowids reach the index.
             let mut matching: Vec<u64> = Vec::new();
             let mut kept: Vec<Vec<Value>> = Vec::new();
-            super::for_each_match(cx.store, table, Some(filter), |rowid, row| {
-                matching.push(rowid);
-                if matching.len() <= cx.exact_threshold {
-                    kept.push(row);
-                } else if !kept.is_empty() {
-                    kept = Vec::new();
-                }
-                Ok(true)
-            })?;
+            let columns = plan.columns_read();
+            super::for_each_match(
+                cx.store,
+                table,
+                Some(filter),
+                Some(&columns),
+                |rowid, row| {
+                    matching.push(rowid);
+                    if matching.len() <= cx.exact_threshold {
+                        kept.push(row);
+                    } else if !kept.is_empty() {
+                        kept = Vec::new();
+                    }
+                    Ok(true)
+                },
+            )?;
             if matching.len() <= cx.exact_threshold {
                 return Ok(Some(kept));
             }
             let want = k.min(matching.len());
             let allowed = |key: u64| matching.binary_search(&key).is_ok();
-            let mut hits = live.search(query, k, cx.ef_search, Some(&allowed))?;
+            // Only a fraction of the nodes a search visits pass the filter: widen the
+            // candidate list by the inverse of the selectivity, so that about `ef_search`
+            // matching candidates are considered.
+            let selectivity = matching.len() as f64 / cx.counters.rows.max(1) as f64;
+            let ef = ((cx.ef_search as f64 / selectivity.clamp(1e-6, 1.0)).ceil() as usize)
+                .clamp(cx.ef_search, crate::db::MAX_EF_SEARCH);
+            let mut hits = live.search(query, k, ef, Some(&allowed))?;
             if hits.len() < want {
-                let ef = cx.ef_search.max(k).saturating_mul(8).min(4096);
-                hits = live.search(query, k, ef, Some(&allowed))?;
+                let wider = ef.max(k).saturating_mul(8).min(crate::db::MAX_EF_SEARCH);
+                hits = live.search(query, k, wider, Some(&allowed))?;
             }
             if hits.len() < want {
                 return Ok(None);
@@ -447,7 +467,7 @@ pub(crate) fn explain(plan: &SelectPlan, query: &sql::Query, cx: &ExecCtx<'_>) -
                 Some(w) => {
                     lines.push(format!("  filter: {w}"));
                     lines.push(format!(
-                        "  filter strategy: scan rows for matching rowids; exact distances when at most {} rows match, else USearch filtered_search over the matching rowids (exact fallback if it returns fewer than min(k, matching))",
+                        "  filter strategy: scan rows for matching rowids; exact distances when at most {} rows match, else USearch filtered_search over the matching rowids with ef_search / selectivity candidates (exact fallback if it returns fewer than min(k, matching))",
                         cx.exact_threshold
                     ));
                 }

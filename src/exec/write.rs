@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use crate::catalog::TableSchema;
 use crate::error::{Error, Result};
-use crate::exec::expr::{eval, truthy, Ctx};
+use crate::exec::expr::{eval, Ctx};
 use crate::sql::bind::Expr;
 use crate::storage::{Change, ChangeOp, Counters, Store};
 use crate::value::{coerce, Value};
@@ -149,12 +149,7 @@ pub(crate) fn update(
     let mut counters = entry.counters;
     let mut batch = store.batch();
     let mut changed: Vec<(u64, Vec<Value>, Vec<Value>)> = Vec::new();
-    store.scan(t.id, |rowid, row| {
-        if let Some(f) = filter {
-            if !truthy(f, Ctx::row(&row))? {
-                return Ok(true);
-            }
-        }
+    super::for_each_match(store, t, filter, None, |rowid, row| {
         let mut new_row = row.clone();
         for (c, e) in assignments {
             let v = eval(e, Ctx::row(&row))?;
@@ -246,12 +241,7 @@ pub(crate) fn delete(
     let mut counters = entry.counters;
     let mut batch = store.batch();
     let mut deleted: Vec<(u64, Vec<usize>)> = Vec::new();
-    store.scan(t.id, |rowid, row| {
-        if let Some(f) = filter {
-            if !truthy(f, Ctx::row(&row))? {
-                return Ok(true);
-            }
-        }
+    super::for_each_match(store, t, filter, None, |rowid, row| {
         batch.delete_row(t.id, rowid);
         if let Some(pk) = t.primary_key {
             batch.delete_pk(t.id, &row[pk]);

@@ -51,6 +51,32 @@ pub(crate) struct SelectPlan {
     pub access: Access,
 }
 
+impl SelectPlan {
+    /// Which columns of the scanned rows the projections, sort keys, group keys and
+    /// aggregates read (the filter is evaluated separately); scans decode only these.
+    pub fn columns_read(&self) -> Vec<bool> {
+        let n = self.table.as_ref().map_or(0, |t| t.columns.len());
+        let mut mask = vec![false; n];
+        for e in self
+            .projections
+            .iter()
+            .chain(self.order_by.iter().map(|(e, _)| e))
+        {
+            bind::mark_columns(e, &mut mask);
+        }
+        if let Some(agg) = &self.aggregate {
+            for e in agg
+                .group_by
+                .iter()
+                .chain(agg.aggs.iter().filter_map(|a| a.arg.as_ref()))
+            {
+                bind::mark_columns(e, &mut mask);
+            }
+        }
+        mask
+    }
+}
+
 /// What the planner needs from the catalog.
 pub(crate) trait PlanCatalog {
     fn table(&self, name: &str) -> Result<TableSchema>;

@@ -619,6 +619,41 @@ fn is_constant(e: &Expr) -> bool {
     }
 }
 
+/// Sets `mask[i]` for every column `i` the expression reads.
+pub(crate) fn mark_columns(e: &Expr, mask: &mut [bool]) {
+    match e {
+        Expr::Column(i) => {
+            if let Some(m) = mask.get_mut(*i) {
+                *m = true;
+            }
+        }
+        Expr::Literal(_) | Expr::GroupKey(_) | Expr::Agg(_) => {}
+        Expr::Neg(x) | Expr::Not(x) | Expr::IsNull(x, _) | Expr::Cast(x, _) => {
+            mark_columns(x, mask)
+        }
+        Expr::Binary(_, a, b) => {
+            mark_columns(a, mask);
+            mark_columns(b, mask);
+        }
+        Expr::InList { expr, list, .. } => {
+            mark_columns(expr, mask);
+            list.iter().for_each(|x| mark_columns(x, mask));
+        }
+        Expr::Between {
+            expr, low, high, ..
+        } => {
+            mark_columns(expr, mask);
+            mark_columns(low, mask);
+            mark_columns(high, mask);
+        }
+        Expr::Like { expr, pattern, .. } => {
+            mark_columns(expr, mask);
+            mark_columns(pattern, mask);
+        }
+        Expr::Func(_, args) | Expr::Array(args) => args.iter().for_each(|x| mark_columns(x, mask)),
+    }
+}
+
 /// Rewrites an expression for evaluation over aggregate output: subexpressions equal to a
 /// `GROUP BY` key become [`Expr::GroupKey`]; any other column reference is an error.
 pub(crate) fn over_groups(e: Expr, keys: &[Expr], table: &TableSchema) -> Result<Expr> {

@@ -36,6 +36,95 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
     }
 }
 
+/// Decodes a stored row, materialising only the columns whose `columns[i]` is true (the
+/// others are `Value::Null`); `None` decodes every column. Skipping is cheap: a vector is one
+/// length-prefixed byte string, so an unread vector column costs a length read.
+///
+/// This mirrors bincode 2's `standard()` encoding of `Vec<Value>` (varint lengths and enum
+/// tags, zig-zag varint integers, little-endian floats); the round-trip test below keeps the
+/// two in step.
+pub fn decode_row(bytes: &[u8], columns: Option<&[bool]>) -> Result<Vec<Value>> {
+    let Some(columns) = columns else {
+        return decode(bytes, "row");
+    };
+    let bad = || Error::Corrupt("row: truncated or malformed".into());
+    let mut r = match bytes.split_first() {
+        Some((&FORMAT_VERSION, rest)) => Reader(rest),
+        Some((v, _)) => return Err(Error::Corrupt(format!("row: unknown format version {v}"))),
+        None => return Err(bad()),
+    };
+    let n = usize::try_from(r.varint().ok_or_else(bad)?).map_err(|_| bad())?;
+    let mut out = Vec::with_capacity(n.min(4096));
+    for i in 0..n {
+        let want = columns.get(i).copied().unwrap_or(false);
+        let v = match r.varint().ok_or_else(bad)? {
+            0 => Value::Null,
+            1 => {
+                let z = r.varint().ok_or_else(bad)?;
+                Value::Integer(((z >> 1) as i64) ^ -((z & 1) as i64))
+            }
+            2 => Value::Real(f64::from_le_bytes(
+                r.take(8).ok_or_else(bad)?.try_into().map_err(|_| bad())?,
+            )),
+            3 => {
+                let len = usize::try_from(r.varint().ok_or_else(bad)?).map_err(|_| bad())?;
+                let b = r.take(len).ok_or_else(bad)?;
+                if want {
+                    Value::Text(String::from_utf8(b.to_vec()).map_err(|_| bad())?)
+                } else {
+                    Value::Null
+                }
+            }
+            4 => Value::Boolean(r.take(1).ok_or_else(bad)?[0] != 0),
+            5 => {
+                let len = usize::try_from(r.varint().ok_or_else(bad)?).map_err(|_| bad())?;
+                let b = r.take(len).ok_or_else(bad)?;
+                if want {
+                    if len % 4 != 0 {
+                        return Err(bad());
+                    }
+                    Value::Vector(
+                        b.chunks_exact(4)
+                            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                            .collect(),
+                    )
+                } else {
+                    Value::Null
+                }
+            }
+            _ => return Err(bad()),
+        };
+        out.push(if want { v } else { Value::Null });
+    }
+    Ok(out)
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+
+    /// bincode's varint: one byte below 251, else a marker (251: u16, 252: u32, 253: u64)
+    /// followed by the little-endian value.
+    fn varint(&mut self) -> Option<u64> {
+        let b = self.take(1)?[0];
+        Some(match b {
+            0..=250 => u64::from(b),
+            251 => u64::from(u16::from_le_bytes(self.take(2)?.try_into().ok()?)),
+            252 => u64::from(u32::from_le_bytes(self.take(4)?.try_into().ok()?)),
+            253 => u64::from_le_bytes(self.take(8)?.try_into().ok()?),
+            _ => return None,
+        })
+    }
+}
+
 /// `table id ‖ rowid` (16 bytes).
 pub fn row_key(table_id: u64, rowid: u64) -> [u8; 16] {
     let mut k = [0u8; 16];
@@ -147,6 +236,32 @@ mod tests {
             pk_key(1, &Value::Integer(1))
         );
         assert!(pk_key(1, &Value::Null).is_none());
+    }
+
+    #[test]
+    fn partial_row_decode_matches_bincode() {
+        let long = "x".repeat(70_000);
+        let row = vec![
+            Value::Integer(-1),
+            Value::Integer(i64::MIN),
+            Value::Integer(300),
+            Value::Real(-2.5),
+            Value::Text("héllo".into()),
+            Value::Text(long.clone()),
+            Value::Boolean(true),
+            Value::Null,
+            Value::Vector(vec![0.25; 384]),
+            Value::Integer(i64::MAX),
+        ];
+        let bytes = encode(&row).unwrap();
+        let all = vec![true; row.len()];
+        assert_eq!(decode_row(&bytes, Some(&all)).unwrap(), row);
+        let some: Vec<bool> = (0..row.len()).map(|i| i % 2 == 0).collect();
+        let got = decode_row(&bytes, Some(&some)).unwrap();
+        for (i, v) in got.iter().enumerate() {
+            assert_eq!(*v, if some[i] { row[i].clone() } else { Value::Null });
+        }
+        assert!(decode_row(&bytes[..bytes.len() - 3], Some(&all)).is_err());
     }
 
     #[test]

@@ -148,11 +148,24 @@ impl Store {
     }
 
     /// Calls `f(rowid, row)` for every row of the table in rowid order, until `f` returns
-    /// `Ok(false)` or an error.
+    /// `Ok(false)` or an error. With `columns`, only those columns are decoded (the others are
+    /// `Value::Null`; see [`keys::decode_row`]).
     pub fn scan(
         &self,
         table_id: u64,
+        columns: Option<&[bool]>,
         mut f: impl FnMut(u64, Vec<Value>) -> Result<bool>,
+    ) -> Result<()> {
+        self.scan_raw(table_id, |rowid, bytes| {
+            f(rowid, keys::decode_row(bytes, columns)?)
+        })
+    }
+
+    /// Like [`scan`](Self::scan), handing over each row's stored bytes undecoded.
+    pub fn scan_raw(
+        &self,
+        table_id: u64,
+        mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
     ) -> Result<()> {
         let (start, end) = keys::table_range(table_id);
         let mut it: DBRawIterator<'_> = self.db.raw_iterator_cf(self.cf(CF_ROWS));
@@ -164,9 +177,7 @@ impl Store {
             if k >= &end[..] {
                 break;
             }
-            let rowid = keys::rowid_of(k)?;
-            let row = keys::decode(v, "row")?;
-            if !f(rowid, row)? {
+            if !f(keys::rowid_of(k)?, v)? {
                 return Ok(());
             }
             it.next();

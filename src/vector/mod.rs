@@ -538,7 +538,10 @@ impl VectorIndexes {
         let dims = meta.dims;
         let mut keys = Vec::with_capacity(row_estimate as usize);
         let mut data: Vec<f32> = Vec::with_capacity(row_estimate as usize * dims);
-        store.scan(table.id, |rowid, mut row| {
+        // Decode only the vector column.
+        let mut only: Vec<bool> = vec![false; table.columns.len()];
+        only[column] = true;
+        store.scan(table.id, Some(&only), |rowid, mut row| {
             if let Some(Value::Vector(v)) = row
                 .get_mut(column)
                 .map(|v| std::mem::replace(v, Value::Null))
