@@ -313,7 +313,7 @@ struct Ctx {
     report: Report,
 }
 
-/// 1. Time of the first kNN query on a fresh table (lazy build + save) vs after reopening
+/// Suite 1. Time of the first kNN query on a fresh table (lazy build + save) vs after reopening
 /// (memory-mapped), each from `Database::open` to the first row in a fresh process.
 fn suite_reload(cx: &mut Ctx) {
     let s = cx.report.section(
@@ -421,7 +421,7 @@ fn table_100k(cx: &Ctx) -> PathBuf {
     dir
 }
 
-/// 2. SQL kNN through `Database::query` vs `usearch::Index::search` on the same index file.
+/// Suite 2. SQL kNN through `Database::query` vs `usearch::Index::search` on the same index file.
 fn suite_overhead(cx: &mut Ctx) {
     let dir = table_100k(cx);
     let db = Database::open(&dir).unwrap();
@@ -532,7 +532,7 @@ fn read_npy(path: &Path) -> (usize, usize, String, Vec<u8>) {
     (dims[0], dims[1], descr, bytes[10 + hl..].to_vec())
 }
 
-/// 3. Recall@10 and latency vs `ef_search` and quantization on the real Debian data.
+/// Suite 3. Recall@10 and latency vs `ef_search` and quantization on the real Debian data.
 fn suite_recall(cx: &mut Ctx) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let shared = repo.join("../shared/datasets/debian_packages");
@@ -743,7 +743,7 @@ fn suite_recall(cx: &mut Ctx) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// 4. Filtered kNN at 0.1%–50% selectivity on 100K × 768.
+/// Suite 4. Filtered kNN at 0.1%–50% selectivity on 100K × 768.
 fn suite_filtered(cx: &mut Ctx) {
     let dir = table_100k(cx);
     let d = BIG_DIMS;
@@ -834,7 +834,7 @@ fn suite_filtered(cx: &mut Ctx) {
     cx.report.print_section(s);
 }
 
-/// 5. Ingest: COPY from Parquet and batched INSERT, without and with an index; index build
+/// Suite 5. Ingest: COPY from Parquet and batched INSERT, without and with an index; index build
 /// throughput vs raw USearch `add` with the same threads.
 fn suite_ingest(cx: &mut Ctx) {
     let n = if cx.full { 100_000usize } else { 20_000 };
@@ -1034,7 +1034,7 @@ fn suite_ingest(cx: &mut Ctx) {
     let _ = std::fs::remove_file(&pq_idx);
 }
 
-/// 6. kNN QPS with 1 and 2 reader threads while one writer inserts.
+/// Suite 6. kNN QPS with 1 and 2 reader threads while one writer inserts.
 fn suite_concurrency(cx: &mut Ctx) {
     let dir = table_100k(cx);
     let db = Database::open(&dir).unwrap();
@@ -1134,7 +1134,8 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let started = Instant::now();
-    let suites: [(&str, fn(&mut Ctx)); 6] = [
+    type Suite = (&'static str, fn(&mut Ctx));
+    let suites: [Suite; 6] = [
         ("reload", suite_reload),
         ("overhead", suite_overhead),
         ("recall", suite_recall),

@@ -54,7 +54,7 @@ mod f32_bytes {
                 f.write_str("little-endian f32 bytes")
             }
             fn visit_bytes<E: de::Error>(self, b: &[u8]) -> Result<Vec<f32>, E> {
-                if b.len() % 4 != 0 {
+                if !b.len().is_multiple_of(4) {
                     return Err(E::custom(format!("vector of {} bytes", b.len())));
                 }
                 Ok(b.chunks_exact(4)

@@ -80,7 +80,7 @@ pub fn decode_row(bytes: &[u8], columns: Option<&[bool]>) -> Result<Vec<Value>> 
                 let len = usize::try_from(r.varint().ok_or_else(bad)?).map_err(|_| bad())?;
                 let b = r.take(len).ok_or_else(bad)?;
                 if want {
-                    if len % 4 != 0 {
+                    if !len.is_multiple_of(4) {
                         return Err(bad());
                     }
                     Value::Vector(
