@@ -210,7 +210,7 @@ impl PlanCatalog for CatalogView<'_> {
         lookup(self.state, name).map(|e| e.schema.clone())
     }
     fn index_metric(&self, table_id: u64, column: usize) -> Option<Metric> {
-        self.vectors.meta(table_id, column).map(|m| m.params.metric)
+        self.vectors.metric(table_id, column)
     }
 }
 

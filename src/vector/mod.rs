@@ -310,6 +310,15 @@ impl VectorIndexes {
         self.metas.lock().get(&(table_id, column)).cloned()
     }
 
+    /// The metric of the index on a column, if it has one (no clone of the metadata: this
+    /// is on every kNN query's path).
+    pub fn metric(&self, table_id: u64, column: usize) -> Option<Metric> {
+        self.metas
+            .lock()
+            .get(&(table_id, column))
+            .map(|m| m.params.metric)
+    }
+
     /// All index metadata.
     pub fn all_metas(&self) -> Vec<IndexMeta> {
         self.metas.lock().values().cloned().collect()
@@ -345,8 +354,8 @@ impl VectorIndexes {
         row_estimate: u64,
     ) -> Result<Option<Arc<LiveIndex>>> {
         let key = (table.id, column);
-        if let Some(meta) = self.meta(table.id, column) {
-            if meta.params.metric != metric {
+        if let Some(m) = self.metric(table.id, column) {
+            if m != metric {
                 return Ok(None);
             }
             if let Some(live) = self.cache.lock().get(&key) {
