@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use common::*;
@@ -1287,23 +1286,7 @@ fn child_tries_to_open() {
 }
 
 fn run_child(dir: &Path) -> String {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "child_tries_to_open",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("VECTABLE_DIR", dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stdout = run_child_test("child_tries_to_open", dir);
     stdout
         .lines()
         .find_map(|l| l.split_once("CHILD RESULT: ").map(|(_, r)| r.to_string()))

@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use vectable::{params, Database, Options};
@@ -129,27 +128,8 @@ fn writes_after_the_index_exists_are_visible_before_and_after_reopen() {
 
 /// Runs the ignored `child_*` test of this file in a child process with `VECTABLE_DIR` set.
 fn run_child(name: &str, dir: &Path) {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            name,
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("VECTABLE_DIR", dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("CHILD DONE"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let stdout = run_child_test(name, dir);
+    assert!(stdout.contains("CHILD DONE"), "{stdout}");
 }
 
 /// Child role: writes after the index exists, then exits without closing the database

@@ -190,3 +190,25 @@ pub fn fixed_list(rows: &[Option<Vec<f32>>], width: i32) -> arrow_array::ArrayRe
     }
     std::sync::Arc::new(b.finish())
 }
+
+/// Runs the ignored test `name` of the current test binary in a child process with
+/// `VECTABLE_DIR=dir`, asserts it succeeded, and returns its stdout.
+pub fn run_child_test(name: &str, dir: &Path) -> String {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("VECTABLE_DIR", dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
