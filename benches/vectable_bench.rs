@@ -834,6 +834,21 @@ fn suite_filtered(cx: &mut Ctx) {
     cx.report.print_section(s);
 }
 
+/// A fresh database in `dir` with an empty table `t`, and an HNSW index on `v` if asked.
+fn empty_table(dir: &Path, dims: usize, with_index: bool) -> Database {
+    let _ = std::fs::remove_dir_all(dir);
+    let db = Database::open(dir).unwrap();
+    db.execute(&create_table_sql(dims), ()).unwrap();
+    if with_index {
+        db.execute(
+            "CREATE INDEX t_v ON t USING hnsw (v) WITH (metric = 'cosine')",
+            (),
+        )
+        .unwrap();
+    }
+    db
+}
+
 /// Suite 5. Ingest: COPY from Parquet and batched INSERT, without and with an index; index build
 /// throughput vs raw USearch `add` with the same threads.
 fn suite_ingest(cx: &mut Ctx) {
@@ -858,16 +873,7 @@ fn suite_ingest(cx: &mut Ctx) {
     // COPY.
     let copy = |with_index: bool| -> f64 {
         let dir = cx.base.join("ingest_copy");
-        let _ = std::fs::remove_dir_all(&dir);
-        let db = Database::open(&dir).unwrap();
-        db.execute(&create_table_sql(dims), ()).unwrap();
-        if with_index {
-            db.execute(
-                "CREATE INDEX t_v ON t USING hnsw (v) WITH (metric = 'cosine')",
-                (),
-            )
-            .unwrap();
-        }
+        let db = empty_table(&dir, dims, with_index);
         let (file, rows) = if with_index {
             (&pq_idx, n_idx)
         } else {
@@ -903,16 +909,7 @@ fn suite_ingest(cx: &mut Ctx) {
     // Batched, parameterised INSERT: 100 rows per statement.
     let insert = |with_index: bool| -> f64 {
         let dir = cx.base.join("ingest_insert");
-        let _ = std::fs::remove_dir_all(&dir);
-        let db = Database::open(&dir).unwrap();
-        db.execute(&create_table_sql(dims), ()).unwrap();
-        if with_index {
-            db.execute(
-                "CREATE INDEX t_v ON t USING hnsw (v) WITH (metric = 'cosine')",
-                (),
-            )
-            .unwrap();
-        }
+        let db = empty_table(&dir, dims, with_index);
         let per = 100;
         let placeholders: Vec<String> = (0..per)
             .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
