@@ -913,13 +913,44 @@ fn limit_and_offset_out_of_range() {
         fails(&db, "SELECT id FROM t LIMIT $1", [-3]),
         Error::InvalidArgument(_)
     ));
-    // The largest accepted limit works.
-    assert_eq!(
-        db.query("SELECT id FROM t LIMIT 1099511627776", ())
-            .unwrap()
-            .len(),
-        2
-    );
+    // The largest accepted limit works, on a scan and on an index kNN scan (where it once
+    // became a 2^40-entry USearch result buffer and aborted the process), filtered or not.
+    for sql in [
+        "SELECT id FROM t LIMIT 1099511627776",
+        "SELECT id FROM t ORDER BY e <-> '[1, 0, 0]' LIMIT 1099511627776",
+        "SELECT id FROM t ORDER BY e <-> '[1, 0, 0]' LIMIT 1099511627775 OFFSET 1",
+        "SELECT id FROM t WHERE id > 0 ORDER BY e <=> '[1, 0, 0]' LIMIT 1099511627776",
+    ] {
+        let want = if sql.contains("OFFSET") { 1 } else { 2 };
+        assert_eq!(db.query(sql, ()).unwrap().len(), want, "{sql}");
+    }
+}
+
+#[test]
+fn huge_limit_on_a_filtered_index_search() {
+    // exact_filter_threshold 0 sends every filtered kNN to USearch's filtered_search.
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_with(
+        dir.path(),
+        vectable::Options::new().exact_filter_threshold(0),
+    )
+    .unwrap();
+    db.execute_batch(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, e VECTOR(3));
+         INSERT INTO t VALUES (1, '[1, 0, 0]'), (2, '[0, 1, 0]'), (3, '[0, 0, 1]');",
+    )
+    .unwrap();
+    let rows = db
+        .query(
+            "SELECT id FROM t WHERE id >= 2 ORDER BY e <=> '[1, 0, 0]' LIMIT 1099511627776",
+            (),
+        )
+        .unwrap();
+    let mut got: Vec<i64> = (0..rows.len())
+        .map(|i| rows.get(i).unwrap().get(0).unwrap())
+        .collect();
+    got.sort();
+    assert_eq!(got, vec![2, 3]);
 }
 
 #[test]

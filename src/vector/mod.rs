@@ -1063,6 +1063,9 @@ impl LiveIndex {
         if k == 0 || guard.index.size() == 0 {
             return Ok(Vec::new());
         }
+        // USearch allocates result buffers of `k` entries up front: a huge LIMIT must not turn
+        // into a huge allocation (LIMIT 2^40 aborted the process before this clamp).
+        let k = k.min(guard.index.size());
         let _slot = self.slots.acquire();
         let matches = match filter {
             None => guard.index.search(query, k),
