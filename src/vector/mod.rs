@@ -281,6 +281,7 @@ fn fingerprint(path: &Path) -> std::io::Result<(u64, u32)> {
 
 impl VectorIndexes {
     pub fn new(dir: PathBuf, config: VectorConfig, metas: Vec<IndexMeta>) -> Self {
+        remove_stale_temp_files(&dir);
         let cap = NonZeroUsize::new(config.cache_capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
         VectorIndexes {
             dir,
@@ -1073,5 +1074,27 @@ impl LiveIndex {
         }
         .map_err(usearch_err)?;
         Ok(matches.keys.into_iter().zip(matches.distances).collect())
+    }
+}
+
+/// Removes the temporary files (`.tmp-*.usearch`) of saves that a killed process left behind
+/// in the vectors directory. Runs when the database is opened, after its lock is taken, so no
+/// other process can be writing them; table and column names cannot start with a dot, so no
+/// index file matches.
+fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".tmp-") && name.ends_with(".usearch") {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => log::info!("removed {name}, left by an interrupted index save"),
+                Err(e) => {
+                    log::warn!("cannot remove {name}, left by an interrupted index save: {e}")
+                }
+            }
+        }
     }
 }
