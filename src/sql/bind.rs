@@ -201,6 +201,16 @@ pub(crate) fn data_type(ty: &SqlDataType) -> Result<DataType> {
     })
 }
 
+/// The deepest expression nesting accepted (SQLite's default limit). Binding, folding and
+/// evaluation recurse once per level, and sqlparser builds a left-deep chain such as
+/// `1 + 1 + ... + 1` without recursing (so its own recursion limit does not apply): 8,000
+/// terms overflowed a 2 MiB thread stack and aborted the process.
+pub(crate) const MAX_EXPR_DEPTH: usize = 1000;
+
+thread_local! {
+    static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 impl Binder<'_> {
     fn column(&self, name: &str) -> Result<Expr> {
         match self.table {
@@ -225,7 +235,33 @@ impl Binder<'_> {
         fold(bound)
     }
 
+    /// Binds one level, refusing nesting deeper than [`MAX_EXPR_DEPTH`] (counted across the
+    /// nested binders of subqueries, on this thread).
     fn bind_inner(&mut self, e: &SqlExpr) -> Result<Expr> {
+        struct Level;
+        impl Drop for Level {
+            fn drop(&mut self) {
+                DEPTH.with(|d| d.set(d.get() - 1));
+            }
+        }
+        let depth = DEPTH.with(|d| {
+            d.set(d.get() + 1);
+            d.get()
+        });
+        let _level = Level;
+        if depth > MAX_EXPR_DEPTH {
+            return Err(Error::Parse {
+                message: format!(
+                    "expression nested too deeply (more than {MAX_EXPR_DEPTH} levels)"
+                ),
+                line: 1,
+                column: 1,
+            });
+        }
+        self.bind_level(e)
+    }
+
+    fn bind_level(&mut self, e: &SqlExpr) -> Result<Expr> {
         Ok(match e {
             SqlExpr::Identifier(id) => self.column(&ident_name(id))?,
             SqlExpr::CompoundIdentifier(parts) => {

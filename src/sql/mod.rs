@@ -47,6 +47,7 @@ pub(crate) fn parse_one(sql: &str) -> Result<(Parsed, usize)> {
         })
         .max()
         .unwrap_or(0);
+    check_chain_length(&tokens)?;
     let mut stmts = Parser::new(&dialect)
         .with_tokens_with_locations(tokens)
         .parse_statements()
@@ -64,6 +65,41 @@ pub(crate) fn parse_one(sql: &str) -> Result<(Parsed, usize)> {
             column: 1,
         }),
     }
+}
+
+/// The most tokens accepted at one parenthesis level between two commas.
+const MAX_CHAIN_TOKENS: usize = 100_000;
+
+/// Refuses an operator chain too long to drop: sqlparser parses `1 + 1 + ... + 1` into a
+/// left-deep tree without recursing, but dropping that tree recurses once per operator, and
+/// 300,000 terms overflowed a 2 MiB thread stack (an abort, not an error). Such a chain has
+/// all its tokens at one parenthesis level with no comma between them, unlike any real
+/// statement (a large `INSERT` or vector literal is comma-separated).
+fn check_chain_length(tokens: &[sqlparser::tokenizer::TokenWithSpan]) -> Result<()> {
+    let mut runs = vec![0usize];
+    for t in tokens {
+        match t.token {
+            Token::Whitespace(_) => continue,
+            Token::LParen | Token::LBracket | Token::LBrace => runs.push(0),
+            Token::RParen | Token::RBracket | Token::RBrace if runs.len() > 1 => {
+                runs.pop();
+            }
+            Token::Comma | Token::SemiColon => *runs.last_mut().expect("never empty") = 0,
+            _ => {}
+        }
+        let run = runs.last_mut().expect("never empty");
+        *run += 1;
+        if *run > MAX_CHAIN_TOKENS {
+            return Err(Error::Parse {
+                message: format!(
+                    "expression too long: more than {MAX_CHAIN_TOKENS} tokens without a comma or parenthesis"
+                ),
+                line: t.span.start.line,
+                column: t.span.start.column,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn parse_error(e: ParserError, sql: &str) -> Error {

@@ -1,0 +1,10 @@
+CREATE TABLE t0 (id INTEGER PRIMARY KEY, name TEXT NOT NULL, n BIGINT, r REAL, b BOOLEAN, v VECTOR(2));
+CREATE TABLE IF NOT EXISTS t1 (id INTEGER PRIMARY KEY, v VECTOR(3), w VECTOR(2));
+CREATE TABLE t2 (id TEXT PRIMARY KEY, r DOUBLE PRECISION, v VECTOR(1));
+CREATE TABLE t3 (n INTEGER, name VARCHAR, v VECTOR(4));
+CREATE INDEX i0 ON t0 USING hnsw (v) WITH (metric = 'cosine', m = 16, ef_construction = 128, quantization = 'f16');
+CREATE INDEX IF NOT EXISTS i1 ON t1 USING hnsw (w) WITH (metric = 'l2', quantization = 'i8');
+CREATE INDEX ON t1 USING hnsw (v) WITH (metric = 'ip', m = 2, ef_construction = 1);
+DROP INDEX IF EXISTS i0;
+DROP TABLE IF EXISTS t3;
+DROP TABLE t2, t3;

@@ -1,0 +1,12 @@
+INSERT INTO t0 VALUES (1, 'red', 10, 1.5, TRUE, '[1, 0]'), (2, 'green', 20, 2.5, FALSE, ARRAY[0, 1]), (3, 'blue', NULL, NULL, NULL, [0.5, 0.5]);
+INSERT INTO t0 (id, name, v) VALUES ($1, $2, $3);
+INSERT INTO t1 VALUES (1, '[1, 2, 3]', '[0, 1]'), (2, '[3, 2, 1]', NULL);
+INSERT INTO t2 VALUES ('a', 1e308, '[1]'), ('b', -0.0, '[-1]');
+INSERT INTO t3 SELECT n, name, v FROM t3 LIMIT 10;
+UPDATE t0 SET v = '[0.7, 0.7]', n = n + 1 WHERE id = 2;
+UPDATE t1 SET w = NULL WHERE v <-> '[1, 2, 3]' < 1;
+UPDATE t0 SET name = upper(name) WHERE name LIKE 'r%' OR name ILIKE '_LUE';
+DELETE FROM t0 WHERE id IN (1, 3) AND b IS NOT NULL;
+DELETE FROM t1;
+COPY t0 FROM 'ok.csv' WITH (FORMAT csv, HEADER false);
+COPY t0 FROM 'data.parquet' WITH (FORMAT parquet);

@@ -1,0 +1,12 @@
+SET ef_search = 100;
+SET ef_search = 1;
+CHECKPOINT;
+SHOW TABLES;
+SELECT 1 + 2 * 3, 'a' || 'b', NOT TRUE, -(-1), 7 % 3, 1 / 0;
+SELECT 'NaN'::float8, '[NaN, 1]'::vector, '[1e39, 0]'::vector(2), '[]'::vector;
+SELECT ((((((((((1))))))))));
+SELECT * FROM "T0" WHERE "ID" = 1;
+SELECT id FROM t0 ORDER BY v <-> '[1, 2]' LIMIT 1099511627776;
+SELECT $1, $2::vector, $3 + 1;
+INSERT INTO t0 VALUES (99999999999999999999, 'huge', -9223372036854775808, 1e309, NULL, '[1, 2]');
+SELECT 'ünïcødé', '😀', E'\x41';

@@ -1,0 +1,13 @@
+SELECT * FROM t0;
+SELECT id, name, v <=> '[0.9, 0.1]' AS distance FROM t0 ORDER BY distance LIMIT 2;
+SELECT name FROM t0 WHERE b = TRUE ORDER BY v <-> $1 LIMIT 10;
+SELECT id FROM t0 ORDER BY v <=> (SELECT v FROM t0 WHERE id = 1) LIMIT 5;
+SELECT id FROM t1 ORDER BY w <#> ARRAY[1, 0] LIMIT 3 OFFSET 1;
+SELECT b, count(*), avg(vector_norm(v)), min(r), max(n), sum(n) FROM t0 GROUP BY b HAVING count(*) > 1;
+SELECT l2_distance(v, '[0, 0]'), cosine_distance(v, v), inner_product(v, '[1, 1]'), vector_dims(v) FROM t0;
+SELECT abs(n), lower(name), length(name), round(r), coalesce(n, 0) FROM t0 WHERE n BETWEEN 1 AND 100;
+SELECT id FROM t0 WHERE name NOT LIKE '%e%' AND (r > 1 OR r IS NULL) ORDER BY 1 DESC LIMIT 9223372036854775807;
+SELECT id, v::vector FROM t0 WHERE v = '[1, 0]'::vector(2);
+SELECT count(*) FROM t3 WHERE v IS NULL;
+EXPLAIN SELECT name FROM t0 ORDER BY v <=> '[1, 0]' LIMIT 10;
+EXPLAIN SELECT name FROM t0 WHERE n > 5 ORDER BY v <-> $1 LIMIT 4;
