@@ -3,13 +3,15 @@
 //!
 //! ```text
 //! cargo bench --bench vectable_bench -- [--quick|--full] [--json PATH] [--only SUITE,...]
+//!                                         [--cases ROWSxDIMS,...]
 //! ```
 //!
 //! `--quick` (the default, what `make bench` runs) takes a few minutes on 2 cores; `--full`
 //! adds the 1,000,000-vector cases. Every figure is the median of repeated runs with min and
 //! max beside it; comparisons are measured side by side in the same run. Results go to stdout
 //! as markdown tables and to `target/bench/results.json` (or `--json PATH`). Suites:
-//! `reload`, `overhead`, `recall`, `filtered`, `ingest`, `concurrency`.
+//! `reload`, `overhead`, `recall`, `filtered`, `ingest`, `concurrency`. `--cases` restricts the
+//! reload suite to the given sizes, e.g. `--only reload --cases 1000000x384`.
 //!
 //! Timings that must start at `Database::open` (reload vs rebuild) run in a fresh child
 //! process: this binary re-executes itself with `--child`.
@@ -234,6 +236,20 @@ fn rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds (user + system) this process has used, from `/proc/self/stat` (Linux; 0 when
+/// unavailable). Unlike wall time, it does not grow when other processes compete for the cores.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let after = stat.rsplit_once(')').map_or("", |x| x.1);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    // Clock ticks are 100 per second on Linux (`getconf CLK_TCK`).
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn cosine(a: &[f32], b: &[f32]) -> f64 {
     let (mut ab, mut aa, mut bb) = (0f64, 0f64, 0f64);
     for (x, y) in a.iter().zip(b) {
@@ -274,7 +290,7 @@ fn child(args: &[String]) {
             let st = &db.index_status()[0];
             println!(
                 "{}",
-                json!({"ms": ms, "rss_kb": rss_kb(), "event": st.last_load.kind(), "file_bytes": st.file_bytes})
+                json!({"ms": ms, "cpu_s": cpu_seconds(), "rss_kb": rss_kb(), "event": st.last_load.kind(), "file_bytes": st.file_bytes})
             );
         }
         Some("drop-index") => {
@@ -309,6 +325,8 @@ fn run_child(args: &[&str]) -> Json {
 
 struct Ctx {
     full: bool,
+    /// `--cases 100000x384,...`: the reload suite runs only these (rows × dims).
+    cases: Option<Vec<(usize, usize)>>,
     base: PathBuf,
     report: Report,
 }
@@ -322,6 +340,7 @@ fn suite_reload(cx: &mut Ctx) {
             "rows",
             "dims",
             "lazy build + save",
+            "build CPU s",
             "mapped after reopen",
             "ratio",
             "file MiB",
@@ -341,6 +360,9 @@ fn suite_reload(cx: &mut Ctx) {
     if cx.full {
         cases.extend([(100_000, 384), (1_000_000, 384), (1_000_000, 768)]);
     }
+    if let Some(only) = &cx.cases {
+        cases = only.clone();
+    }
     let mut out = Vec::new();
     for (n, dims) in cases {
         {
@@ -352,13 +374,14 @@ fn suite_reload(cx: &mut Ctx) {
             } else {
                 3
             };
-            let (mut builds, mut maps) = (Vec::new(), Vec::new());
+            let (mut builds, mut maps, mut build_cpu) = (Vec::new(), Vec::new(), Vec::new());
             let (mut rss_built, mut rss_mapped, mut file) = (0f64, 0f64, 0f64);
             for _ in 0..build_reps {
                 run_child(&["drop-index", d]);
                 let j = run_child(&["first-query", d, &dims.to_string()]);
                 assert_eq!(j["event"], "built", "{j}");
                 builds.push(j["ms"].as_f64().unwrap());
+                build_cpu.push(j["cpu_s"].as_f64().unwrap_or(0.0));
                 rss_built = j["rss_kb"].as_f64().unwrap() / 1024.0;
                 file = j["file_bytes"].as_f64().unwrap_or(0.0) / 1048576.0;
             }
@@ -370,8 +393,9 @@ fn suite_reload(cx: &mut Ctx) {
             }
             let (b, m) = (stat(&builds), stat(&maps));
             eprintln!(
-                "reload {n} × {dims}: build {} ms, mapped {} ms",
+                "reload {n} × {dims}: build {} ms ({} CPU s), mapped {} ms",
                 show(b),
+                show(stat(&build_cpu)),
                 show(m)
             );
             cx.report.row(
@@ -380,6 +404,7 @@ fn suite_reload(cx: &mut Ctx) {
                     n.to_string(),
                     dims.to_string(),
                     show(b),
+                    format!("{:.1}", stat(&build_cpu).median),
                     show(m),
                     format!("{:.0}×", b.median / m.median),
                     format!("{file:.1}"),
@@ -390,6 +415,7 @@ fn suite_reload(cx: &mut Ctx) {
             out.push(
                 json!({"rows": n, "dims": dims, "build_ms": sj(b), "mapped_ms": sj(m),
                 "ratio": b.median / m.median, "file_bytes": file * 1048576.0,
+                "build_cpu_s": sj(stat(&build_cpu)),
                 "rss_built_mib": rss_built, "rss_mapped_mib": rss_mapped}),
             );
             if !(n == 100_000 && dims == BIG_DIMS) {
@@ -1118,10 +1144,23 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .map(|s| s.split(',').map(str::to_string).collect());
+    let cases: Option<Vec<(usize, usize)>> = args
+        .iter()
+        .position(|a| a == "--cases")
+        .and_then(|i| args.get(i + 1))
+        .map(|s| {
+            s.split(',')
+                .map(|c| {
+                    let (n, d) = c.split_once('x').expect("--cases ROWSxDIMS,...");
+                    (n.parse().unwrap(), d.parse().unwrap())
+                })
+                .collect()
+        });
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench/work");
     std::fs::create_dir_all(&base).unwrap();
     let mut cx = Ctx {
         full,
+        cases,
         base: base.clone(),
         report: Report::default(),
     };
