@@ -506,3 +506,239 @@ fn every_vector_of_a_parallel_build_is_findable() {
         "vectors not found as their own nearest neighbour"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Damaged, swapped and stale index files; an unusable vectors directory.
+
+/// A deterministic pseudo-random vector in [-1, 1)^dims.
+fn pseudo_vec(seed: u64, dims: usize) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    (0..dims)
+        .map(|_| {
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+/// Creates `table (id, embedding VECTOR(dims))` with rows `first..first + n`, whose vectors
+/// are `pseudo_vec(id * salt, dims)`.
+fn synthetic_table(db: &Database, table: &str, dims: usize, first: i64, n: i64, salt: u64) {
+    db.execute(
+        &format!(
+            "CREATE TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY, embedding VECTOR({dims}))"
+        ),
+        (),
+    )
+    .unwrap();
+    insert_synthetic(db, table, dims, first, n, salt);
+}
+
+fn insert_synthetic(db: &Database, table: &str, dims: usize, first: i64, n: i64, salt: u64) {
+    for chunk in (first..first + n).collect::<Vec<_>>().chunks(100) {
+        let mut slots = Vec::new();
+        let mut p = Vec::new();
+        for (j, id) in chunk.iter().enumerate() {
+            slots.push(format!("(${}, ${})", 2 * j + 1, 2 * j + 2));
+            p.push(vectable::Value::Integer(*id));
+            p.push(vectable::Value::Vector(pseudo_vec(*id as u64 * salt, dims)));
+        }
+        db.execute(
+            &format!("INSERT INTO {table} VALUES {}", slots.join(", ")),
+            p,
+        )
+        .unwrap();
+    }
+}
+
+/// Asserts that kNN (L2, with a wide `ef_search`) on `table` equals brute force for `queries`
+/// query vectors, and that every answer is a live row.
+fn assert_l2_knn_exact(db: &Database, table: &str, dims: usize, queries: u64) {
+    db.execute("SET ef_search = 1000", ()).unwrap();
+    let rows = all_vectors(db, table);
+    for s in 0..queries {
+        let q = pseudo_vec(1_000_003 + s, dims);
+        let got = ids(&db
+            .query(
+                &format!("SELECT id FROM {table} ORDER BY embedding <-> $1 LIMIT 10"),
+                params![q.clone()],
+            )
+            .unwrap());
+        let truth: Vec<i64> = brute_force(&rows, &q, 10, l2)
+            .into_iter()
+            .map(|t| t.0)
+            .collect();
+        assert_eq!(got, truth, "{table}: query {s}");
+    }
+}
+
+fn vectors_file(dir: &Path, table: &str) -> std::path::PathBuf {
+    dir.join("vectors")
+        .join(format!("{table}_embedding.usearch"))
+}
+
+#[test]
+fn index_files_swapped_between_tables_are_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        // a and b: same dimensions and row count, so their files have the same size.
+        synthetic_table(&db, "a", 16, 0, 2000, 1);
+        synthetic_table(&db, "b", 16, 0, 2000, 7);
+        synthetic_table(&db, "c", 8, 0, 500, 3);
+        for (t, d) in [("a", 16), ("b", 16), ("c", 8)] {
+            assert_l2_knn_exact(&db, t, d, 3);
+        }
+    }
+    let (fa, fb, fc) = (
+        vectors_file(dir.path(), "a"),
+        vectors_file(dir.path(), "b"),
+        vectors_file(dir.path(), "c"),
+    );
+    // Same dimensions: swap a and b.
+    let tmp = dir.path().join("swap");
+    std::fs::rename(&fa, &tmp).unwrap();
+    std::fs::rename(&fb, &fa).unwrap();
+    std::fs::rename(&tmp, &fb).unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        for t in ["a", "b"] {
+            assert_l2_knn_exact(&db, t, 16, 20);
+            let st = status(&db, t, "embedding");
+            assert_eq!(st.last_load.kind(), "rebuilt", "{t}: {}", st.last_load);
+            assert_eq!(st.rows, 2000);
+        }
+    }
+    // Different dimensions: c's file (8-d) in place of a's (16-d), and a's in place of c's.
+    std::fs::copy(&fa, &tmp).unwrap();
+    std::fs::copy(&fc, &fa).unwrap();
+    std::fs::copy(&tmp, &fc).unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        assert_l2_knn_exact(&db, "a", 16, 20);
+        assert_l2_knn_exact(&db, "c", 8, 20);
+        for t in ["a", "c"] {
+            let st = status(&db, t, "embedding");
+            assert_eq!(st.last_load.kind(), "rebuilt", "{t}: {}", st.last_load);
+        }
+        assert_l2_knn_exact(&db, "b", 16, 3);
+        assert_eq!(status(&db, "b", "embedding").last_load.kind(), "mapped");
+    }
+    // The rebuilt files were saved: everything maps again.
+    let db = Database::open(dir.path()).unwrap();
+    for (t, d) in [("a", 16), ("b", 16), ("c", 8)] {
+        assert_l2_knn_exact(&db, t, d, 3);
+        assert_eq!(status(&db, t, "embedding").last_load.kind(), "mapped");
+    }
+}
+
+#[test]
+fn index_file_from_an_older_save_is_not_used() {
+    let dir = tempfile::tempdir().unwrap();
+    built(dir.path());
+    let f = index_file(dir.path());
+    let old = std::fs::read(&f).unwrap();
+    let (qs, _) = dev_queries();
+    let deleted: Vec<i64> = (2000..2004).collect();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        // As many rows deleted as inserted, and a vector updated in place: the row count, and
+        // with USearch reusing freed slots the file size, stay the same.
+        for (i, id) in deleted.iter().enumerate() {
+            let nearest = knn_ids(&db, &qs[i], 1)[0];
+            db.execute("DELETE FROM packages WHERE id = $1", [*id])
+                .unwrap();
+            db.execute("DELETE FROM packages WHERE id = $1", [nearest])
+                .unwrap();
+        }
+        for (i, q) in qs.iter().take(8).enumerate() {
+            db.execute(
+                "INSERT INTO packages (id, name, embedding) VALUES ($1, $2, $3)",
+                params![90_000 + i as i64, format!("new-{i}"), q.clone()],
+            )
+            .unwrap();
+        }
+        db.execute(
+            "UPDATE packages SET embedding = $1 WHERE id = 2500",
+            params![qs[9].clone()],
+        )
+        .unwrap();
+        db.execute("CHECKPOINT", ()).unwrap();
+        assert_eq!(status(&db, "packages", "embedding").rows, 5000);
+    }
+    let new = std::fs::read(&f).unwrap();
+    assert_ne!(old, new, "the checkpoint saved a newer file");
+    eprintln!("old file {} bytes, newer {} bytes", old.len(), new.len());
+    std::fs::write(&f, &old).unwrap();
+
+    let db = Database::open(dir.path()).unwrap();
+    db.execute("SET ef_search = 400", ()).unwrap();
+    let st_kind = {
+        for (i, q) in qs.iter().take(8).enumerate() {
+            assert_eq!(
+                knn_ids(&db, q, 1),
+                vec![90_000 + i as i64],
+                "inserted row {i}"
+            );
+        }
+        status(&db, "packages", "embedding").last_load
+    };
+    assert!(
+        matches!(st_kind.kind(), "rebuilt" | "caught-up"),
+        "the older file was used as it is: {st_kind}"
+    );
+    assert_eq!(knn_ids(&db, &qs[9], 1), vec![2500], "updated row");
+    let rows = all_vectors(&db, "packages");
+    assert_eq!(rows.len(), 5000);
+    let live: std::collections::BTreeSet<i64> = rows.iter().map(|r| r.0).collect();
+    let mut hits = 0;
+    for q in qs.iter().take(40) {
+        let got = knn_ids(&db, q, 10);
+        assert_eq!(got.len(), 10);
+        assert!(
+            got.iter().all(|id| live.contains(id)),
+            "ghost rows: {got:?}"
+        );
+        let truth: Vec<i64> = brute_force(&rows, q, 10, cosine)
+            .into_iter()
+            .map(|t| t.0)
+            .collect();
+        hits += got.iter().filter(|i| truth.contains(i)).count();
+    }
+    assert!(hits >= 390, "recall@10 {}", hits as f64 / 400.0);
+}
+
+/// Regression: the fingerprint covers the file's size and its first and last 4 KiB. After one
+/// vector was updated in place (USearch reuses the freed slot), the newer save differed from
+/// the older one only in the middle (1,514 bytes between offsets 4.0 MB and 8.4 MB of 8.4 MB),
+/// so the older file, put back, passed every check and was mapped: the updated row was not
+/// found by its new vector. Every save now ends with a unique stamp.
+#[test]
+fn older_save_differing_only_in_the_middle_is_not_mapped() {
+    let dir = tempfile::tempdir().unwrap();
+    built(dir.path());
+    let f = index_file(dir.path());
+    let old = std::fs::read(&f).unwrap();
+    let (qs, _) = dev_queries();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        knn_ids(&db, &qs[0], 1); // in memory, so that the update reaches it and is saved
+        db.execute(
+            "UPDATE packages SET embedding = $1 WHERE id = 2500",
+            params![qs[9].clone()],
+        )
+        .unwrap();
+        db.execute("CHECKPOINT", ()).unwrap();
+    }
+    let new = std::fs::read(&f).unwrap();
+    assert_eq!(old.len(), new.len());
+    assert_ne!(old, new);
+    std::fs::write(&f, &old).unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    assert_eq!(knn_ids(&db, &qs[9], 1), vec![2500]);
+    let st = status(&db, "packages", "embedding");
+    assert_eq!(st.last_load.kind(), "rebuilt", "{}", st.last_load);
+}

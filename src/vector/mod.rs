@@ -279,6 +279,31 @@ fn fingerprint(path: &Path) -> std::io::Result<(u64, u32)> {
     Ok((len, h.finalize()))
 }
 
+/// Appends 40 bytes that make every save's file unique: `vectable`, table id, column, table
+/// sequence and a nonce. The fingerprint covers only the ends of the file, and a save that
+/// differs from an older one only in the middle (one vector updated in place: USearch reuses
+/// the freed slot, so size and ends stay the same) had the same fingerprint; an older file
+/// put back was then mapped as current, with the old vector. With the stamp in the last
+/// 4 KiB, a file from another save or another index never matches the catalog. USearch reads
+/// files by their own lengths and ignores the trailing bytes.
+fn append_save_stamp(path: &Path, meta: &IndexMeta, seq: u64) -> std::io::Result<()> {
+    use std::io::Write;
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+        ^ (u64::from(std::process::id()) << 32);
+    let mut stamp = Vec::with_capacity(40);
+    stamp.extend_from_slice(b"vectable");
+    stamp.extend_from_slice(&meta.table_id.to_le_bytes());
+    stamp.extend_from_slice(&(meta.column_index as u64).to_le_bytes());
+    stamp.extend_from_slice(&seq.to_le_bytes());
+    stamp.extend_from_slice(&nonce.to_le_bytes());
+    fs::OpenOptions::new()
+        .append(true)
+        .open(path)?
+        .write_all(&stamp)
+}
+
 impl VectorIndexes {
     pub fn new(dir: PathBuf, config: VectorConfig, metas: Vec<IndexMeta>) -> Self {
         remove_stale_temp_files(&dir);
@@ -657,6 +682,7 @@ impl VectorIndexes {
             path: path.clone(),
             reason: e.to_string(),
         })?;
+        append_save_stamp(tmp.path(), meta, st.seq).map_err(io_err)?;
         tmp.as_file().sync_all().map_err(io_err)?;
         let (file_bytes, fp) = fingerprint(tmp.path()).map_err(io_err)?;
         tmp.persist(&path).map_err(|e| io_err(e.error))?;
