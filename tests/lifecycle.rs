@@ -742,3 +742,87 @@ fn older_save_differing_only_in_the_middle_is_not_mapped() {
     let st = status(&db, "packages", "embedding");
     assert_eq!(st.last_load.kind(), "rebuilt", "{}", st.last_load);
 }
+
+/// A vectors directory that cannot take files: saves fail with an error (or a warning where no
+/// statement waits for them), the in-memory index keeps answering, no row is lost, and after
+/// the directory is restored the index is saved again and reopens correctly.
+#[test]
+fn unusable_vectors_directory_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let vectors = dir.path().join("vectors");
+    let aside = dir.path().join("vectors.aside");
+    {
+        let db = Database::open(dir.path()).unwrap();
+        synthetic_table(&db, "t", 8, 0, 300, 1);
+        // `vectors` becomes a regular file (root ignores permissions, so chmod would not do).
+        std::fs::rename(&vectors, &aside).unwrap();
+        std::fs::write(&vectors, b"not a directory").unwrap();
+        // The lazy build cannot save: the query still answers from the built index.
+        assert_l2_knn_exact(&db, "t", 8, 5);
+        assert_eq!(status(&db, "t", "embedding").last_load.kind(), "built");
+        assert!(status(&db, "t", "embedding").file_bytes.is_none());
+        insert_synthetic(&db, "t", 8, 300, 100, 1);
+        assert!(matches!(
+            db.execute("CHECKPOINT", ()),
+            Err(vectable::Error::IndexFile { .. })
+        ));
+        // The failed save poisons nothing.
+        insert_synthetic(&db, "t", 8, 400, 50, 1);
+        db.execute("DELETE FROM t WHERE id < 10", ()).unwrap();
+        assert_l2_knn_exact(&db, "t", 8, 5);
+        assert_eq!(count(&db, "t"), 440);
+        // Closing cannot save either (a warning).
+    }
+    // Opening needs the directory: an error, not a panic and not a silent loss.
+    assert!(Database::open(dir.path()).is_err());
+    std::fs::remove_file(&vectors).unwrap();
+    std::fs::rename(&aside, &vectors).unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        assert_eq!(count(&db, "t"), 440);
+        assert_l2_knn_exact(&db, "t", 8, 10);
+        // Never saved, so built now, and saved.
+        assert_eq!(status(&db, "t", "embedding").last_load.kind(), "built");
+        assert!(vectors_file(dir.path(), "t").exists());
+
+        // The index file's path taken by a directory: the save is refused and retried.
+        insert_synthetic(&db, "t", 8, 1000, 20, 1);
+        let f = vectors_file(dir.path(), "t");
+        std::fs::remove_file(&f).unwrap();
+        std::fs::create_dir(&f).unwrap();
+        assert!(matches!(
+            db.execute("CHECKPOINT", ()),
+            Err(vectable::Error::IndexFile { .. })
+        ));
+        assert_l2_knn_exact(&db, "t", 8, 5);
+        std::fs::remove_dir(&f).unwrap();
+        db.execute("CHECKPOINT", ()).unwrap();
+        assert!(f.is_file());
+        assert_eq!(status(&db, "t", "embedding").dirty_changes, 0);
+    }
+    {
+        let db = Database::open(dir.path()).unwrap();
+        assert_eq!(count(&db, "t"), 460);
+        assert_l2_knn_exact(&db, "t", 8, 10);
+        assert_eq!(status(&db, "t", "embedding").last_load.kind(), "mapped");
+        // A mapped index whose directory goes away: the first write cannot promote it from
+        // its file, the next query rebuilds from rows, and nothing reaches a file.
+        std::fs::rename(&vectors, &aside).unwrap();
+        std::fs::write(&vectors, b"not a directory").unwrap();
+        insert_synthetic(&db, "t", 8, 2000, 30, 1);
+        db.execute("DELETE FROM t WHERE id >= 1000 AND id < 1010", ())
+            .unwrap();
+        assert_l2_knn_exact(&db, "t", 8, 5);
+        assert_eq!(count(&db, "t"), 480);
+        assert!(db.execute("CHECKPOINT", ()).is_err());
+    }
+    std::fs::remove_file(&vectors).unwrap();
+    std::fs::rename(&aside, &vectors).unwrap();
+    // The file of the last good save plus the change log: caught up.
+    let db = Database::open(dir.path()).unwrap();
+    assert_eq!(count(&db, "t"), 480);
+    assert_l2_knn_exact(&db, "t", 8, 10);
+    let st = status(&db, "t", "embedding");
+    assert_eq!(st.last_load.kind(), "caught-up", "{}", st.last_load);
+    assert_eq!(st.rows, 480);
+}
