@@ -1009,11 +1009,7 @@ fn corpus() -> Vec<String> {
 
 /// One input, as written to `current.txt` and reported on failure.
 fn describe(api: &str, sql: &str, params: &[Value]) -> String {
-    let mut p = format!("{params:?}");
-    if p.len() > 2000 {
-        p.truncate(2000);
-        p.push_str("…");
-    }
+    let p = clip(&format!("{params:?}"), 2000);
     format!(
         "api: {api}\nparams: {p}\nsql ({} bytes):\n{sql}\n",
         sql.len()
@@ -1388,12 +1384,17 @@ fn fuzz() {
             totals.3 += v[3];
         }
         let input = std::fs::read_to_string(work.join("current.txt")).unwrap_or_default();
-        let saved = save_input(&input, seed);
-        let input = format!(
-            "{}\n(full input: {})\n",
-            clip(&input, 1500),
-            saved.display()
-        );
+        let failed = !matches!(&status, Some(st) if st.success() && stdout.contains("CHILD DONE"));
+        let input = if failed {
+            let saved = save_input(&input, seed);
+            format!(
+                "{}\n(full input: {})\n",
+                clip(&input, 1500),
+                saved.display()
+            )
+        } else {
+            input
+        };
         match status {
             Some(st) if st.success() && stdout.contains("CHILD DONE") => {}
             Some(st) => {
