@@ -67,14 +67,16 @@ pub(crate) fn parse_one(sql: &str) -> Result<(Parsed, usize)> {
     }
 }
 
-/// The most tokens accepted at one parenthesis level between two commas.
-const MAX_CHAIN_TOKENS: usize = 100_000;
+/// The most tokens accepted at one parenthesis level between two commas. A chain this long
+/// (5,000 operators) could not bind anyway: binding stops at 1,000 levels.
+const MAX_CHAIN_TOKENS: usize = 10_000;
 
 /// Refuses an operator chain too long to drop: sqlparser parses `1 + 1 + ... + 1` into a
 /// left-deep tree without recursing, but dropping that tree recurses once per operator, and
-/// 300,000 terms overflowed a 2 MiB thread stack (an abort, not an error). Such a chain has
-/// all its tokens at one parenthesis level with no comma between them, unlike any real
-/// statement (a large `INSERT` or vector literal is comma-separated).
+/// 30,000 terms (`n = n = ... = n` in a function argument; `'a' || 'a' || ...` with a syntax
+/// error at the end, dropped inside the parser) overflowed a 2 MiB thread stack, an abort.
+/// Such a chain has all its tokens at one parenthesis level with no comma between them,
+/// unlike any real statement (a large `INSERT` or vector literal is comma-separated).
 fn check_chain_length(tokens: &[sqlparser::tokenizer::TokenWithSpan]) -> Result<()> {
     let mut runs = vec![0usize];
     for t in tokens {
