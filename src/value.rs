@@ -134,7 +134,7 @@ impl Value {
     /// Total order used by `ORDER BY`, `MIN`/`MAX` and `GROUP BY`: numbers compare by value
     /// (integers and reals together), text by bytes, `false < true`, vectors element-wise;
     /// values of different kinds order as NULL < boolean < number < text < vector.
-    /// NaN sorts after every other number.
+    /// NaN sorts after every other number; -0.0 and 0.0 are equal.
     pub fn total_cmp(&self, other: &Value) -> Ordering {
         fn rank(v: &Value) -> u8 {
             match v {
@@ -147,14 +147,14 @@ impl Value {
         }
         match (self, other) {
             (Value::Integer(a), Value::Integer(b)) => a.cmp(b),
-            (Value::Integer(a), Value::Real(b)) => (*a as f64).total_cmp(b),
-            (Value::Real(a), Value::Integer(b)) => a.total_cmp(&(*b as f64)),
-            (Value::Real(a), Value::Real(b)) => a.total_cmp(b),
+            (Value::Integer(a), Value::Real(b)) => real_cmp(*a as f64, *b),
+            (Value::Real(a), Value::Integer(b)) => real_cmp(*a, *b as f64),
+            (Value::Real(a), Value::Real(b)) => real_cmp(*a, *b),
             (Value::Text(a), Value::Text(b)) => a.cmp(b),
             (Value::Boolean(a), Value::Boolean(b)) => a.cmp(b),
             (Value::Vector(a), Value::Vector(b)) => {
                 for (x, y) in a.iter().zip(b) {
-                    match x.total_cmp(y) {
+                    match real_cmp(f64::from(*x), f64::from(*y)) {
                         Ordering::Equal => {}
                         o => return o,
                     }
@@ -163,6 +163,15 @@ impl Value {
             }
             _ => rank(self).cmp(&rank(other)),
         }
+    }
+}
+
+/// Orders reals as SQL compares them: -0.0 equals 0.0 (as `=` says); NaN after every number.
+fn real_cmp(a: f64, b: f64) -> Ordering {
+    if a == b {
+        Ordering::Equal
+    } else {
+        a.total_cmp(&b)
     }
 }
 

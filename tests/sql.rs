@@ -1681,3 +1681,140 @@ fn filters_that_pin_the_primary_key_agree_with_scans() {
     assert_eq!(values(&db, "SELECT n FROM k WHERE name = 'c'"), [[int(1)]]);
     assert!(values(&db, "SELECT n FROM k WHERE name = 'a'").is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Regressions found by the differential test against SQLite (tests/differential.rs)
+
+/// `x BETWEEN lo AND hi` is `x >= lo AND x <= hi`: one false side makes it false (and NOT
+/// BETWEEN true) even when the other bound is NULL. It used to be NULL.
+#[test]
+fn between_with_a_null_bound_is_false_when_the_other_side_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    assert_eq!(
+        values(&db, "SELECT 5 BETWEEN 10 AND NULL"),
+        [[boolean(false)]]
+    );
+    assert_eq!(
+        values(&db, "SELECT 5 NOT BETWEEN 10 AND NULL"),
+        [[boolean(true)]]
+    );
+    assert_eq!(
+        values(&db, "SELECT 5 BETWEEN NULL AND 1"),
+        [[boolean(false)]]
+    );
+    assert_eq!(
+        values(&db, "SELECT 5 NOT BETWEEN NULL AND 1"),
+        [[boolean(true)]]
+    );
+    assert_eq!(values(&db, "SELECT 5 BETWEEN NULL AND 10"), [[NULL]]);
+    assert_eq!(values(&db, "SELECT 5 BETWEEN 1 AND NULL"), [[NULL]]);
+    assert_eq!(values(&db, "SELECT NULL BETWEEN 1 AND 10"), [[NULL]]);
+    people(&db);
+    // age 40 (dave) is above 30 whatever the NULL lower bound is.
+    assert_eq!(people_ids(&db, "age NOT BETWEEN NULL AND 30"), [4, 5]);
+}
+
+/// `IS [NOT] TRUE / FALSE` are never NULL (`NULL IS TRUE` is false), and the negated forms
+/// are supported. `IS TRUE` used to be `= TRUE` (NULL for NULL); `IS NOT TRUE` was
+/// "not supported".
+#[test]
+fn is_true_and_is_false_are_never_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    assert_eq!(
+        values(
+            &db,
+            "SELECT NULL IS TRUE, NULL IS FALSE, NULL IS NOT TRUE, NULL IS NOT FALSE"
+        ),
+        [[boolean(false), boolean(false), boolean(true), boolean(true)]]
+    );
+    assert_eq!(
+        values(
+            &db,
+            "SELECT TRUE IS TRUE, TRUE IS NOT TRUE, FALSE IS FALSE, FALSE IS NOT FALSE"
+        ),
+        [[boolean(true), boolean(false), boolean(true), boolean(false)]]
+    );
+    people(&db);
+    // active: 1 TRUE, 2 FALSE, 3 TRUE, 4 NULL, 5 FALSE.
+    assert_eq!(people_ids(&db, "active IS NOT TRUE"), [2, 4, 5]);
+    assert_eq!(people_ids(&db, "active IS NOT FALSE"), [1, 3, 4]);
+    assert_eq!(people_ids(&db, "NOT (active IS TRUE)"), [2, 4, 5]);
+    assert!(matches!(
+        db.query("SELECT 1 IS TRUE", ()),
+        Err(Error::TypeMismatch { .. })
+    ));
+}
+
+/// -0.0 equals 0.0 (in `=`, `IN`, `ORDER BY`, `MIN`/`MAX` and `GROUP BY`), as in PostgreSQL.
+/// `r = 0` used to be false for -0.0, and `GROUP BY r` made two groups.
+#[test]
+fn negative_zero_equals_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    db.execute_batch(
+        "CREATE TABLE z (id INTEGER PRIMARY KEY, r REAL);
+         INSERT INTO z VALUES (1, -0.0), (2, 0.0), (3, 1.0);",
+    )
+    .unwrap();
+    assert_eq!(
+        int_column(&db, "SELECT id FROM z WHERE r = 0 ORDER BY id"),
+        [1, 2]
+    );
+    assert_eq!(
+        int_column(&db, "SELECT id FROM z WHERE r = 0.0 ORDER BY id"),
+        [1, 2]
+    );
+    assert_eq!(
+        int_column(&db, "SELECT id FROM z WHERE r IN (0) ORDER BY id"),
+        [1, 2]
+    );
+    assert_eq!(
+        int_column(&db, "SELECT id FROM z WHERE r >= 0 ORDER BY id"),
+        [1, 2, 3]
+    );
+    assert_eq!(
+        int_column(&db, "SELECT id FROM z WHERE r < 0 ORDER BY id"),
+        Vec::<i64>::new()
+    );
+    // Equal sort keys keep their ties in the next key's order.
+    assert_eq!(
+        int_column(&db, "SELECT id FROM z ORDER BY r, id DESC"),
+        [2, 1, 3]
+    );
+    assert_eq!(
+        values(&db, "SELECT count(*) FROM z GROUP BY r ORDER BY 1"),
+        [[int(1)], [int(2)]]
+    );
+}
+
+/// LIKE's escape character is `\` by default, as in PostgreSQL: `\%`, `\_` and `\\` match
+/// themselves literally, and a pattern may not end in a lone `\`. It used to be an ordinary
+/// character, so `'a\%'` matched only the text `a\` followed by anything.
+#[test]
+fn like_backslash_escapes_the_next_character() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    db.execute_batch(
+        r"CREATE TABLE w (id INTEGER PRIMARY KEY, s TEXT);
+          INSERT INTO w VALUES (1, 'a%'), (2, 'ab'), (3, 'a_'), (4, 'a\b'), (5, 'a\');",
+    )
+    .unwrap();
+    let ids = |pattern: &str| {
+        int_column(
+            &db,
+            &format!("SELECT id FROM w WHERE s LIKE '{pattern}' ORDER BY id"),
+        )
+    };
+    assert_eq!(ids(r"a\%"), [1]);
+    assert_eq!(ids(r"a\_"), [3]);
+    assert_eq!(ids(r"a\\%"), [4, 5]);
+    assert_eq!(ids(r"a\b"), [2]);
+    assert_eq!(ids(r"a%"), [1, 2, 3, 4, 5]);
+    assert_eq!(
+        int_column(&db, r"SELECT id FROM w WHERE s ILIKE 'A\%' ORDER BY id"),
+        [1]
+    );
+    assert!(db.query(r"SELECT id FROM w WHERE s LIKE 'a\'", ()).is_err());
+}

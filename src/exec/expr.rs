@@ -120,13 +120,14 @@ pub(crate) fn eval(e: &Expr, ctx: Ctx<'_>) -> Result<Value> {
             high,
             negated,
         } => {
+            // `x BETWEEN lo AND hi` is `x >= lo AND x <= hi`, with three-valued AND: one
+            // false side makes it false even when the other side is NULL.
             let v = eval(expr, ctx)?;
-            let lo = compare(&v, &eval(low, ctx)?, "BETWEEN")?;
-            let hi = compare(&v, &eval(high, ctx)?, "BETWEEN")?;
+            let lo = compare(&v, &eval(low, ctx)?, "BETWEEN")?.map(|o| o != Ordering::Less);
+            let hi = compare(&v, &eval(high, ctx)?, "BETWEEN")?.map(|o| o != Ordering::Greater);
             match (lo, hi) {
-                (Some(l), Some(h)) => {
-                    Value::Boolean((l != Ordering::Less && h != Ordering::Greater) != *negated)
-                }
+                (Some(false), _) | (_, Some(false)) => Value::Boolean(*negated),
+                (Some(true), Some(true)) => Value::Boolean(!*negated),
                 _ => Value::Null,
             }
         }
@@ -139,9 +140,9 @@ pub(crate) fn eval(e: &Expr, ctx: Ctx<'_>) -> Result<Value> {
             (Value::Null, _) | (_, Value::Null) => Value::Null,
             (Value::Text(s), Value::Text(p)) => {
                 let m = if *case_insensitive {
-                    like(&s.to_lowercase(), &p.to_lowercase())
+                    like(&s.to_lowercase(), &p.to_lowercase())?
                 } else {
-                    like(&s, &p)
+                    like(&s, &p)?
                 };
                 Value::Boolean(m != *negated)
             }
@@ -524,17 +525,50 @@ fn func_name(f: Func) -> &'static str {
     }
 }
 
-/// SQL `LIKE`: `%` matches any run of characters, `_` exactly one.
-pub(crate) fn like(s: &str, p: &str) -> bool {
+/// One element of a `LIKE` pattern.
+#[derive(Clone, Copy, PartialEq)]
+enum LikeTok {
+    /// `%`: any run of characters.
+    Any,
+    /// `_`: exactly one character.
+    One,
+    /// A character matched literally (also `\%`, `\_`, `\\`, `\x`).
+    Lit(char),
+}
+
+/// SQL `LIKE`: `%` matches any run of characters, `_` exactly one, and `\` (PostgreSQL's
+/// default escape character) makes the next character literal.
+///
+/// # Errors
+/// A pattern ending in a lone `\` (as PostgreSQL: "LIKE pattern must not end with escape
+/// character").
+pub(crate) fn like(s: &str, p: &str) -> Result<bool> {
     let s: Vec<char> = s.chars().collect();
-    let p: Vec<char> = p.chars().collect();
+    let mut p_tokens = Vec::with_capacity(p.len());
+    let mut chars = p.chars();
+    while let Some(c) = chars.next() {
+        p_tokens.push(match c {
+            '%' => LikeTok::Any,
+            '_' => LikeTok::One,
+            '\\' => LikeTok::Lit(chars.next().ok_or_else(|| {
+                Error::invalid("LIKE pattern must not end with escape character")
+            })?),
+            c => LikeTok::Lit(c),
+        });
+    }
+    let p = p_tokens;
     let (mut i, mut j) = (0usize, 0usize);
     let (mut star, mut mark) = (None::<usize>, 0usize);
     while i < s.len() {
-        if j < p.len() && (p[j] == '_' || p[j] == s[i]) && p[j] != '%' {
+        let step = match p.get(j) {
+            Some(LikeTok::One) => true,
+            Some(LikeTok::Lit(c)) => *c == s[i],
+            _ => false,
+        };
+        if step {
             i += 1;
             j += 1;
-        } else if j < p.len() && p[j] == '%' {
+        } else if p.get(j) == Some(&LikeTok::Any) {
             star = Some(j);
             mark = i;
             j += 1;
@@ -543,13 +577,13 @@ pub(crate) fn like(s: &str, p: &str) -> bool {
             mark += 1;
             i = mark;
         } else {
-            return false;
+            return Ok(false);
         }
     }
-    while j < p.len() && p[j] == '%' {
+    while p.get(j) == Some(&LikeTok::Any) {
         j += 1;
     }
-    j == p.len()
+    Ok(j == p.len())
 }
 
 #[cfg(test)]
@@ -558,6 +592,7 @@ mod tests {
 
     #[test]
     fn like_patterns() {
+        let like = |s: &str, p: &str| like(s, p).unwrap();
         assert!(like("postgresql", "post%"));
         assert!(like("postgresql", "%sql"));
         assert!(like("abc", "a_c"));
@@ -566,6 +601,15 @@ mod tests {
         assert!(like("a%c", "a%c"));
         assert!(!like("", "_"));
         assert!(like("mississippi", "%iss%pi"));
+        // `\` escapes the next character, as in PostgreSQL.
+        assert!(like("a%", "a\\%"));
+        assert!(!like("ab", "a\\%"));
+        assert!(like("a_", "a\\_"));
+        assert!(!like("ab", "a\\_"));
+        assert!(like("a\\b", "a\\\\b"));
+        assert!(like("ab", "a\\b"));
+        assert!(!like("a\\b", "a\\b"));
+        assert!(super::like("a", "a\\").is_err());
     }
 
     #[test]

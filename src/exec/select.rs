@@ -271,7 +271,15 @@ fn aggregate(plan: &SelectPlan, agg: &crate::plan::AggPlan, rows: Vec<Vec<Value>
             .iter()
             .map(|e| eval(e, Ctx::row(row)))
             .collect::<Result<_>>()?;
-        let id = crate::storage::keys::encode(&keys)?;
+        // -0.0 and 0.0 are one group (they are equal), as in PostgreSQL.
+        let normalized: Vec<Value> = keys
+            .iter()
+            .map(|k| match k {
+                Value::Real(r) if *r == 0.0 => Value::Real(0.0),
+                other => other.clone(),
+            })
+            .collect();
+        let id = crate::storage::keys::encode(&normalized)?;
         let gi = *index.entry(id).or_insert_with(|| {
             groups.push((keys, agg.aggs.iter().map(|a| Acc::new(a.func)).collect()));
             groups.len() - 1

@@ -317,16 +317,12 @@ impl Binder<'_> {
             }
             SqlExpr::IsNull(x) => Expr::IsNull(Box::new(self.bind_inner(x)?), false),
             SqlExpr::IsNotNull(x) => Expr::IsNull(Box::new(self.bind_inner(x)?), true),
-            SqlExpr::IsTrue(x) => Expr::Binary(
-                BinOp::Eq,
-                Box::new(self.bind_inner(x)?),
-                Box::new(Expr::Literal(Value::Boolean(true))),
-            ),
-            SqlExpr::IsFalse(x) => Expr::Binary(
-                BinOp::Eq,
-                Box::new(self.bind_inner(x)?),
-                Box::new(Expr::Literal(Value::Boolean(false))),
-            ),
+            // `x IS [NOT] TRUE / FALSE` is never NULL: `coalesce(x = TRUE, FALSE)` (the `=`
+            // keeps the type check: `1 IS TRUE` is an error, as in PostgreSQL).
+            SqlExpr::IsTrue(x) => self.is_bool(x, true, false)?,
+            SqlExpr::IsNotTrue(x) => self.is_bool(x, true, true)?,
+            SqlExpr::IsFalse(x) => self.is_bool(x, false, false)?,
+            SqlExpr::IsNotFalse(x) => self.is_bool(x, false, true)?,
             SqlExpr::InList {
                 expr,
                 list,
@@ -423,6 +419,22 @@ impl Binder<'_> {
             }
             other => return Err(Error::unsupported(format!("expression {other}"))),
         })
+    }
+
+    /// `x IS [NOT] <value>` for a boolean `value`: TRUE or FALSE, never NULL.
+    fn is_bool(&mut self, x: &SqlExpr, value: bool, negated: bool) -> Result<Expr> {
+        let is = Expr::Func(
+            Func::Coalesce,
+            vec![
+                Expr::Binary(
+                    BinOp::Eq,
+                    Box::new(self.bind_inner(x)?),
+                    Box::new(Expr::Literal(Value::Boolean(value))),
+                ),
+                Expr::Literal(Value::Boolean(false)),
+            ],
+        );
+        Ok(if negated { Expr::Not(Box::new(is)) } else { is })
     }
 
     fn literal(&self, v: &SqlValue) -> Result<Value> {
