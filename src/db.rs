@@ -107,6 +107,9 @@ impl Options {
 
     /// With a `WHERE` clause, a kNN query computes exact distances over the matching rows
     /// when at most this many rows match, and uses USearch's filtered search otherwise.
+    /// Without one, an index holding at most this many vectors is searched exhaustively
+    /// (USearch `exact_search`) instead of through its HNSW graph: at that size it costs about
+    /// the same and cannot miss a row. 0 sends every kNN query through the graph.
     pub fn exact_filter_threshold(mut self, n: usize) -> Options {
         self.exact_filter_threshold = n;
         self

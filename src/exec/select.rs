@@ -379,7 +379,7 @@ fn knn(
     };
     let hits = match &plan.filter {
         None => {
-            let hits = live.search(query, k, cx.ef_search, None)?;
+            let hits = live.search(query, k, cx.ef_search, None, cx.exact_threshold)?;
             if hits.len() < k && (hits.len() as u64) < cx.counters.rows {
                 return Ok(None);
             }
@@ -416,10 +416,10 @@ fn knn(
             let selectivity = matching.len() as f64 / cx.counters.rows.max(1) as f64;
             let ef = ((cx.ef_search as f64 / selectivity.clamp(1e-6, 1.0)).ceil() as usize)
                 .clamp(cx.ef_search, crate::db::MAX_EF_SEARCH);
-            let mut hits = live.search(query, k, ef, Some(&allowed))?;
+            let mut hits = live.search(query, k, ef, Some(&allowed), 0)?;
             if hits.len() < want {
                 let wider = ef.max(k).saturating_mul(8).min(crate::db::MAX_EF_SEARCH);
-                hits = live.search(query, k, wider, Some(&allowed))?;
+                hits = live.search(query, k, wider, Some(&allowed), 0)?;
             }
             if hits.len() < want {
                 return Ok(None);
