@@ -538,6 +538,21 @@ fn suite_overhead(cx: &mut Ctx) {
     cx.report.print_section(s);
 }
 
+/// The first `K` ids of each row of an exact ground-truth `.npy` (little-endian i64).
+fn read_ground_truth(path: &Path) -> Vec<Vec<i64>> {
+    let (n, w, descr, b) = read_npy(path);
+    assert_eq!(descr, "<i8", "{}", path.display());
+    (0..n)
+        .map(|i| {
+            (0..K)
+                .map(|j| {
+                    i64::from_le_bytes(b[(i * w + j) * 8..(i * w + j + 1) * 8].try_into().unwrap())
+                })
+                .collect()
+        })
+        .collect()
+}
+
 fn read_npy(path: &Path) -> (usize, usize, String, Vec<u8>) {
     let bytes = std::fs::read(path).unwrap();
     let hl = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
@@ -597,21 +612,7 @@ fn suite_recall(cx: &mut Ctx) {
         })
         .collect();
     let truth: Vec<Vec<i64>> = match &gt_path {
-        Some(p) => {
-            let (n, w, descr, b) = read_npy(p);
-            assert_eq!(descr, "<i8");
-            (0..n)
-                .map(|i| {
-                    (0..K)
-                        .map(|j| {
-                            i64::from_le_bytes(
-                                b[(i * w + j) * 8..(i * w + j + 1) * 8].try_into().unwrap(),
-                            )
-                        })
-                        .collect()
-                })
-                .collect()
-        }
+        Some(p) => read_ground_truth(p),
         None => {
             let rows: Vec<(i64, Vec<f32>)> = db
                 .query("SELECT id, embedding FROM packages", ())
@@ -679,18 +680,10 @@ fn suite_recall(cx: &mut Ctx) {
         .collect();
     let filtered_truth: Vec<Vec<i64>> = match &gt_path {
         Some(p) => {
-            let (n, w, _, b) = read_npy(&p.with_file_name("gt_dev_filtered.npy"));
-            (0..n)
-                .map(|i| {
-                    (0..K)
-                        .map(|j| {
-                            i64::from_le_bytes(
-                                b[(i * w + j) * 8..(i * w + j + 1) * 8].try_into().unwrap(),
-                            )
-                        })
-                        .filter(|id| *id >= 0)
-                        .collect()
-                })
+            // Queries with fewer than K matching rows pad their row with -1.
+            read_ground_truth(&p.with_file_name("gt_dev_filtered.npy"))
+                .into_iter()
+                .map(|ids| ids.into_iter().filter(|id| *id >= 0).collect())
                 .collect()
         }
         None => qs
