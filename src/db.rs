@@ -32,7 +32,7 @@ pub const MAX_EF_SEARCH: usize = 10_000;
 /// - `ef_search`: 64
 /// - `checkpoint_changes`: 10,000 changes
 /// - `build_threads`: the number of available cores
-/// - `exact_filter_threshold`: 2,000 rows
+/// - `exact_search_threshold`: 2,000 vectors
 /// - `on_progress`: none
 #[derive(Clone)]
 pub struct Options {
@@ -40,7 +40,7 @@ pub struct Options {
     ef_search: usize,
     checkpoint_changes: u64,
     build_threads: usize,
-    exact_filter_threshold: usize,
+    exact_search_threshold: usize,
     progress: Option<ProgressFn>,
 }
 
@@ -51,7 +51,7 @@ impl Default for Options {
             ef_search: 64,
             checkpoint_changes: 10_000,
             build_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            exact_filter_threshold: 2_000,
+            exact_search_threshold: 2_000,
             progress: None,
         }
     }
@@ -64,7 +64,7 @@ impl std::fmt::Debug for Options {
             .field("ef_search", &self.ef_search)
             .field("checkpoint_changes", &self.checkpoint_changes)
             .field("build_threads", &self.build_threads)
-            .field("exact_filter_threshold", &self.exact_filter_threshold)
+            .field("exact_search_threshold", &self.exact_search_threshold)
             .field("on_progress", &self.progress.is_some())
             .finish()
     }
@@ -105,13 +105,13 @@ impl Options {
         self
     }
 
-    /// With a `WHERE` clause, a kNN query computes exact distances over the matching rows
-    /// when at most this many rows match, and uses USearch's filtered search otherwise.
-    /// Without one, an index holding at most this many vectors is searched exhaustively
+    /// A kNN query on an index holding at most this many vectors searches it exhaustively
     /// (USearch `exact_search`) instead of through its HNSW graph: at that size it costs about
-    /// the same and cannot miss a row. 0 sends every kNN query through the graph.
-    pub fn exact_filter_threshold(mut self, n: usize) -> Options {
-        self.exact_filter_threshold = n;
+    /// the same and cannot miss a row. 0 sends every index kNN query through the graph.
+    /// (A kNN query with a `WHERE` never uses the index: it computes exact distances over the
+    /// matching rows while the scan evaluates the filter.)
+    pub fn exact_search_threshold(mut self, n: usize) -> Options {
+        self.exact_search_threshold = n;
         self
     }
 
@@ -281,7 +281,7 @@ impl Database {
                 }),
                 vectors,
                 ef_search: AtomicUsize::new(options.ef_search),
-                exact_threshold: options.exact_filter_threshold,
+                exact_threshold: options.exact_search_threshold,
                 progress: options.progress,
             }),
         })

@@ -1337,13 +1337,13 @@ const TABLE_TYPES: [Ty; 7] = [
 ];
 
 impl Engines {
-    fn new(exact_filter_threshold: usize, index: Option<&str>) -> Engines {
+    fn new(exact_search_threshold: usize, index: Option<&str>) -> Engines {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open_with(
             dir.path(),
             Options::new()
                 .ef_search(512)
-                .exact_filter_threshold(exact_filter_threshold),
+                .exact_search_threshold(exact_search_threshold),
         )
         .unwrap();
         db.execute(VT_SCHEMA, ()).unwrap();
@@ -1589,7 +1589,7 @@ struct ScalarCase {
     rows: Vec<RowData>,
     chunk: usize,
     index: Option<&'static str>,
-    exact_filter_threshold: usize,
+    exact_search_threshold: usize,
     stmts: Vec<Stmt>,
     knn: Vec<KnnQuery>,
 }
@@ -1626,12 +1626,12 @@ fn scalar_case() -> impl Strategy<Value = ScalarCase> {
             )
         })
         .prop_map(
-            |(ids, rows, (stmts, chunk, index, exact_filter_threshold, knn))| ScalarCase {
+            |(ids, rows, (stmts, chunk, index, exact_search_threshold, knn))| ScalarCase {
                 ids,
                 rows,
                 chunk,
                 index,
-                exact_filter_threshold,
+                exact_search_threshold,
                 stmts,
                 knn,
             },
@@ -1640,7 +1640,7 @@ fn scalar_case() -> impl Strategy<Value = ScalarCase> {
 
 fn run_scalar_case(case: &ScalarCase) {
     bump(&CASES);
-    let e = Engines::new(case.exact_filter_threshold, case.index);
+    let e = Engines::new(case.exact_search_threshold, case.index);
     load(&e, &case.ids, &case.rows, case.chunk);
     for (n, stmt) in case.stmts.iter().enumerate() {
         match stmt {
@@ -1735,7 +1735,7 @@ enum KnnChange {
 struct KnnCase {
     rows: Vec<(Option<Vec<f32>>, Option<i64>)>,
     index: Option<&'static str>,
-    exact_filter_threshold: usize,
+    exact_search_threshold: usize,
     /// Rounds of (queries, then changes).
     rounds: Vec<(Vec<KnnQuery>, Vec<KnnChange>)>,
 }
@@ -1791,7 +1791,7 @@ fn knn_case(removals: bool, duplicates: bool) -> impl Strategy<Value = KnnCase> 
             1..4,
         ),
     )
-        .prop_map(move |(mut rows, index, exact_filter_threshold, rounds)| {
+        .prop_map(move |(mut rows, index, exact_search_threshold, rounds)| {
             // Some exact duplicates, for ties.
             for i in (7..rows.len()).step_by(7) {
                 rows[i].0 = rows[i - 3].0.clone();
@@ -1807,7 +1807,7 @@ fn knn_case(removals: bool, duplicates: bool) -> impl Strategy<Value = KnnCase> 
             KnnCase {
                 rows,
                 index,
-                exact_filter_threshold,
+                exact_search_threshold,
                 rounds,
             }
         })
@@ -1823,7 +1823,7 @@ fn knn_tuple(id: usize, (v, a): &(Option<Vec<f32>>, Option<i64>)) -> String {
 
 fn run_knn_case(case: &KnnCase) {
     bump(&KNN_CASES);
-    let e = Engines::new(case.exact_filter_threshold, case.index);
+    let e = Engines::new(case.exact_search_threshold, case.index);
     let tuples: Vec<String> = case
         .rows
         .iter()
@@ -1878,7 +1878,7 @@ fn knn_matches_brute_force() {
 /// duplicates' neighbour lists with each other and prunes the links to the few distinct
 /// vectors, which become unreachable: `ORDER BY v <=> q LIMIT 2` over 17 rows (13 of them one
 /// vector) at `ef_search` 512 returned two duplicates and missed the one row nearer to `q`.
-/// Fixed for indexes of at most `exact_filter_threshold` (2,000) vectors, which are now
+/// Fixed for indexes of at most `exact_search_threshold` (2,000) vectors, which are now
 /// searched exhaustively (USearch `exact_search`); larger indexes keep HNSW's recall.
 #[test]
 fn knn_with_many_duplicate_vectors_matches_brute_force() {

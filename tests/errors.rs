@@ -927,14 +927,11 @@ fn limit_and_offset_out_of_range() {
 }
 
 #[test]
-fn huge_limit_on_a_filtered_index_search() {
-    // exact_filter_threshold 0 sends every filtered kNN to USearch's filtered_search.
+fn huge_limit_on_a_filtered_knn_query() {
+    // A filtered kNN query is a scan that keeps the top LIMIT + OFFSET rows: a huge LIMIT
+    // must not become a huge allocation.
     let dir = tempfile::tempdir().unwrap();
-    let db = Database::open_with(
-        dir.path(),
-        vectable::Options::new().exact_filter_threshold(0),
-    )
-    .unwrap();
+    let db = Database::open(dir.path()).unwrap();
     db.execute_batch(
         "CREATE TABLE t (id INTEGER PRIMARY KEY, e VECTOR(3));
          INSERT INTO t VALUES (1, '[1, 0, 0]'), (2, '[0, 1, 0]'), (3, '[0, 0, 1]');",

@@ -1156,7 +1156,7 @@ fn fuzz_child() {
                     Options::new()
                         .index_cache_capacity(rng.random_range(1..=3))
                         .checkpoint_changes(rng.random_range(1..=20))
-                        .exact_filter_threshold(rng.random_range(0..=5))
+                        .exact_search_threshold(rng.random_range(0..=5))
                         .build_threads(rng.random_range(1..=2))
                 } else {
                     Options::new()

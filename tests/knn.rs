@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use vectable::{params, Options, Value};
+use vectable::{params, Value};
 
 #[test]
 fn dev_queries_match_brute_force_with_high_recall() {
@@ -115,9 +115,9 @@ fn index_order_equals_exact_order_for_every_metric() {
 #[test]
 fn filtered_knn_returns_min_k_matching_at_every_selectivity() {
     let dir = tempfile::tempdir().unwrap();
-    // A low exact-filter threshold so that USearch's filtered search runs for all but the
-    // smallest selectivities.
-    let db = sample_db_with(dir.path(), Options::new().exact_filter_threshold(20));
+    // With a WHERE the distances are exact: the answer is brute force over the matching rows,
+    // in order, at every selectivity.
+    let db = sample_db(dir.path());
     let rows = all_vectors(&db, "packages");
     let (queries, _) = dev_queries();
     let q = &queries[3];
@@ -133,15 +133,14 @@ fn filtered_knn_returns_min_k_matching_at_every_selectivity() {
         let got_ids = ids(&got);
         assert!(got_ids.iter().all(|id| *id < n));
         let subset: Vec<(i64, Vec<f32>)> = rows.iter().filter(|r| r.0 < n).cloned().collect();
-        let truth: Vec<i64> = brute_force(&subset, q, 10, cosine)
-            .into_iter()
-            .map(|t| t.0)
-            .collect();
-        let overlap = got_ids.iter().filter(|i| truth.contains(i)).count();
-        assert!(
-            overlap + 1 >= truth.len(),
-            "selectivity {n}: {got_ids:?} vs {truth:?}"
-        );
+        let truth = brute_force(&subset, q, 10, cosine);
+        for (i, (_, td)) in truth.iter().enumerate() {
+            let d: f64 = got.get(i).unwrap().get(1).unwrap();
+            assert!(
+                (d - td).abs() < 1e-5,
+                "selectivity {n}, rank {i}: {got_ids:?} vs {truth:?}"
+            );
+        }
     }
     // A text filter on real categories.
     let got = db
@@ -223,8 +222,12 @@ fn explain_shows_the_chosen_plan() {
     let filtered = lines(
         "EXPLAIN SELECT name FROM packages WHERE section = 'net' ORDER BY embedding <=> $1 LIMIT 5",
     );
+    assert!(filtered[0].starts_with("Full scan"), "{filtered:?}");
     assert!(
-        filtered.iter().any(|l| l.contains("filter strategy")),
+        filtered.iter().any(|l| l.contains("exact kNN"))
+            && filtered
+                .iter()
+                .any(|l| l.contains("top-N: keeps the first 5 rows")),
         "{filtered:?}"
     );
     let scan = lines("EXPLAIN SELECT name FROM packages ORDER BY embedding <=> $1 DESC LIMIT 5");

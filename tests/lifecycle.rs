@@ -267,9 +267,9 @@ fn zeroed_and_missing_index_files_are_rebuilt() {
 }
 
 #[test]
-fn filtered_search_on_a_mapped_l2_index_returns_every_match() {
-    // unum-cloud/usearch#447 reports missing results from filtered_search on a viewed L2
-    // index. Force the filtered-search path (threshold 0) on a mapped L2 index.
+fn filtered_knn_is_exact_and_leaves_the_index_alone() {
+    // A kNN query with a WHERE scans the rows and computes exact distances: it returns the
+    // brute-force answer at every selectivity, and neither maps nor builds the index.
     let dir = tempfile::tempdir().unwrap();
     {
         let db = sample_db(dir.path());
@@ -279,7 +279,7 @@ fn filtered_search_on_a_mapped_l2_index_returns_every_match() {
         )
         .unwrap();
     }
-    let db = Database::open_with(dir.path(), Options::new().exact_filter_threshold(0)).unwrap();
+    let db = Database::open(dir.path()).unwrap();
     let rows = all_vectors(&db, "packages");
     let (qs, _) = dev_queries();
     for (q, n) in qs
@@ -287,24 +287,35 @@ fn filtered_search_on_a_mapped_l2_index_returns_every_match() {
         .take(10)
         .zip([3i64, 17, 100, 999, 2500, 4000, 5000, 40, 8, 1])
     {
-        let got = ids(&db
+        let got = db
             .query(
-                "SELECT id FROM packages WHERE id % 5000 < $2 ORDER BY embedding <-> $1 LIMIT 10",
+                "SELECT id, embedding <-> $1 FROM packages WHERE id % 5000 < $2 ORDER BY embedding <-> $1 LIMIT 10",
                 params![q.clone(), n],
             )
-            .unwrap());
-        assert_eq!(got.len(), 10.min(n as usize));
-        assert!(got.iter().all(|i| *i < n));
-        let subset: Vec<(i64, Vec<f32>)> = rows.iter().filter(|r| r.0 < n).cloned().collect();
-        let truth: Vec<i64> = brute_force(&subset, q, 10, l2)
-            .into_iter()
-            .map(|t| t.0)
+            .unwrap();
+        let got: Vec<(i64, f64)> = (0..got.len())
+            .map(|i| {
+                let r = got.get(i).unwrap();
+                (r.get(0).unwrap(), r.get(1).unwrap())
+            })
             .collect();
-        assert!(
-            got.iter().filter(|i| truth.contains(i)).count() + 1 >= truth.len(),
-            "{n}: {got:?} vs {truth:?}"
-        );
+        let subset: Vec<(i64, Vec<f32>)> = rows.iter().filter(|r| r.0 < n).cloned().collect();
+        let truth = brute_force(&subset, q, 10, l2);
+        assert_eq!(got.len(), truth.len(), "{n}");
+        for ((id, d), (tid, td)) in got.iter().zip(&truth) {
+            assert!((d - td).abs() < 1e-4, "{n}: {id} at {d} vs {tid} at {td}");
+        }
     }
+    assert_eq!(
+        status(&db, "packages", "embedding").last_load.kind(),
+        "not loaded"
+    );
+    // Without a WHERE the same query maps the saved index.
+    db.query(
+        "SELECT id FROM packages ORDER BY embedding <-> $1 LIMIT 10",
+        params![qs[0].clone()],
+    )
+    .unwrap();
     assert_eq!(
         status(&db, "packages", "embedding").last_load.kind(),
         "mapped"

@@ -1276,7 +1276,7 @@ fn explain_describes_without_running() {
     // does not build it.
     let p = plan(
         &db,
-        "SELECT id FROM docs WHERE tag = 'even' ORDER BY e <=> '[1,2,3,4]' LIMIT 4",
+        "SELECT id FROM docs ORDER BY e <=> '[1,2,3,4]' LIMIT 4",
     );
     assert_eq!(
         p[0],
@@ -1286,7 +1286,14 @@ fn explain_describes_without_running() {
         p.iter().any(|l| l.contains("metric: cosine (<=>), k: 4")),
         "{p:?}"
     );
+    // With a WHERE, the kNN query is a scan with exact distances and a top-N sort.
+    let p = plan(
+        &db,
+        "SELECT id FROM docs WHERE tag = 'even' ORDER BY e <=> '[1,2,3,4]' LIMIT 4",
+    );
+    assert_eq!(p[0], "Full scan on docs");
     assert!(p.contains(&"  filter: tag = 'even'".to_string()), "{p:?}");
+    assert!(p.iter().any(|l| l.contains("exact kNN")), "{p:?}");
     assert!(db.index_status().is_empty());
     // EXPLAIN of a write is refused rather than run.
     assert!(matches!(
@@ -1817,4 +1824,107 @@ fn like_backslash_escapes_the_next_character() {
         [1]
     );
     assert!(db.query(r"SELECT id FROM w WHERE s LIKE 'a\'", ()).is_err());
+}
+
+#[test]
+fn order_by_with_limit_keeps_the_full_sort_order() {
+    // ORDER BY ... LIMIT keeps only the top LIMIT + OFFSET rows while scanning (a top-N sort
+    // that cuts its buffer back many times over 3,000 rows). The result must be exactly that of
+    // a full stable sort: ties in rowid order, NULLs last ascending and first descending.
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    db.execute(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, g INTEGER, e VECTOR(2))",
+        (),
+    )
+    .unwrap();
+    let mut rows: Vec<(i64, Option<i64>, [f32; 2])> = Vec::new();
+    for id in 0..3000i64 {
+        // Many ties in g, some NULLs, and a vector whose distance to [1, 0] ties in groups.
+        let g = if id % 11 == 0 {
+            None
+        } else {
+            Some((id * 7919) % 13)
+        };
+        let e = [((id * 31) % 17) as f32, ((id * 17) % 5) as f32];
+        rows.push((id, g, e));
+    }
+    for chunk in rows.chunks(500) {
+        let values: Vec<String> = chunk
+            .iter()
+            .map(|(id, g, e)| {
+                let g = g.map_or("NULL".to_string(), |g| g.to_string());
+                format!("({id}, {g}, '[{}, {}]')", e[0], e[1])
+            })
+            .collect();
+        db.execute(&format!("INSERT INTO t VALUES {}", values.join(", ")), ())
+            .unwrap();
+    }
+    let got = |sql: &str| -> Vec<i64> {
+        let r = db.query(sql, ()).unwrap();
+        (0..r.len())
+            .map(|i| r.get(i).unwrap().get(0).unwrap())
+            .collect()
+    };
+    // Expected orders from a stable sort over rowid order.
+    let by_g = |desc: bool| -> Vec<i64> {
+        let mut v = rows.clone();
+        v.sort_by(|a, b| match (a.1, b.1) {
+            (None, None) => std::cmp::Ordering::Equal,
+            (None, Some(_)) if desc => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some(_), None) if desc => std::cmp::Ordering::Greater,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (Some(x), Some(y)) if desc => y.cmp(&x),
+            (Some(x), Some(y)) => x.cmp(&y),
+        });
+        v.iter().map(|r| r.0).collect()
+    };
+    let asc = by_g(false);
+    let desc = by_g(true);
+    for (limit, offset) in [
+        (1usize, 0usize),
+        (10, 0),
+        (25, 40),
+        (200, 1000),
+        (0, 3),
+        (5, 2998),
+    ] {
+        assert_eq!(
+            got(&format!(
+                "SELECT id FROM t ORDER BY g LIMIT {limit} OFFSET {offset}"
+            )),
+            asc.iter()
+                .skip(offset)
+                .take(limit)
+                .copied()
+                .collect::<Vec<_>>(),
+            "ASC LIMIT {limit} OFFSET {offset}"
+        );
+        assert_eq!(
+            got(&format!(
+                "SELECT id FROM t ORDER BY g DESC LIMIT {limit} OFFSET {offset}"
+            )),
+            desc.iter()
+                .skip(offset)
+                .take(limit)
+                .copied()
+                .collect::<Vec<_>>(),
+            "DESC LIMIT {limit} OFFSET {offset}"
+        );
+    }
+    // A filtered kNN query: exact distances, ties in rowid order, only matching rows.
+    let mut knn: Vec<(f64, i64)> = rows
+        .iter()
+        .filter(|r| r.0 % 3 == 1)
+        .map(|r| {
+            let (dx, dy) = (r.2[0] as f64 - 1.0, r.2[1] as f64);
+            ((dx * dx + dy * dy).sqrt(), r.0)
+        })
+        .collect();
+    knn.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert_eq!(
+        got("SELECT id FROM t WHERE id % 3 = 1 ORDER BY e <-> '[1, 0]' LIMIT 30 OFFSET 7"),
+        knn.iter().skip(7).take(30).map(|x| x.1).collect::<Vec<_>>()
+    );
 }

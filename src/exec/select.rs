@@ -1,5 +1,6 @@
-//! `SELECT` execution: full scan (filter → sort → limit → project, or filter → group →
-//! having → sort → limit → project) and the index kNN scan with its filter strategies.
+//! `SELECT` execution: full scan (filter → sort → limit → project, where a sort under a
+//! `LIMIT` keeps only the top `LIMIT + OFFSET` rows; or filter → group → having → sort → limit
+//! → project) and the index kNN scan.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -22,8 +23,8 @@ pub(crate) struct ExecCtx<'a> {
     /// Counters of the plan's table.
     pub counters: Counters,
     pub ef_search: usize,
-    /// With a `WHERE`, kNN computes exact distances over the matching rows when at most this
-    /// many match, and uses USearch `filtered_search` otherwise.
+    /// An index of at most this many vectors is searched exhaustively (USearch
+    /// `exact_search`) rather than through its HNSW graph.
     pub exact_threshold: usize,
 }
 
@@ -88,8 +89,44 @@ fn full_scan(plan: &SelectPlan, cx: &ExecCtx<'_>) -> Result<Rows> {
         let rows: Vec<Vec<Value>> = rows.into_iter().skip(plan.offset).collect();
         return project(plan, rows.iter().map(|r| Ctx::row(r)));
     }
-    let rows = scan_filtered(plan, cx, usize::MAX)?;
-    finish_sorted(plan, rows)
+    let (Some(limit), Some(table)) = (plan.limit, &plan.table) else {
+        let rows = scan_filtered(plan, cx, usize::MAX)?;
+        return finish_sorted(plan, rows);
+    };
+    // Top-N: keep at most 2N keyed rows; sorting (stably) and cutting back to N whenever the
+    // buffer fills keeps the first N in sort order, ties in scan order, as a full sort would.
+    let n = limit.saturating_add(plan.offset);
+    let mut top: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();
+    let columns = plan.columns_read();
+    super::for_each_match(
+        cx.store,
+        table,
+        plan.filter.as_ref(),
+        Some(&columns),
+        |_, row| {
+            let keys = plan
+                .order_by
+                .iter()
+                .map(|(e, _)| eval(e, Ctx::row(&row)))
+                .collect::<Result<Vec<_>>>()?;
+            if n > 0 {
+                top.push((keys, row));
+                if top.len() >= n.saturating_mul(2).max(64) {
+                    sort_keyed(&mut top, &plan.order_by);
+                    top.truncate(n);
+                }
+            }
+            Ok(true)
+        },
+    )?;
+    sort_keyed(&mut top, &plan.order_by);
+    let rows: Vec<Vec<Value>> = top
+        .into_iter()
+        .skip(plan.offset)
+        .take(limit)
+        .map(|(_, r)| r)
+        .collect();
+    project(plan, rows.iter().map(|r| Ctx::row(r)))
 }
 
 /// Sorts rows by the ORDER BY keys (NULLs last ascending, first descending, ties in input
@@ -377,56 +414,12 @@ fn knn(
     else {
         return Ok(None);
     };
-    let hits = match &plan.filter {
-        None => {
-            let hits = live.search(query, k, cx.ef_search, None, cx.exact_threshold)?;
-            if hits.len() < k && (hits.len() as u64) < cx.counters.rows {
-                return Ok(None);
-            }
-            hits
-        }
-        Some(filter) => {
-            // The filter is evaluated by a scan; only matching rowids reach the index.
-            let mut matching: Vec<u64> = Vec::new();
-            let mut kept: Vec<Vec<Value>> = Vec::new();
-            let columns = plan.columns_read();
-            super::for_each_match(
-                cx.store,
-                table,
-                Some(filter),
-                Some(&columns),
-                |rowid, row| {
-                    matching.push(rowid);
-                    if matching.len() <= cx.exact_threshold {
-                        kept.push(row);
-                    } else if !kept.is_empty() {
-                        kept = Vec::new();
-                    }
-                    Ok(true)
-                },
-            )?;
-            if matching.len() <= cx.exact_threshold {
-                return Ok(Some(kept));
-            }
-            let want = k.min(matching.len());
-            let allowed = |key: u64| matching.binary_search(&key).is_ok();
-            // Only a fraction of the nodes a search visits pass the filter: widen the
-            // candidate list by the inverse of the selectivity, so that about `ef_search`
-            // matching candidates are considered.
-            let selectivity = matching.len() as f64 / cx.counters.rows.max(1) as f64;
-            let ef = ((cx.ef_search as f64 / selectivity.clamp(1e-6, 1.0)).ceil() as usize)
-                .clamp(cx.ef_search, crate::db::MAX_EF_SEARCH);
-            let mut hits = live.search(query, k, ef, Some(&allowed), 0)?;
-            if hits.len() < want {
-                let wider = ef.max(k).saturating_mul(8).min(crate::db::MAX_EF_SEARCH);
-                hits = live.search(query, k, wider, Some(&allowed), 0)?;
-            }
-            if hits.len() < want {
-                return Ok(None);
-            }
-            hits
-        }
-    };
+    // The planner sends a kNN query with a `WHERE` to the full scan.
+    debug_assert!(plan.filter.is_none());
+    let hits = live.search(query, k, cx.ef_search, cx.exact_threshold)?;
+    if hits.len() < k && (hits.len() as u64) < cx.counters.rows {
+        return Ok(None);
+    }
     let ids: Vec<u64> = hits.iter().map(|h| h.0).collect();
     let rows = cx.store.get_rows(table.id, &ids)?;
     if rows.iter().any(Option::is_none) {
@@ -471,16 +464,10 @@ pub(crate) fn explain(plan: &SelectPlan, query: &sql::Query, cx: &ExecCtx<'_>) -
                 metric.operator(),
                 cx.ef_search
             ));
-            match &where_text {
-                Some(w) => {
-                    lines.push(format!("  filter: {w}"));
-                    lines.push(format!(
-                        "  filter strategy: scan rows for matching rowids; exact distances when at most {} rows match, else USearch filtered_search over the matching rowids with ef_search / selectivity candidates (exact fallback if it returns fewer than min(k, matching))",
-                        cx.exact_threshold
-                    ));
-                }
-                None => lines.push("  filter: none".to_string()),
-            }
+            lines.push(format!(
+                "  search: exhaustive (USearch exact_search) while the index holds at most {} vectors, else the HNSW graph",
+                cx.exact_threshold
+            ));
             lines.push(format!(
                 "  then: fetch the {k} rows by rowid, recompute exact distances, sort"
             ));
@@ -498,7 +485,19 @@ pub(crate) fn explain(plan: &SelectPlan, query: &sql::Query, cx: &ExecCtx<'_>) -
                 ));
             }
             if let Some(o) = &order_text {
-                lines.push(format!("  sort: {o}"));
+                match plan.limit {
+                    Some(l) if plan.aggregate.is_none() => lines.push(format!(
+                        "  sort: {o} (top-N: keeps the first {} rows)",
+                        l.saturating_add(plan.offset)
+                    )),
+                    _ => lines.push(format!("  sort: {o}")),
+                }
+            }
+            if plan.filter.is_some() && crate::plan::knn_shape(plan).is_some() {
+                lines.push(
+                    "  (exact kNN: a WHERE is evaluated on every row, and exact distances over the matching rows cost little more)"
+                        .to_string(),
+                );
             }
             if plan.table.is_some() && knn_metric_mismatch(plan, cx) {
                 lines.push("  (exact scan: the column's index has another metric)".to_string());

@@ -2,8 +2,16 @@
 //!
 //! [`plan_select`] binds a sqlparser query into a [`SelectPlan`]; [`choose_access`] is the
 //! kNN pass: `ORDER BY <vector column> <op> <constant> [ASC] LIMIT k` (also with the operator's
-//! function form) becomes [`Access::Knn`] when the column's index has that metric or can be
-//! built lazily with it. Anything else is a full scan + sort.
+//! function form) without a `WHERE` becomes [`Access::Knn`] when the column's index has that
+//! metric or can be built lazily with it. Anything else is a full scan + sort; with a `LIMIT`
+//! the sort keeps only the top `LIMIT + OFFSET` rows.
+//!
+//! A `WHERE` makes a kNN query a full scan with exact distances. There are no secondary
+//! indexes, so the filter is evaluated on every row either way, and the matching rows' vectors
+//! are decoded in that scan; one exact distance per match adds little to it, while searching
+//! the HNSW index over the matching rowids (USearch `filtered_search`, what this planner did
+//! before) was approximate and, on data without cluster structure, missed most true neighbours
+//! (recall@10 0.17 at 50% selectivity on 100K random 768-d vectors; 1.000 exact).
 
 use sqlparser::ast::{
     self as sql, GroupByExpr, LimitClause, OrderByKind, SelectItem, SetExpr, TableFactor,
@@ -384,9 +392,12 @@ pub(crate) fn knn_shape(plan: &SelectPlan) -> Option<(usize, Metric, Vec<f32>)> 
     }
 }
 
-/// The kNN pass: index kNN when the shape fits and the column's index (existing or lazy) has
-/// the query's metric.
+/// The kNN pass: index kNN when the shape fits, there is no `WHERE`, and the column's index
+/// (existing or lazy) has the query's metric.
 pub(crate) fn choose_access(plan: &SelectPlan, catalog: &dyn PlanCatalog) -> Access {
+    if plan.filter.is_some() {
+        return Access::FullScan;
+    }
     let Some((column, metric, query)) = knn_shape(plan) else {
         return Access::FullScan;
     };

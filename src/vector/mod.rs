@@ -1096,10 +1096,9 @@ impl LiveIndex {
     }
 
     /// Approximate k nearest neighbours of `query`: `(rowid, index distance)` pairs, nearest
-    /// first. With `filter`, only rowids for which it returns true are considered (USearch
-    /// `filtered_search`). `ef_search` is USearch's `expansion_search`.
+    /// first. `ef_search` is USearch's `expansion_search`.
     ///
-    /// Without a filter, an index of at most `exact_up_to` vectors is searched exhaustively
+    /// An index of at most `exact_up_to` vectors is searched exhaustively
     /// (USearch `exact_search`, which skips removed vectors): as cheap as a graph search at that
     /// size, and immune to what a small HNSW graph can get wrong — vectors left unreachable when
     /// USearch reuses the slots of removed vectors, or distinct vectors cut off by many exact
@@ -1109,7 +1108,6 @@ impl LiveIndex {
         query: &[f32],
         k: usize,
         ef_search: usize,
-        filter: Option<&(dyn Fn(u64) -> bool + Sync)>,
         exact_up_to: usize,
     ) -> Result<Vec<(u64, f32)>> {
         let guard = {
@@ -1133,10 +1131,10 @@ impl LiveIndex {
         // into a huge allocation (LIMIT 2^40 aborted the process before this clamp).
         let k = k.min(guard.index.size());
         let _slot = self.slots.acquire();
-        let matches = match filter {
-            None if guard.index.size() <= exact_up_to => guard.index.exact_search(query, k),
-            None => guard.index.search(query, k),
-            Some(f) => guard.index.filtered_search(query, k, f),
+        let matches = if guard.index.size() <= exact_up_to {
+            guard.index.exact_search(query, k)
+        } else {
+            guard.index.search(query, k)
         }
         .map_err(usearch_err)?;
         Ok(matches.keys.into_iter().zip(matches.distances).collect())
