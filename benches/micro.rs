@@ -1,0 +1,92 @@
+//! Criterion micro-benchmarks of the per-query work around the index: parsing a kNN
+//! statement, parse + bind + plan (through `EXPLAIN`, which plans without running), and the
+//! scan that fetches and decodes rows.
+//!
+//! ```text
+//! cargo bench --bench micro                # all
+//! cargo bench --bench micro -- parse       # a subset, by name
+//! ```
+//!
+//! Figures are criterion's (time per iteration, with a confidence interval); the suite-level
+//! comparisons (SQL vs raw USearch, reload vs rebuild) are in `vectable_bench`.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+use vectable::{params, Database};
+
+/// Width of the bench table's vectors (all-MiniLM-L6-v2's, as in the bundled sample).
+const DIMS: usize = 384;
+const ROWS: usize = 1_000;
+/// The statement of `vectable_bench`'s SQL-overhead suite.
+const KNN: &str = "SELECT id FROM t ORDER BY v <=> $1 LIMIT 10";
+
+fn vector(rng: &mut StdRng) -> Vec<f32> {
+    (0..DIMS).map(|_| rng.random_range(-1.0f32..1.0)).collect()
+}
+
+/// A `ROWS`-row table `t (id, name, lang, v VECTOR(384))` in a temporary directory.
+fn table() -> (tempfile::TempDir, Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    db.execute(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, lang TEXT, v VECTOR(384))",
+        (),
+    )
+    .unwrap();
+    let mut rng = StdRng::seed_from_u64(1);
+    for i in 0..ROWS as i64 {
+        db.execute(
+            "INSERT INTO t VALUES ($1, $2, $3, $4)",
+            params![
+                i,
+                format!("package-{i}"),
+                if i % 2 == 0 { "en" } else { "de" },
+                vector(&mut rng)
+            ],
+        )
+        .unwrap();
+    }
+    (dir, db)
+}
+
+fn sql(c: &mut Criterion) {
+    let (_dir, db) = table();
+    let q = vector(&mut StdRng::seed_from_u64(2));
+    let mut g = c.benchmark_group("sql");
+    g.bench_function("parse kNN statement (sqlparser)", |b| {
+        b.iter(|| Parser::parse_sql(&PostgreSqlDialect {}, black_box(KNN)).unwrap())
+    });
+    let explain = format!("EXPLAIN {KNN}");
+    g.bench_function("parse + bind + plan kNN statement (EXPLAIN)", |b| {
+        b.iter(|| db.query(black_box(&explain), params![q.clone()]).unwrap())
+    });
+    g.finish();
+}
+
+fn rows(c: &mut Criterion) {
+    let (_dir, db) = table();
+    let mut g = c.benchmark_group("rows");
+    g.throughput(Throughput::Elements(100));
+    g.bench_function(
+        "scan + decode 100 rows (id, text, text, 384-d vector)",
+        |b| {
+            b.iter(|| {
+                let rows = db.query("SELECT * FROM t LIMIT 100", ()).unwrap();
+                assert_eq!(rows.len(), 100);
+                rows
+            })
+        },
+    );
+    g.bench_function("scan + decode 100 rows, project id", |b| {
+        b.iter(|| db.query("SELECT id FROM t LIMIT 100", ()).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, sql, rows);
+criterion_main!(benches);
