@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use sqlparser::ast as sql;
 
+use crate::catalog::TableSchema;
 use crate::error::{Error, Result};
 use crate::exec::expr::{eval, truthy, Ctx};
 use crate::plan::{Access, SelectPlan};
@@ -62,18 +63,29 @@ fn scan_filtered(
     if stop_after == 0 {
         return Ok(out);
     }
+    for_each_row(plan, cx, table, |row| {
+        out.push(row);
+        Ok(out.len() < stop_after)
+    })?;
+    Ok(out)
+}
+
+/// Calls `f` with each row of `table` passing the filter (the plan's columns decoded), in
+/// rowid order, until it returns false.
+fn for_each_row(
+    plan: &SelectPlan,
+    cx: &ExecCtx<'_>,
+    table: &TableSchema,
+    mut f: impl FnMut(Vec<Value>) -> Result<bool>,
+) -> Result<()> {
     let columns = plan.columns_read();
     super::for_each_match(
         cx.store,
         table,
         plan.filter.as_ref(),
         Some(&columns),
-        |_, row| {
-            out.push(row);
-            Ok(out.len() < stop_after)
-        },
-    )?;
-    Ok(out)
+        |_, row| f(row),
+    )
 }
 
 fn full_scan(plan: &SelectPlan, cx: &ExecCtx<'_>) -> Result<Rows> {
@@ -97,50 +109,40 @@ fn full_scan(plan: &SelectPlan, cx: &ExecCtx<'_>) -> Result<Rows> {
     // buffer fills keeps the first N in sort order, ties in scan order, as a full sort would.
     let n = limit.saturating_add(plan.offset);
     let mut top: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();
-    let columns = plan.columns_read();
-    super::for_each_match(
-        cx.store,
-        table,
-        plan.filter.as_ref(),
-        Some(&columns),
-        |_, row| {
-            let keys = plan
-                .order_by
-                .iter()
-                .map(|(e, _)| eval(e, Ctx::row(&row)))
-                .collect::<Result<Vec<_>>>()?;
-            if n > 0 {
-                top.push((keys, row));
-                if top.len() >= n.saturating_mul(2).max(64) {
-                    sort_keyed(&mut top, &plan.order_by);
-                    top.truncate(n);
-                }
+    for_each_row(plan, cx, table, |row| {
+        let keys = sort_keys(plan, &row)?;
+        if n > 0 {
+            top.push((keys, row));
+            if top.len() >= n.saturating_mul(2).max(64) {
+                sort_keyed(&mut top, &plan.order_by);
+                top.truncate(n);
             }
-            Ok(true)
-        },
-    )?;
-    sort_keyed(&mut top, &plan.order_by);
-    let rows: Vec<Vec<Value>> = top
-        .into_iter()
-        .skip(plan.offset)
-        .take(limit)
-        .map(|(_, r)| r)
-        .collect();
-    project(plan, rows.iter().map(|r| Ctx::row(r)))
+        }
+        Ok(true)
+    })?;
+    finish_keyed(plan, top)
+}
+
+/// The row's ORDER BY keys.
+fn sort_keys(plan: &SelectPlan, row: &[Value]) -> Result<Vec<Value>> {
+    plan.order_by
+        .iter()
+        .map(|(e, _)| eval(e, Ctx::row(row)))
+        .collect()
 }
 
 /// Sorts rows by the ORDER BY keys (NULLs last ascending, first descending, ties in input
 /// order), applies OFFSET/LIMIT, projects.
 fn finish_sorted(plan: &SelectPlan, rows: Vec<Vec<Value>>) -> Result<Rows> {
-    let mut keyed: Vec<(Vec<Value>, Vec<Value>)> = Vec::with_capacity(rows.len());
-    for row in rows {
-        let keys = plan
-            .order_by
-            .iter()
-            .map(|(e, _)| eval(e, Ctx::row(&row)))
-            .collect::<Result<_>>()?;
-        keyed.push((keys, row));
-    }
+    let keyed = rows
+        .into_iter()
+        .map(|row| Ok((sort_keys(plan, &row)?, row)))
+        .collect::<Result<Vec<_>>>()?;
+    finish_keyed(plan, keyed)
+}
+
+/// [`finish_sorted`] for rows already paired with their keys.
+fn finish_keyed(plan: &SelectPlan, mut keyed: Vec<(Vec<Value>, Vec<Value>)>) -> Result<Rows> {
     sort_keyed(&mut keyed, &plan.order_by);
     let take = plan.limit.unwrap_or(usize::MAX);
     let rows: Vec<Vec<Value>> = keyed
