@@ -486,7 +486,12 @@ fn every_vector_of_a_parallel_build_is_findable() {
     let mut missing = 0;
     for _round in 0..10 {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_with(dir.path(), Options::new().build_threads(2)).unwrap();
+        let db = Database::open_with(
+            dir.path(),
+            // Search the graph even at 300 vectors: exhaustive search would find every vector.
+            Options::new().build_threads(2).exact_search_threshold(0),
+        )
+        .unwrap();
         db.execute("CREATE TABLE c (id INTEGER PRIMARY KEY, v VECTOR(8))", ())
             .unwrap();
         let mut p = Vec::new();
