@@ -635,14 +635,14 @@ impl VectorIndexes {
             return Err(e);
         }
         if threads > 1 {
-            let repaired =
-                repair_stranded(&index, &keys, &data, dims)?;
-            if repaired > 0 {
-                log::info!(
-                    "index {}: re-added {repaired} vectors after the parallel build",
-                    meta.name
-                );
-            }
+            let started = Instant::now();
+            let repaired = repair_stranded(&index, &keys, &data, dims)?;
+            log::info!(
+                "index {}: the repair walk over {} vectors took {} ms and re-added {repaired}",
+                meta.name,
+                keys.len(),
+                started.elapsed().as_millis()
+            );
         }
         report(total);
         drop(data);
