@@ -1148,6 +1148,20 @@ fn remove_stale_temp_files(dir: &Path) {
 mod tests {
     use super::*;
 
+    /// An empty 8-d L2 index; `expansion_search` 500 searches 300 vectors exhaustively.
+    fn empty_index() -> Index {
+        Index::new(&IndexOptions {
+            dimensions: 8,
+            metric: MetricKind::L2sq,
+            quantization: ScalarKind::F32,
+            connectivity: 16,
+            expansion_add: 128,
+            expansion_search: 500,
+            multi: false,
+        })
+        .unwrap()
+    }
+
     /// 300 pseudo-random 8-d vectors, added by two threads at once, the way `build` adds them.
     fn parallel_index(seed: u64) -> (Index, Vec<u64>, Vec<f32>) {
         let dims = 8;
@@ -1162,16 +1176,7 @@ mod tests {
             })
             .collect();
         let keys: Vec<u64> = (0..300).map(|i| 1000 + 7 * i).collect();
-        let index = Index::new(&IndexOptions {
-            dimensions: dims,
-            metric: MetricKind::L2sq,
-            quantization: ScalarKind::F32,
-            connectivity: 16,
-            expansion_add: 128,
-            expansion_search: 500,
-            multi: false,
-        })
-        .unwrap();
+        let index = empty_index();
         index.reserve_capacity_and_threads(300, 2).unwrap();
         std::thread::scope(|s| {
             for t in 0..2 {
@@ -1215,16 +1220,7 @@ mod tests {
     #[test]
     fn an_empty_or_serial_index_has_nothing_to_repair() {
         let (_, keys, data) = parallel_index(99);
-        let serial = Index::new(&IndexOptions {
-            dimensions: 8,
-            metric: MetricKind::L2sq,
-            quantization: ScalarKind::F32,
-            connectivity: 16,
-            expansion_add: 128,
-            expansion_search: 500,
-            multi: false,
-        })
-        .unwrap();
+        let serial = empty_index();
         assert_eq!(unreachable_nodes(&serial, &[]), Vec::<usize>::new());
         serial.reserve(300).unwrap();
         for (i, &k) in keys.iter().enumerate() {
