@@ -963,18 +963,19 @@ fn ensure_capacity(index: &Index, adds: usize) -> Result<()> {
 /// USearch's concurrent `add` can leave a vector stored but unreachable by search
 /// (unum-cloud/USearch#735; the fix, PR #772, is not released): no link of the HNSW graph leads
 /// to it, so no query ever finds it. After a parallel build this walks the graph once
-/// over the links of every level (`Index::neighbors`), from the nodes of the top
-/// level (the entry point is one of them), and removes and re-adds on one thread, where the
+/// over the links of every level (`Index::neighbors`), from nodes a search reaches (see
+/// [`unreachable_nodes`]), and removes and re-adds on one thread, where the
 /// race cannot happen, every vector the walk did not reach. A re-add links the vector anew and
 /// can in turn prune another node's last incoming link, so the walk repeats, at most
-/// `MAX_ROUNDS` times. It costs one neighbour-list read per node and level, a few seconds at
-/// 1M vectors; vectors that are reachable but missed by a narrow search are HNSW's usual
+/// `MAX_ROUNDS` times. It costs one neighbour-list read per node and level: 4 ms at 5K
+/// vectors, 16 s at 1M × 768 on 2 cores, against about an hour of parallel adds; vectors that
+/// are reachable but missed by a narrow search are HNSW's usual
 /// approximation and are left alone. Returns how many vectors were re-added.
 fn repair_stranded(index: &Index, keys: &[u64], data: &[f32], dims: usize) -> Result<usize> {
     const MAX_ROUNDS: usize = 3;
     let mut repaired = 0;
     for round in 0..MAX_ROUNDS {
-        let stranded = unreachable_nodes(index, keys);
+        let stranded = unreachable_nodes(index, keys, data, dims)?;
         log::debug!(
             "repair round {round}: {} of {} vectors unreachable",
             stranded.len(),
@@ -995,20 +996,30 @@ fn repair_stranded(index: &Index, keys: &[u64], data: &[f32], dims: usize) -> Re
 }
 
 /// The positions in `keys` (the keys of every vector in `index`, each once) of the vectors that
-/// no path of graph links leads to from the nodes of the top level. Sorted.
-fn unreachable_nodes(index: &Index, keys: &[u64]) -> Vec<usize> {
+/// no path of graph links, over any level, leads to from the entry point. Sorted.
+///
+/// The binding does not expose the entry point, so the walk starts from the nodes a search
+/// returns: a search reaches only nodes the entry point leads to, so no stranded vector is
+/// taken as reached; a node reachable from the entry point but not from those would be
+/// re-added, which is harmless. (The nodes of the top level would not do: in a small index the
+/// top level is level 0 and holds every node.)
+fn unreachable_nodes(index: &Index, keys: &[u64], data: &[f32], dims: usize) -> Result<Vec<usize>> {
     if keys.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let position: HashMap<u64, usize> = keys.iter().enumerate().map(|(i, &k)| (k, i)).collect();
     let levels: Vec<usize> = keys.iter().map(|&k| index.level_of_key(k)).collect();
-    let top = levels.iter().copied().max().unwrap_or(0);
     let mut reached = vec![false; keys.len()];
     let mut queue: Vec<usize> = Vec::new();
-    for (i, &level) in levels.iter().enumerate() {
-        if level == top {
-            reached[i] = true;
-            queue.push(i);
+    let seeds = index
+        .search(&data[..dims], keys.len().min(16))
+        .map_err(usearch_err)?;
+    for key in &seeds.keys {
+        if let Some(&i) = position.get(key) {
+            if !reached[i] {
+                reached[i] = true;
+                queue.push(i);
+            }
         }
     }
     let mut links: Vec<u64> = Vec::new();
@@ -1028,7 +1039,7 @@ fn unreachable_nodes(index: &Index, keys: &[u64]) -> Vec<usize> {
             }
         }
     }
-    (0..keys.len()).filter(|&i| !reached[i]).collect()
+    Ok((0..keys.len()).filter(|&i| !reached[i]).collect())
 }
 
 /// Re-reads the rows named by `changes` and makes the index agree with them.
@@ -1162,11 +1173,11 @@ mod tests {
         .unwrap()
     }
 
-    /// 300 pseudo-random 8-d vectors, added by two threads at once, the way `build` adds them.
-    fn parallel_index(seed: u64) -> (Index, Vec<u64>, Vec<f32>) {
+    /// `n` pseudo-random 8-d vectors, added by two threads at once, the way `build` adds them.
+    fn parallel_index(seed: u64, n: usize) -> (Index, Vec<u64>, Vec<f32>) {
         let dims = 8;
         let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let data: Vec<f32> = (0..300 * dims)
+        let data: Vec<f32> = (0..n * dims)
             .map(|_| {
                 x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
                 let mut z = x;
@@ -1175,14 +1186,14 @@ mod tests {
                 ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 23) as f32 - 1.0
             })
             .collect();
-        let keys: Vec<u64> = (0..300).map(|i| 1000 + 7 * i).collect();
+        let keys: Vec<u64> = (0..n as u64).map(|i| 1000 + 7 * i).collect();
         let index = empty_index();
-        index.reserve_capacity_and_threads(300, 2).unwrap();
+        index.reserve_capacity_and_threads(n, 2).unwrap();
         std::thread::scope(|s| {
             for t in 0..2 {
                 let (index, keys, data) = (&index, &keys, &data);
                 s.spawn(move || {
-                    for i in (t..300).step_by(2) {
+                    for i in (t..n).step_by(2) {
                         index.add(keys[i], &data[i * dims..(i + 1) * dims]).unwrap();
                     }
                 });
@@ -1205,27 +1216,69 @@ mod tests {
     fn the_walk_finds_exactly_the_stranded_vectors_and_the_repair_links_them() {
         let mut stranded = 0;
         for seed in 0..20 {
-            let (index, keys, data) = parallel_index(seed);
+            let (index, keys, data) = parallel_index(seed, 300);
             let misses = self_search_misses(&index, &keys, &data);
-            assert_eq!(unreachable_nodes(&index, &keys), misses, "build {seed}");
+            assert_eq!(
+                unreachable_nodes(&index, &keys, &data, 8).unwrap(),
+                misses,
+                "build {seed}"
+            );
             stranded += misses.len();
-            assert_eq!(repair_stranded(&index, &keys, &data, 8).unwrap(), misses.len());
-            assert_eq!(self_search_misses(&index, &keys, &data), Vec::<usize>::new());
-            assert_eq!(unreachable_nodes(&index, &keys), Vec::<usize>::new());
+            assert_eq!(
+                repair_stranded(&index, &keys, &data, 8).unwrap(),
+                misses.len()
+            );
+            assert_eq!(
+                self_search_misses(&index, &keys, &data),
+                Vec::<usize>::new()
+            );
+            assert_eq!(
+                unreachable_nodes(&index, &keys, &data, 8).unwrap(),
+                Vec::<usize>::new()
+            );
             assert_eq!(index.size(), keys.len());
         }
         eprintln!("{stranded} of 6000 vectors were stranded and re-added");
     }
 
+    /// In an index of a few dozen vectors every node is often on level 0, the top level; the
+    /// walk must still start from what the entry point reaches, not from every node.
+    #[test]
+    fn the_walk_is_exact_in_an_index_whose_top_level_is_level_0() {
+        let mut flat = 0;
+        for seed in 0..200 {
+            let (index, keys, data) = parallel_index(seed, 2 + seed as usize % 23);
+            flat += usize::from(keys.iter().all(|&k| index.level_of_key(k) == 0));
+            let misses = self_search_misses(&index, &keys, &data);
+            assert_eq!(
+                unreachable_nodes(&index, &keys, &data, 8).unwrap(),
+                misses,
+                "build {seed}"
+            );
+            repair_stranded(&index, &keys, &data, 8).unwrap();
+            assert_eq!(
+                self_search_misses(&index, &keys, &data),
+                Vec::<usize>::new()
+            );
+        }
+        assert!(flat > 0, "no build had a flat graph");
+    }
+
     #[test]
     fn an_empty_or_serial_index_has_nothing_to_repair() {
-        let (_, keys, data) = parallel_index(99);
+        let (_, keys, data) = parallel_index(99, 300);
         let serial = empty_index();
-        assert_eq!(unreachable_nodes(&serial, &[]), Vec::<usize>::new());
+        assert_eq!(
+            unreachable_nodes(&serial, &[], &[], 8).unwrap(),
+            Vec::<usize>::new()
+        );
         serial.reserve(300).unwrap();
         for (i, &k) in keys.iter().enumerate() {
             serial.add(k, &data[i * 8..(i + 1) * 8]).unwrap();
         }
-        assert_eq!(unreachable_nodes(&serial, &keys), Vec::<usize>::new());
+        assert_eq!(
+            unreachable_nodes(&serial, &keys, &data, 8).unwrap(),
+            Vec::<usize>::new()
+        );
     }
 }
