@@ -999,10 +999,11 @@ fn repair_stranded(index: &Index, keys: &[u64], data: &[f32], dims: usize) -> Re
 /// no path of graph links, over any level, leads to from the entry point. Sorted.
 ///
 /// The binding does not expose the entry point, so the walk starts from the nodes a search
-/// returns: a search reaches only nodes the entry point leads to, so no stranded vector is
-/// taken as reached; a node reachable from the entry point but not from those would be
-/// re-added, which is harmless. (The nodes of the top level would not do: in a small index the
-/// top level is level 0 and holds every node.)
+/// returns (a search reaches only nodes the entry point leads to) and, when the top level is
+/// above level 0, from the nodes of the top level, which the entry point is one of and links
+/// to. From the search's nodes alone the walk can miss a reachable node (seen in about one of
+/// 200 builds of 300 vectors), which would only be re-added; the top level alone would not do
+/// in a small index, where the top level is level 0 and holds every node.
 fn unreachable_nodes(index: &Index, keys: &[u64], data: &[f32], dims: usize) -> Result<Vec<usize>> {
     if keys.is_empty() {
         return Ok(Vec::new());
@@ -1014,12 +1015,17 @@ fn unreachable_nodes(index: &Index, keys: &[u64], data: &[f32], dims: usize) -> 
     let seeds = index
         .search(&data[..dims], keys.len().min(16))
         .map_err(usearch_err)?;
-    for key in &seeds.keys {
-        if let Some(&i) = position.get(key) {
-            if !reached[i] {
-                reached[i] = true;
-                queue.push(i);
-            }
+    let top = levels.iter().copied().max().unwrap_or(0);
+    let from_top = (0..keys.len()).filter(|&i| top > 0 && levels[i] == top);
+    for i in seeds
+        .keys
+        .iter()
+        .filter_map(|k| position.get(k).copied())
+        .chain(from_top)
+    {
+        if !reached[i] {
+            reached[i] = true;
+            queue.push(i);
         }
     }
     let mut links: Vec<u64> = Vec::new();
