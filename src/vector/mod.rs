@@ -963,11 +963,11 @@ fn ensure_capacity(index: &Index, adds: usize) -> Result<()> {
 /// USearch's concurrent `add` can leave a vector stored but unreachable by search
 /// (unum-cloud/USearch#735; the fix, PR #772, is not released): no link of the HNSW graph leads
 /// to it, so no query ever finds it. After a parallel build this walks the graph once
-/// over the links of every level (`Index::neighbors`), from nodes a search reaches (see
+/// over the level-0 links (`Index::neighbors`), from nodes a search reaches (see
 /// [`unreachable_nodes`]), and removes and re-adds on one thread, where the
 /// race cannot happen, every vector the walk did not reach. A re-add links the vector anew and
 /// can in turn prune another node's last incoming link, so the walk repeats, at most
-/// `MAX_ROUNDS` times. It costs one neighbour-list read per node and level: 4 ms at 5K
+/// `MAX_ROUNDS` times. It costs one neighbour-list read per node: 4 ms at 5K
 /// vectors, 16 s at 1M × 768 on 2 cores, against about an hour of parallel adds; vectors that
 /// are reachable but missed by a narrow search are HNSW's usual
 /// approximation and are left alone. Returns how many vectors were re-added.
@@ -996,7 +996,7 @@ fn repair_stranded(index: &Index, keys: &[u64], data: &[f32], dims: usize) -> Re
 }
 
 /// The positions in `keys` (the keys of every vector in `index`, each once) of the vectors that
-/// no path of graph links, over any level, leads to from the entry point. Sorted.
+/// no path of level-0 graph links leads to from the entry point. Sorted.
 ///
 /// The binding does not expose the entry point, so the walk starts from the nodes a search
 /// returns (a search reaches only nodes the entry point leads to) and, when the top level is
@@ -1030,8 +1030,10 @@ fn unreachable_nodes(index: &Index, keys: &[u64], data: &[f32], dims: usize) -> 
     }
     let mut links: Vec<u64> = Vec::new();
     while let Some(i) = queue.pop() {
-        for level in 0..=levels[i] {
-            let mut it = index.neighbors(keys[i], level);
+        // Every search ends with a beam search on level 0, so a node only upper-level links
+        // lead to is not counted as reached (it is re-added, harmlessly).
+        {
+            let mut it = index.neighbors(keys[i], 0);
             links.resize(it.total(), 0);
             let n = it.drain_into(&mut links);
             for key in &links[..n] {
@@ -1224,15 +1226,12 @@ mod tests {
         for seed in 0..20 {
             let (index, keys, data) = parallel_index(seed, 300);
             let misses = self_search_misses(&index, &keys, &data);
-            assert_eq!(
-                unreachable_nodes(&index, &keys, &data, 8).unwrap(),
-                misses,
-                "build {seed}"
-            );
+            let flagged = unreachable_nodes(&index, &keys, &data, 8).unwrap();
+            assert!(misses.iter().all(|i| flagged.contains(i)), "build {seed}");
             stranded += misses.len();
             assert_eq!(
                 repair_stranded(&index, &keys, &data, 8).unwrap(),
-                misses.len()
+                flagged.len()
             );
             assert_eq!(
                 self_search_misses(&index, &keys, &data),
@@ -1256,11 +1255,8 @@ mod tests {
             let (index, keys, data) = parallel_index(seed, 2 + seed as usize % 23);
             flat += usize::from(keys.iter().all(|&k| index.level_of_key(k) == 0));
             let misses = self_search_misses(&index, &keys, &data);
-            assert_eq!(
-                unreachable_nodes(&index, &keys, &data, 8).unwrap(),
-                misses,
-                "build {seed}"
-            );
+            let flagged = unreachable_nodes(&index, &keys, &data, 8).unwrap();
+            assert!(misses.iter().all(|i| flagged.contains(i)), "build {seed}");
             repair_stranded(&index, &keys, &data, 8).unwrap();
             assert_eq!(
                 self_search_misses(&index, &keys, &data),
