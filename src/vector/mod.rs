@@ -1029,20 +1029,18 @@ fn unreachable_nodes(index: &Index, keys: &[u64], data: &[f32], dims: usize) -> 
         }
     }
     let mut links: Vec<u64> = Vec::new();
+    // Every search ends with a beam search on level 0, so a node only upper-level links lead
+    // to is not counted as reached (it is re-added, harmlessly).
     while let Some(i) = queue.pop() {
-        // Every search ends with a beam search on level 0, so a node only upper-level links
-        // lead to is not counted as reached (it is re-added, harmlessly).
-        {
-            let mut it = index.neighbors(keys[i], 0);
-            links.resize(it.total(), 0);
-            let n = it.drain_into(&mut links);
-            for key in &links[..n] {
-                // A link to a removed node carries no key of ours.
-                if let Some(&j) = position.get(key) {
-                    if !reached[j] {
-                        reached[j] = true;
-                        queue.push(j);
-                    }
+        let mut it = index.neighbors(keys[i], 0);
+        links.resize(it.total(), 0);
+        let n = it.drain_into(&mut links);
+        for key in &links[..n] {
+            // A link to a removed node carries no key of ours.
+            if let Some(&j) = position.get(key) {
+                if !reached[j] {
+                    reached[j] = true;
+                    queue.push(j);
                 }
             }
         }
