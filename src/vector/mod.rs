@@ -638,7 +638,7 @@ impl VectorIndexes {
             let started = Instant::now();
             let repaired = repair_stranded(&index, &keys, &data, dims)?;
             log::info!(
-                "index {}: the repair walk over {} vectors took {} ms and re-added {repaired}",
+                "index {}: the connectivity check over {} vectors took {} ms and re-added {repaired}",
                 meta.name,
                 keys.len(),
                 started.elapsed().as_millis()
@@ -962,26 +962,35 @@ fn ensure_capacity(index: &Index, adds: usize) -> Result<()> {
 
 /// USearch's concurrent `add` can leave a vector stored but unreachable by search
 /// (unum-cloud/USearch#735; the fix, PR #772, is not released): no link of the HNSW graph leads
-/// to it, so no query ever finds it. After a parallel build this walks the graph once
-/// over the level-0 links (`Index::neighbors`), from nodes a search reaches (see
-/// [`unreachable_nodes`]), and removes and re-adds on one thread, where the
-/// race cannot happen, every vector the walk did not reach. A re-add links the vector anew and
-/// can in turn prune another node's last incoming link, so the walk repeats, at most
-/// `MAX_ROUNDS` times. It costs one neighbour-list read per node: 4 ms at 5K
-/// vectors, 16 s at 1M × 768 on 2 cores, against about an hour of parallel adds; vectors that
-/// are reachable but missed by a narrow search are HNSW's usual
+/// to it, so no query ever finds it. After a parallel build this reads the level-0 links of
+/// every node (`Index::neighbors`), finds the vectors outside the graph's main strongly
+/// connected component (see [`unreachable_nodes`]), and removes and re-adds them on one
+/// thread, where the race cannot happen. A re-add links the vector anew and can in turn prune
+/// another node's last incoming link, so the check repeats, at most `MAX_ROUNDS` times; what
+/// is still outside after that is logged as a warning. It costs one neighbour-list read per
+/// node and two walks of the links: 0.9 s at 100K × 384 on 2 cores, against 2 minutes of
+/// parallel adds. Vectors inside the component that a narrow search misses are HNSW's usual
 /// approximation and are left alone. Returns how many vectors were re-added.
 fn repair_stranded(index: &Index, keys: &[u64], data: &[f32], dims: usize) -> Result<usize> {
-    const MAX_ROUNDS: usize = 3;
+    const MAX_ROUNDS: usize = 4;
     let mut repaired = 0;
-    for round in 0..MAX_ROUNDS {
+    for round in 0..=MAX_ROUNDS {
         let stranded = unreachable_nodes(index, keys, data, dims)?;
         log::debug!(
-            "repair round {round}: {} of {} vectors unreachable",
+            "repair round {round}: {} of {} vectors outside the main component",
             stranded.len(),
             keys.len()
         );
         if stranded.is_empty() {
+            break;
+        }
+        if round == MAX_ROUNDS {
+            log::warn!(
+                "after {MAX_ROUNDS} rounds of re-adds, {} of {} vectors are still outside the \
+                 index graph's main component; a query may miss them",
+                stranded.len(),
+                keys.len()
+            );
             break;
         }
         for &i in &stranded {
@@ -995,57 +1004,105 @@ fn repair_stranded(index: &Index, keys: &[u64], data: &[f32], dims: usize) -> Re
     Ok(repaired)
 }
 
-/// The positions in `keys` (the keys of every vector in `index`, each once) of the vectors that
-/// no path of level-0 graph links leads to from the entry point. Sorted.
+/// The positions in `keys` (the keys of every vector in `index`, each once) of the vectors
+/// outside the level-0 graph's main strongly connected component. Sorted.
 ///
-/// The binding does not expose the entry point, so the walk starts from the nodes a search
-/// returns (a search reaches only nodes the entry point leads to) and, when the top level is
-/// above level 0, from the nodes of the top level, which the entry point is one of and links
-/// to. From the search's nodes alone the walk can miss a reachable node (seen in about one of
-/// 200 builds of 300 vectors), which would only be re-added; the top level alone would not do
-/// in a small index, where the top level is level 0 and holds every node.
+/// Every search ends with a beam search over level-0 links, started from the node where the
+/// greedy descent through the upper levels stops, which differs from query to query. A vector
+/// is therefore findable from every such start only if a path of level-0 links leads to it
+/// from each of them. The walk checks the sufficient condition: every vector lies in one
+/// strongly connected component (each reaches each other). That component is the one holding
+/// the nearest node to the first vector that a search returns: a forward walk along the links
+/// and a backward walk along the reversed links from that node, intersected. Reachability
+/// from one seed alone is not enough: a vector reached from the top level's nodes but not from
+/// where a query's descent stops stayed unfindable in about 3 of 1,000 builds of 300 vectors.
+///
+/// The links are copied once into two compact adjacency lists (32-bit positions, forward and
+/// reversed): about 2 × 4 bytes × `connectivity_base` (32) per vector, 256 MB at 1M vectors.
+/// A link to a removed node carries no key of ours and is left out, which can only flag more.
 fn unreachable_nodes(index: &Index, keys: &[u64], data: &[f32], dims: usize) -> Result<Vec<usize>> {
-    if keys.is_empty() {
+    let n = keys.len();
+    if n == 0 {
         return Ok(Vec::new());
     }
-    let position: HashMap<u64, usize> = keys.iter().enumerate().map(|(i, &k)| (k, i)).collect();
-    let levels: Vec<usize> = keys.iter().map(|&k| index.level_of_key(k)).collect();
-    let mut reached = vec![false; keys.len()];
-    let mut queue: Vec<usize> = Vec::new();
-    let seeds = index
-        .search(&data[..dims], keys.len().min(16))
-        .map_err(usearch_err)?;
-    let top = levels.iter().copied().max().unwrap_or(0);
-    let from_top = (0..keys.len()).filter(|&i| top > 0 && levels[i] == top);
-    for i in seeds
-        .keys
+    let position: HashMap<u64, u32> = keys
         .iter()
-        .filter_map(|k| position.get(k).copied())
-        .chain(from_top)
-    {
-        if !reached[i] {
-            reached[i] = true;
-            queue.push(i);
+        .enumerate()
+        .map(|(i, &k)| (k, i as u32))
+        .collect();
+    // Forward adjacency (level-0 links) in compressed sparse row form.
+    let mut start: Vec<usize> = Vec::with_capacity(n + 1);
+    let mut to: Vec<u32> = Vec::with_capacity(n * 16);
+    let mut links: Vec<u64> = Vec::new();
+    start.push(0);
+    for &key in keys {
+        let mut it = index.neighbors(key, 0);
+        links.resize(it.total(), 0);
+        let got = it.drain_into(&mut links);
+        to.extend(links[..got].iter().filter_map(|k| position.get(k).copied()));
+        start.push(to.len());
+    }
+    // Reversed adjacency, same form.
+    let mut rstart = vec![0usize; n + 1];
+    for &j in &to {
+        rstart[j as usize + 1] += 1;
+    }
+    for i in 0..n {
+        rstart[i + 1] += rstart[i];
+    }
+    let mut fill = rstart.clone();
+    let mut from = vec![0u32; to.len()];
+    for i in 0..n {
+        for &j in &to[start[i]..start[i + 1]] {
+            from[fill[j as usize]] = i as u32;
+            fill[j as usize] += 1;
         }
     }
-    let mut links: Vec<u64> = Vec::new();
-    // Every search ends with a beam search on level 0, so a node only upper-level links lead
-    // to is not counted as reached (it is re-added, harmlessly).
-    while let Some(i) = queue.pop() {
-        let mut it = index.neighbors(keys[i], 0);
-        links.resize(it.total(), 0);
-        let n = it.drain_into(&mut links);
-        for key in &links[..n] {
-            // A link to a removed node carries no key of ours.
-            if let Some(&j) = position.get(key) {
-                if !reached[j] {
-                    reached[j] = true;
-                    queue.push(j);
+    let walk = |seed: usize, start: &[usize], next: &[u32]| -> Vec<bool> {
+        let mut seen = vec![false; n];
+        seen[seed] = true;
+        let mut stack = vec![seed as u32];
+        while let Some(i) = stack.pop() {
+            let i = i as usize;
+            for &j in &next[start[i]..start[i + 1]] {
+                if !seen[j as usize] {
+                    seen[j as usize] = true;
+                    stack.push(j);
                 }
             }
         }
+        seen
+    };
+    // Seeds: the nodes a search returns, nearest first (all reached from the entry point). The
+    // first whose component holds at least half the vectors is the main one; in a healthy
+    // graph that is the first.
+    let found = index
+        .search(&data[..dims], n.min(16))
+        .map_err(usearch_err)?;
+    let mut best: Vec<bool> = Vec::new();
+    let mut best_size = 0;
+    for seed in found.keys.iter().filter_map(|k| position.get(k)) {
+        let forward = walk(*seed as usize, &start, &to);
+        let backward = walk(*seed as usize, &rstart, &from);
+        let both: Vec<bool> = forward
+            .iter()
+            .zip(&backward)
+            .map(|(f, b)| *f && *b)
+            .collect();
+        let size = both.iter().filter(|&&x| x).count();
+        if size > best_size {
+            best = both;
+            best_size = size;
+        }
+        if 2 * best_size >= n {
+            break;
+        }
     }
-    Ok((0..keys.len()).filter(|&i| !reached[i]).collect())
+    if best.is_empty() {
+        // The search found nothing it could name: every vector is suspect.
+        return Ok((0..n).collect());
+    }
+    Ok((0..n).filter(|&i| !best[i]).collect())
 }
 
 /// Re-reads the rows named by `changes` and makes the index agree with them.
@@ -1173,7 +1230,7 @@ mod tests {
             quantization: ScalarKind::F32,
             connectivity: 16,
             expansion_add: 128,
-            expansion_search: 500,
+            expansion_search: 1000,
             multi: false,
         })
         .unwrap()
@@ -1208,32 +1265,33 @@ mod tests {
         (index, keys, data)
     }
 
-    /// Positions whose vector, searched with `expansion_search` 500 (more than the 300 nodes),
-    /// does not find itself first.
+    /// Positions whose vector, searched with `expansion_search` 1000 (more than the nodes, so the
+    /// level-0 beam search visits every node it can reach), does not find itself first.
     fn self_search_misses(index: &Index, keys: &[u64], data: &[f32]) -> Vec<usize> {
         (0..keys.len())
             .filter(|&i| index.search(&data[i * 8..(i + 1) * 8], 1).unwrap().keys != [keys[i]])
             .collect()
     }
 
-    /// The walk flags exactly the vectors that no search finds (USearch#735), and the repair
-    /// makes every vector findable. Over 20 builds the race strands a few vectors.
+    /// The check flags every vector that no search finds (USearch#735), and the repair makes
+    /// every vector findable. Over 150 builds of 2 to 600 vectors the race strands a few
+    /// hundred; a walk from one set of seeds (the previous check) left one unflagged in about 3
+    /// of 1,000 builds.
     #[test]
-    fn the_walk_finds_exactly_the_stranded_vectors_and_the_repair_links_them() {
-        let mut stranded = 0;
-        for seed in 0..20 {
-            let (index, keys, data) = parallel_index(seed, 300);
+    fn the_check_flags_every_stranded_vector_and_the_repair_links_it() {
+        let (mut stranded, mut total) = (0, 0);
+        for seed in 0..150 {
+            let (index, keys, data) = parallel_index(seed, 2 + (seed as usize * 37) % 600);
+            total += keys.len();
             let misses = self_search_misses(&index, &keys, &data);
             let flagged = unreachable_nodes(&index, &keys, &data, 8).unwrap();
             assert!(misses.iter().all(|i| flagged.contains(i)), "build {seed}");
             stranded += misses.len();
-            assert_eq!(
-                repair_stranded(&index, &keys, &data, 8).unwrap(),
-                flagged.len()
-            );
+            assert!(repair_stranded(&index, &keys, &data, 8).unwrap() >= flagged.len());
             assert_eq!(
                 self_search_misses(&index, &keys, &data),
-                Vec::<usize>::new()
+                Vec::<usize>::new(),
+                "build {seed}"
             );
             assert_eq!(
                 unreachable_nodes(&index, &keys, &data, 8).unwrap(),
@@ -1241,13 +1299,17 @@ mod tests {
             );
             assert_eq!(index.size(), keys.len());
         }
-        eprintln!("{stranded} of 6000 vectors were stranded and re-added");
+        assert!(
+            stranded > 0,
+            "no build stranded a vector: the test exercises nothing"
+        );
+        eprintln!("{stranded} of {total} vectors were stranded and re-added");
     }
 
-    /// In an index of a few dozen vectors every node is often on level 0, the top level; the
-    /// walk must still start from what the entry point reaches, not from every node.
+    /// In an index of a few dozen vectors every node is often on level 0, the top level, and
+    /// there is no descent: the check must still hold.
     #[test]
-    fn the_walk_is_exact_in_an_index_whose_top_level_is_level_0() {
+    fn the_check_holds_in_an_index_whose_top_level_is_level_0() {
         let mut flat = 0;
         for seed in 0..200 {
             let (index, keys, data) = parallel_index(seed, 2 + seed as usize % 23);
