@@ -230,6 +230,43 @@ impl IndexMeta {
     }
 }
 
+/// A secondary (B-tree) index on one or more scalar columns: `CREATE [UNIQUE] INDEX name ON
+/// t (a, b)`. Its entries live in RocksDB's `sindex` column family as
+/// `table id ‖ index id ‖ order-preserving encoding of the values ‖ rowid`, written in the
+/// same `WriteBatch` as the row they point to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondaryIndex {
+    /// Index name (unique in the database, across vector and secondary indexes).
+    pub name: String,
+    /// Id of the index within its table (the key prefix after the table id).
+    pub id: u32,
+    /// Table id.
+    pub table_id: u64,
+    /// Positions of the indexed columns in the table, in index order.
+    pub columns: Vec<usize>,
+    /// `UNIQUE`: no two rows share the same non-NULL values (NULLs are distinct, as in
+    /// PostgreSQL).
+    pub unique: bool,
+}
+
+impl SecondaryIndex {
+    /// The `CREATE INDEX` statement that recreates this index.
+    pub fn create_sql(&self, table: &TableSchema) -> String {
+        let cols: Vec<&str> = self
+            .columns
+            .iter()
+            .map(|&c| table.columns.get(c).map_or("?", |c| c.name.as_str()))
+            .collect();
+        format!(
+            "CREATE {}INDEX {} ON {} ({});",
+            if self.unique { "UNIQUE " } else { "" },
+            self.name,
+            table.name,
+            cols.join(", ")
+        )
+    }
+}
+
 /// `<table>_<column>.usearch`.
 pub fn index_file_name(table: &str, column: &str) -> String {
     format!("{table}_{column}.usearch")

@@ -3,22 +3,26 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 use sqlparser::ast::{self as sql, Statement as SqlStatement};
 
-use crate::catalog::{self, ColumnDef, HnswParams, IndexMeta, Metric, Quantization, TableSchema};
+use crate::catalog::{
+    self, ColumnDef, HnswParams, IndexMeta, Metric, Quantization, SecondaryIndex, TableSchema,
+};
 use crate::error::{Error, Result};
 use crate::exec::copy::{self, CopyFormat};
 use crate::exec::select::{self, ExecCtx};
 use crate::exec::write::{self, TableEntry};
+use crate::plan::access::{self as access_path, IndexStats, RowSource};
+use crate::plan::knn::{FilteredKnnSetting, KnnSettings};
 use crate::plan::{self, PlanCatalog};
 use crate::row::{Row, Rows};
 use crate::sql::bind::{self, Binder, Expr};
 use crate::sql::{parse_one, Parsed};
-use crate::storage::{Counters, Store};
+use crate::storage::{Counters, KeyRange, Store};
 use crate::value::{coerce, DataType, Params, Value};
 use crate::vector::{IndexStatus, Progress, ProgressFn, VectorConfig, VectorIndexes};
 
@@ -148,6 +152,8 @@ struct Inner {
     state: RwLock<State>,
     vectors: VectorIndexes,
     ef_search: AtomicUsize,
+    /// `SET filtered_knn`: 0 auto, 1 exact, 2 index.
+    filtered_knn: AtomicU8,
     exact_threshold: usize,
     progress: Option<ProgressFn>,
 }
@@ -204,8 +210,19 @@ impl std::fmt::Debug for Database {
 }
 
 struct CatalogView<'a> {
+    db: &'a Database,
     state: &'a State,
-    vectors: &'a VectorIndexes,
+}
+
+impl IndexStats for CatalogView<'_> {
+    fn count(&self, ranges: &[KeyRange], cap: u64) -> Result<u64> {
+        let mut n = 0u64;
+        self.db.inner.store.scan_index(ranges, false, |_, _| {
+            n += 1;
+            Ok(n < cap)
+        })?;
+        Ok(n)
+    }
 }
 
 impl PlanCatalog for CatalogView<'_> {
@@ -213,8 +230,60 @@ impl PlanCatalog for CatalogView<'_> {
         lookup(self.state, name).map(|e| e.schema.clone())
     }
     fn index_metric(&self, table_id: u64, column: usize) -> Option<Metric> {
-        self.vectors.metric(table_id, column)
+        self.db.inner.vectors.metric(table_id, column)
     }
+    fn secondary_indexes(&self, table_id: u64) -> Vec<SecondaryIndex> {
+        entry_by_id(self.state, table_id).map_or_else(Vec::new, |e| e.indexes.clone())
+    }
+    fn row_count(&self, table_id: u64) -> u64 {
+        entry_by_id(self.state, table_id).map_or(0, |e| e.counters.rows)
+    }
+    fn sample_selectivity(
+        &self,
+        table: &TableSchema,
+        filter: &Expr,
+        n: usize,
+    ) -> Result<(f64, u64)> {
+        let (mut seen, mut hits) = (0u64, 0u64);
+        let mut mask = vec![false; table.columns.len()];
+        bind::mark_columns(filter, &mut mask);
+        self.db.inner.store.scan(table, Some(&mask), |_, row| {
+            seen += 1;
+            // A filter that fails to evaluate on a row counts as not matching here; the
+            // statement itself reports the error.
+            if crate::exec::expr::truthy(filter, crate::exec::expr::Ctx::row(&row)).unwrap_or(false)
+            {
+                hits += 1;
+            }
+            Ok(seen < n as u64)
+        })?;
+        Ok((
+            if seen == 0 {
+                0.0
+            } else {
+                hits as f64 / seen as f64
+            },
+            seen,
+        ))
+    }
+    fn index_size(&self, table_id: u64, column: usize) -> Option<u64> {
+        self.db
+            .inner
+            .vectors
+            .meta(table_id, column)
+            .and_then(|m| m.saved.map(|s| s.rows))
+    }
+    fn knn_settings(&self) -> KnnSettings {
+        KnnSettings {
+            ef_search: self.db.ef_search(),
+            exact_threshold: self.db.inner.exact_threshold,
+            filtered: self.db.filtered_knn(),
+        }
+    }
+}
+
+fn entry_by_id(state: &State, table_id: u64) -> Option<&TableEntry> {
+    state.tables.values().find(|e| e.schema.id == table_id)
 }
 
 fn lookup<'s>(state: &'s State, name: &str) -> Result<&'s TableEntry> {
@@ -228,6 +297,16 @@ fn lookup<'s>(state: &'s State, name: &str) -> Result<&'s TableEntry> {
                 .find(|t| t.schema.name.eq_ignore_ascii_case(name))
         })
         .ok_or_else(|| Error::NoSuchTable(name.to_string()))
+}
+
+/// The secondary index called `name` (ASCII case-insensitive), with its table's key.
+fn secondary_named(state: &State, name: &str) -> Option<(String, SecondaryIndex)> {
+    state.tables.iter().find_map(|(k, e)| {
+        e.indexes
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+            .map(|s| (k.clone(), s.clone()))
+    })
 }
 
 fn table_name_key(state: &State, name: &str) -> Result<String> {
@@ -255,11 +334,28 @@ impl Database {
         let path = path.as_ref().to_path_buf();
         std::fs::create_dir_all(path.join("vectors"))?;
         let store = Store::open(&path.join("db"))?;
-        let loaded = store.load_catalog()?;
+        let mut loaded = store.load_catalog()?;
+        crate::storage::migrate::upgrade(&store, &loaded, &path)?;
+        let mut secondary = std::mem::take(&mut loaded.secondary);
+        secondary.sort_by_key(|s| s.id);
         let tables = loaded
             .tables
             .into_iter()
-            .map(|(schema, counters)| (schema.name.clone(), TableEntry { schema, counters }))
+            .map(|(schema, counters)| {
+                let indexes = secondary
+                    .iter()
+                    .filter(|s| s.table_id == schema.id)
+                    .cloned()
+                    .collect();
+                (
+                    schema.name.clone(),
+                    TableEntry {
+                        schema,
+                        counters,
+                        indexes,
+                    },
+                )
+            })
             .collect();
         let vectors = VectorIndexes::new(
             path.join("vectors"),
@@ -281,6 +377,7 @@ impl Database {
                 }),
                 vectors,
                 ef_search: AtomicUsize::new(options.ef_search),
+                filtered_knn: AtomicU8::new(0),
                 exact_threshold: options.exact_search_threshold,
                 progress: options.progress,
             }),
@@ -418,6 +515,25 @@ impl Database {
         self.inner.ef_search.load(Ordering::Relaxed)
     }
 
+    /// The current `SET filtered_knn` strategy (`auto` unless set).
+    pub fn filtered_knn(&self) -> FilteredKnnSetting {
+        match self.inner.filtered_knn.load(Ordering::Relaxed) {
+            1 => FilteredKnnSetting::Exact,
+            2 => FilteredKnnSetting::Index,
+            _ => FilteredKnnSetting::Auto,
+        }
+    }
+
+    /// The secondary (B-tree) indexes of every table, by table then index id.
+    pub fn secondary_indexes(&self) -> Vec<(TableSchema, SecondaryIndex)> {
+        let state = self.inner.state.read();
+        state
+            .tables
+            .values()
+            .flat_map(|e| e.indexes.iter().map(|s| (e.schema.clone(), s.clone())))
+            .collect()
+    }
+
     fn run_statement(&self, stmt: &SqlStatement, params: &[Value]) -> Result<Output> {
         match stmt {
             SqlStatement::Query(q) => {
@@ -427,21 +543,22 @@ impl Database {
             SqlStatement::Explain {
                 statement, analyze, ..
             } => {
-                if *analyze {
-                    return Err(Error::unsupported("EXPLAIN ANALYZE"));
-                }
                 let SqlStatement::Query(q) = statement.as_ref() else {
                     return Err(Error::unsupported("EXPLAIN of anything but SELECT"));
                 };
                 let state = self.inner.state.read();
                 let sub = |q: &sql::Query| self.subquery(&state, q, params);
                 let view = CatalogView {
+                    db: self,
                     state: &state,
-                    vectors: &self.inner.vectors,
                 };
                 let plan = plan::plan_select(q, &view, params, &sub)?;
                 let cx = self.exec_ctx(&state, plan.table.as_ref());
-                let lines = select::explain(&plan, q, &cx);
+                let lines = if *analyze {
+                    crate::exec::explain::analyze(&plan, q, &cx)?
+                } else {
+                    crate::exec::explain::explain(&plan, q, &cx)
+                };
                 Ok(Output::Rows(Rows::new(
                     vec!["plan".into()],
                     lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
@@ -508,15 +625,26 @@ impl Database {
             counters,
             ef_search: self.ef_search(),
             exact_threshold: self.inner.exact_threshold,
+            stats: None,
         }
+    }
+
+    /// The access path of an `UPDATE` or `DELETE` on `key`'s table.
+    fn write_source(&self, state: &State, key: &str, filter: Option<&Expr>) -> Result<RowSource> {
+        let entry = &state.tables[key];
+        let view = CatalogView { db: self, state };
+        access_path::choose_source(
+            &entry.schema,
+            &entry.indexes,
+            filter,
+            entry.counters.rows,
+            &view,
+        )
     }
 
     fn select(&self, state: &State, q: &sql::Query, params: &[Value]) -> Result<Rows> {
         let sub = |q: &sql::Query| self.subquery(state, q, params);
-        let view = CatalogView {
-            state,
-            vectors: &self.inner.vectors,
-        };
+        let view = CatalogView { db: self, state };
         let plan = plan::plan_select(q, &view, params, &sub)?;
         let cx = self.exec_ctx(state, plan.table.as_ref());
         select::run(&plan, &cx)
@@ -554,9 +682,30 @@ impl Database {
             .map(|p| p.as_ident().map_or_else(|| p.to_string(), bind::ident_name))
             .collect::<Vec<_>>()
             .join(".");
+        if name == "filtered_knn" {
+            let [value] = values.as_slice() else {
+                return Err(Error::invalid("SET filtered_knn takes one value"));
+            };
+            let text = match value {
+                sql::Expr::Identifier(id) => id.value.clone(),
+                sql::Expr::Value(v) => match &v.value {
+                    sql::Value::SingleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                },
+                other => other.to_string(),
+            };
+            let setting = FilteredKnnSetting::parse(&text)?;
+            let code = match setting {
+                FilteredKnnSetting::Auto => 0,
+                FilteredKnnSetting::Exact => 1,
+                FilteredKnnSetting::Index => 2,
+            };
+            self.inner.filtered_knn.store(code, Ordering::Relaxed);
+            return Ok(Output::Done("SET".into()));
+        }
         if name != "ef_search" && name != "hnsw.ef_search" {
             return Err(Error::invalid(format!(
-                "unknown setting {name}; vectable has ef_search"
+                "unknown setting {name}; vectable has ef_search and filtered_knn"
             )));
         }
         let [value] = values.as_slice() else {
@@ -708,7 +857,14 @@ impl Database {
         batch.put_next_table_id(id + 1)?;
         self.inner.store.write(batch)?;
         state.next_table_id = id + 1;
-        state.tables.insert(name, TableEntry { schema, counters });
+        state.tables.insert(
+            name,
+            TableEntry {
+                schema,
+                counters,
+                indexes: Vec::new(),
+            },
+        );
         Ok(Output::Done("CREATE TABLE".into()))
     }
 
@@ -725,12 +881,16 @@ impl Database {
             }
         }
         for key in keys {
-            let Some(id) = state.tables.get(&key).map(|e| e.schema.id) else {
+            let Some((id, indexes)) = state
+                .tables
+                .get(&key)
+                .map(|e| (e.schema.id, e.indexes.clone()))
+            else {
                 continue;
             };
             self.inner.vectors.forget_table(&self.inner.store, id)?;
             let mut batch = self.inner.store.batch();
-            batch.delete_table(id);
+            batch.delete_table(id, &indexes);
             self.inner.store.write(batch)?;
             state.tables.remove(&key);
         }
@@ -738,9 +898,10 @@ impl Database {
     }
 
     fn drop_index(&self, names: &[sql::ObjectName], if_exists: bool) -> Result<Output> {
-        let _state = self.inner.state.write();
+        let mut state = self.inner.state.write();
         // Resolve every name before dropping any: a missing one must leave all indexes in place.
         let mut keys = Vec::new();
+        let mut secondary: Vec<(String, SecondaryIndex)> = Vec::new();
         for n in names {
             let name = bind::object_name(n)?;
             let found = self
@@ -749,33 +910,150 @@ impl Database {
                 .all_metas()
                 .into_iter()
                 .find(|m| m.name.eq_ignore_ascii_case(&name));
-            match found {
-                Some(m) if !keys.contains(&(m.table_id, m.column_index)) => {
+            match (found, secondary_named(&state, &name)) {
+                (Some(m), _) if !keys.contains(&(m.table_id, m.column_index)) => {
                     keys.push((m.table_id, m.column_index))
                 }
-                Some(_) => {}
-                None if if_exists => {}
-                None => return Err(Error::NoSuchIndex(name)),
+                (Some(_), _) => {}
+                (None, Some((table, s))) => {
+                    if !secondary.iter().any(|(_, x)| x == &s) {
+                        secondary.push((table, s));
+                    }
+                }
+                (None, None) if if_exists => {}
+                (None, None) => return Err(Error::NoSuchIndex(name)),
             }
         }
         for key in keys {
             self.inner.vectors.forget(&self.inner.store, key)?;
         }
+        if !secondary.is_empty() {
+            let mut batch = self.inner.store.batch();
+            for (_, s) in &secondary {
+                batch.drop_sindex(s);
+            }
+            self.inner.store.write(batch)?;
+            for (table, s) in secondary {
+                if let Some(e) = state.tables.get_mut(&table) {
+                    e.indexes.retain(|x| x.id != s.id);
+                }
+            }
+        }
         Ok(Output::Done("DROP INDEX".into()))
     }
 
-    fn create_index(&self, ci: &sql::CreateIndex) -> Result<Output> {
-        if ci.unique || ci.predicate.is_some() || !ci.include.is_empty() {
-            return Err(Error::unsupported("UNIQUE, partial or INCLUDE indexes"));
+    /// True when `CREATE INDEX … (col)` without `USING` names one VECTOR column.
+    fn single_vector_column(&self, ci: &sql::CreateIndex) -> Result<bool> {
+        let [col] = ci.columns.as_slice() else {
+            return Ok(false);
+        };
+        let sql::Expr::Identifier(id) = &col.column.expr else {
+            return Ok(false);
+        };
+        let state = self.inner.state.read();
+        let table = lookup(&state, &bind::object_name(&ci.table_name)?)?;
+        Ok(table
+            .schema
+            .column_index(&bind::ident_name(id))
+            .is_some_and(|c| matches!(table.schema.columns[c].data_type, DataType::Vector(_))))
+    }
+
+    /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] [name] ON t [USING btree] (col, …)`.
+    fn create_secondary_index(&self, ci: &sql::CreateIndex) -> Result<Output> {
+        if !ci.with.is_empty() {
+            return Err(Error::unsupported("WITH options on a B-tree index"));
         }
-        match &ci.using {
-            None => {}
-            Some(sql::IndexType::Custom(id)) if id.value.eq_ignore_ascii_case("hnsw") => {}
+        let table_name = bind::object_name(&ci.table_name)?;
+        let mut state = self.inner.state.write();
+        let key = table_name_key(&state, &table_name)?;
+        let t = state.tables[&key].schema.clone();
+        let mut columns = Vec::new();
+        for c in &ci.columns {
+            let name = match &c.column.expr {
+                sql::Expr::Identifier(id) => bind::ident_name(id),
+                other => return Err(Error::unsupported(format!("index on expression {other}"))),
+            };
+            if c.operator_class.is_some() {
+                return Err(Error::unsupported("operator classes on a B-tree index"));
+            }
+            let i = t.require_column(&name)?;
+            if let DataType::Vector(_) = t.columns[i].data_type {
+                return Err(Error::type_mismatch(
+                    format!("CREATE INDEX … USING btree on {}", t.qualified(i)),
+                    "a scalar column (a VECTOR column takes USING hnsw)",
+                    t.columns[i].data_type.to_string(),
+                ));
+            }
+            if columns.contains(&i) {
+                return Err(Error::invalid(format!(
+                    "column {} is listed twice in the index",
+                    t.columns[i].name
+                )));
+            }
+            columns.push(i);
+        }
+        let name = match &ci.name {
+            Some(n) => bind::object_name(n)?,
+            None => {
+                let cols: Vec<&str> = columns
+                    .iter()
+                    .map(|&c| t.columns[c].name.as_str())
+                    .collect();
+                format!("{}_{}_idx", t.name, cols.join("_"))
+            }
+        };
+        catalog::validate_identifier(&name)?;
+        let taken = secondary_named(&state, &name).is_some()
+            || self
+                .inner
+                .vectors
+                .all_metas()
+                .iter()
+                .any(|m| m.name.eq_ignore_ascii_case(&name));
+        if taken {
+            return if ci.if_not_exists {
+                Ok(Output::Done("CREATE INDEX".into()))
+            } else {
+                Err(Error::IndexExists(name))
+            };
+        }
+        let entry = state.tables.get_mut(&key).expect("looked up above");
+        let index = SecondaryIndex {
+            name,
+            id: entry.indexes.iter().map(|s| s.id).max().unwrap_or(0) + 1,
+            table_id: t.id,
+            columns,
+            unique: ci.unique,
+        };
+        crate::exec::write::create_index(
+            &self.inner.store,
+            entry,
+            index,
+            self.inner.progress.as_ref(),
+        )?;
+        Ok(Output::Done("CREATE INDEX".into()))
+    }
+
+    fn create_index(&self, ci: &sql::CreateIndex) -> Result<Output> {
+        if ci.predicate.is_some() || !ci.include.is_empty() {
+            return Err(Error::unsupported("partial or INCLUDE indexes"));
+        }
+        let hnsw = match &ci.using {
+            Some(sql::IndexType::Custom(id)) if id.value.eq_ignore_ascii_case("hnsw") => true,
+            Some(sql::IndexType::BTree) => false,
             Some(other) => {
                 return Err(Error::unsupported(format!(
-                    "index type {other}; vectable has USING hnsw"
+                    "index type {other}; vectable has USING btree and USING hnsw"
                 )))
             }
+            // Without USING: a vector column gets HNSW, anything else a B-tree.
+            None => self.single_vector_column(ci)?,
+        };
+        if !hnsw {
+            return self.create_secondary_index(ci);
+        }
+        if ci.unique {
+            return Err(Error::unsupported("UNIQUE HNSW index"));
         }
         let table_name = bind::object_name(&ci.table_name)?;
         let [col] = ci.columns.as_slice() else {
@@ -860,6 +1138,12 @@ impl Database {
             None => format!("{}_{}_hnsw", t.name, t.columns[column].name),
         };
         catalog::validate_identifier(&name)?;
+        if secondary_named(&state, &name).is_some() {
+            if ci.if_not_exists {
+                return Ok(Output::Done("CREATE INDEX".into()));
+            }
+            return Err(Error::IndexExists(name));
+        }
         let metas = self.inner.vectors.all_metas();
         if let Some(existing) = metas.iter().find(|m| m.name.eq_ignore_ascii_case(&name)) {
             if ci.if_not_exists {
@@ -1065,6 +1349,7 @@ impl Database {
             let filter = up.selection.as_ref().map(|s| b.bind(s)).transpose()?;
             (assignments, filter)
         };
+        let source = self.write_source(&state, &key, filter.as_ref())?;
         let entry = state.tables.get_mut(&key).expect("looked up above");
         let n = write::update(
             &self.inner.store,
@@ -1072,6 +1357,7 @@ impl Database {
             entry,
             &assignments,
             filter.as_ref(),
+            &source,
         )?;
         Ok(Output::Affected(n))
     }
@@ -1111,12 +1397,14 @@ impl Database {
             };
             del.selection.as_ref().map(|s| b.bind(s)).transpose()?
         };
+        let source = self.write_source(&state, &key, filter.as_ref())?;
         let entry = state.tables.get_mut(&key).expect("looked up above");
         let n = write::delete(
             &self.inner.store,
             &self.inner.vectors,
             entry,
             filter.as_ref(),
+            &source,
         )?;
         Ok(Output::Affected(n))
     }

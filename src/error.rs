@@ -137,15 +137,19 @@ pub enum Error {
         column: String,
     },
 
-    /// A `PRIMARY KEY` value that another row already has (or that appears twice in the statement).
-    #[error("duplicate primary key {key} in {table}.{column}")]
+    /// A `PRIMARY KEY` or `UNIQUE` index value that another row already has (or that appears
+    /// twice in the statement): returned by `INSERT`, `UPDATE`, `COPY`, and by
+    /// `CREATE UNIQUE INDEX` over existing duplicates.
+    #[error("duplicate key {key} in {table}.{column} (violates {index})")]
     DuplicateKey {
         /// The table written.
         table: String,
-        /// Its primary-key column.
+        /// The key column (for an index on several columns, their names joined by `, `).
         column: String,
-        /// The duplicated key, as SQL text.
+        /// The duplicated key, as SQL text (several columns: `(a, b)`).
         key: String,
+        /// `primary key`, or `unique index <name>`.
+        index: String,
     },
 
     /// `$n` refers to a parameter that was not supplied, or more parameters were given than used.
@@ -168,6 +172,22 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+
+    /// The database was written by a newer vectable whose storage layout this build cannot
+    /// read (returned by `Database::open`). Older layouts are migrated on open instead.
+    #[error("database {path} has storage layout {found}; this build reads layouts up to {supported}: open it with a newer vectable")]
+    UnsupportedLayout {
+        /// The database directory.
+        path: PathBuf,
+        /// The layout recorded in its catalog.
+        found: u32,
+        /// The newest layout this build knows.
+        supported: u32,
+    },
+
+    /// `SET filtered_knn = …` with a value other than `auto`, `exact` or `index`.
+    #[error("unknown filtered_knn strategy {0:?}: use auto, exact or index")]
+    UnknownStrategy(String),
 
     /// The database directory is in use by another process (RocksDB holds `<dir>/db/LOCK`).
     #[error("database {0} is locked by another process")]

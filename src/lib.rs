@@ -49,7 +49,7 @@ mod value;
 /// Vector-index lifecycle: build, cache, save, map, catch up.
 pub(crate) mod vector;
 
-pub use catalog::{ColumnDef, Metric, Quantization, TableSchema};
+pub use catalog::{ColumnDef, Metric, Quantization, SecondaryIndex, TableSchema};
 pub use db::{Database, Options, Output, MAX_EF_SEARCH};
 pub use error::{Error, Result};
 pub use row::{OptionalExtension, Row, RowIndex, Rows};

@@ -570,7 +570,9 @@ fn duplicate_key_within_one_insert() {
         "INSERT INTO t (id, name) VALUES (3, 'a'), (4, 'b'), (3, 'c')",
         (),
     ) {
-        Error::DuplicateKey { table, column, key } => {
+        Error::DuplicateKey {
+            table, column, key, ..
+        } => {
             assert_eq!(
                 (table.as_str(), column.as_str(), key.as_str()),
                 ("t", "id", "3")
@@ -1211,14 +1213,11 @@ fn unsupported_sql() {
         "CREATE TABLE s.c (a INTEGER)",
         "CREATE VIEW w AS SELECT * FROM t",
         "CREATE UNIQUE INDEX ON t USING hnsw (e)",
-        "CREATE INDEX ON t USING btree (e)",
-        "CREATE INDEX ON t (n, e)",
         "ALTER TABLE t ADD COLUMN z INTEGER",
         "DROP VIEW w",
         "COPY t TO '/tmp/out.csv'",
         "COPY t FROM STDIN",
         "COPY (SELECT * FROM t) TO '/tmp/out.csv'",
-        "EXPLAIN ANALYZE SELECT * FROM t",
         "BEGIN",
     ] {
         let e = fails(&db, sql, ());

@@ -222,12 +222,18 @@ fn explain_shows_the_chosen_plan() {
     let filtered = lines(
         "EXPLAIN SELECT name FROM packages WHERE section = 'net' ORDER BY embedding <=> $1 LIMIT 5",
     );
-    assert!(filtered[0].starts_with("Full scan"), "{filtered:?}");
     assert!(
-        filtered.iter().any(|l| l.contains("exact kNN"))
-            && filtered
-                .iter()
-                .any(|l| l.contains("top-N: keeps the first 5 rows")),
+        filtered[0].starts_with("Filtered kNN on packages.embedding: "),
+        "{filtered:?}"
+    );
+    assert!(
+        filtered
+            .iter()
+            .any(|l| l.starts_with("  estimate: ") && l.contains("of a sample of 1000 rows")),
+        "{filtered:?}"
+    );
+    assert!(
+        filtered.contains(&"  filter: section = 'net'".to_string()),
         "{filtered:?}"
     );
     let scan = lines("EXPLAIN SELECT name FROM packages ORDER BY embedding <=> $1 DESC LIMIT 5");

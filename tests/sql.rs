@@ -1286,14 +1286,22 @@ fn explain_describes_without_running() {
         p.iter().any(|l| l.contains("metric: cosine (<=>), k: 4")),
         "{p:?}"
     );
-    // With a WHERE, the kNN query is a scan with exact distances and a top-N sort.
+    // With a WHERE on a small table, the kNN query computes exact distances over the
+    // matching rows.
     let p = plan(
         &db,
         "SELECT id FROM docs WHERE tag = 'even' ORDER BY e <=> '[1,2,3,4]' LIMIT 4",
     );
-    assert_eq!(p[0], "Full scan on docs");
+    assert_eq!(
+        p[0],
+        "Filtered kNN on docs.e: exact distances over the matching rows"
+    );
+    assert!(p[1].starts_with("  why: at most 2000 vectors"), "{p:?}");
+    assert!(
+        p.contains(&"  candidates: Full scan on docs".to_string()),
+        "{p:?}"
+    );
     assert!(p.contains(&"  filter: tag = 'even'".to_string()), "{p:?}");
-    assert!(p.iter().any(|l| l.contains("exact kNN")), "{p:?}");
     assert!(db.index_status().is_empty());
     // EXPLAIN of a write is refused rather than run.
     assert!(matches!(
@@ -1882,14 +1890,21 @@ fn order_by_with_limit_keeps_the_full_sort_order() {
     };
     let asc = by_g(false);
     let desc = by_g(true);
-    for (limit, offset) in [
-        (1usize, 0usize),
-        (10, 0),
-        (25, 40),
-        (200, 1000),
-        (0, 3),
-        (5, 2998),
-    ] {
+    // The second pass reads the B-tree index on g in key order instead of sorting.
+    for (indexed, limit, offset) in [false, true].into_iter().flat_map(|i| {
+        if i {
+            db.execute("CREATE INDEX t_g ON t (g)", ()).unwrap();
+        }
+        [
+            (1usize, 0usize),
+            (10, 0),
+            (25, 40),
+            (200, 1000),
+            (0, 3),
+            (5, 2998),
+        ]
+        .map(|(l, o)| (i, l, o))
+    }) {
         assert_eq!(
             got(&format!(
                 "SELECT id FROM t ORDER BY g LIMIT {limit} OFFSET {offset}"
@@ -1899,7 +1914,7 @@ fn order_by_with_limit_keeps_the_full_sort_order() {
                 .take(limit)
                 .copied()
                 .collect::<Vec<_>>(),
-            "ASC LIMIT {limit} OFFSET {offset}"
+            "ASC LIMIT {limit} OFFSET {offset} (indexed: {indexed})"
         );
         assert_eq!(
             got(&format!(
@@ -1910,10 +1925,11 @@ fn order_by_with_limit_keeps_the_full_sort_order() {
                 .take(limit)
                 .copied()
                 .collect::<Vec<_>>(),
-            "DESC LIMIT {limit} OFFSET {offset}"
+            "DESC LIMIT {limit} OFFSET {offset} (indexed: {indexed})"
         );
     }
-    // A filtered kNN query: exact distances, ties in rowid order, only matching rows.
+    // A filtered kNN query with exact distances: ties in rowid order, only matching rows.
+    db.execute("SET filtered_knn = exact", ()).unwrap();
     let mut knn: Vec<(f64, i64)> = rows
         .iter()
         .filter(|r| r.0 % 3 == 1)

@@ -5,11 +5,12 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use sqlparser::ast as sql;
-
 use crate::catalog::TableSchema;
 use crate::error::{Error, Result};
 use crate::exec::expr::{eval, truthy, Ctx};
+use crate::exec::stats::ExecStats;
+use crate::plan::access::RowSource;
+use crate::plan::knn::KnnStrategy;
 use crate::plan::{Access, SelectPlan};
 use crate::row::Rows;
 use crate::sql::bind::{AggCall, AggFunc, Expr};
@@ -27,6 +28,16 @@ pub(crate) struct ExecCtx<'a> {
     /// An index of at most this many vectors is searched exhaustively (USearch
     /// `exact_search`) rather than through its HNSW graph.
     pub exact_threshold: usize,
+    /// Counters for `EXPLAIN ANALYZE` (`None` otherwise).
+    pub stats: Option<&'a ExecStats>,
+}
+
+impl ExecCtx<'_> {
+    fn note(&self, f: impl FnOnce(&ExecStats)) {
+        if let Some(s) = self.stats {
+            f(s);
+        }
+    }
 }
 
 /// Runs a plan.
@@ -36,10 +47,21 @@ pub(crate) fn run(plan: &SelectPlan, cx: &ExecCtx<'_>) -> Result<Rows> {
         metric,
         query,
         k,
+        filtered,
     } = &plan.access
     {
-        if let Some(rows) = knn(plan, cx, *column, *metric, query, *k)? {
-            return finish_sorted(plan, rows);
+        let found = match filtered.as_ref().map(|f| f.strategy) {
+            None => knn(plan, cx, *column, *metric, query, *k)?,
+            Some(KnnStrategy::Exact) => None,
+            Some(strategy) => {
+                super::knn::filtered(plan, cx, *column, *metric, query, *k, strategy)?
+            }
+        };
+        if let Some(rows) = found {
+            return finish_sorted(plan, cx, rows);
+        }
+        if filtered.is_some() {
+            cx.note(|s| s.step("exact distances over the matching rows"));
         }
     }
     full_scan(plan, cx)
@@ -84,14 +106,52 @@ fn for_each_row(
         table,
         plan.filter.as_ref(),
         Some(&columns),
-        |_, row| f(row),
+        &plan.source,
+        cx.stats,
+        |_, row| {
+            cx.note(|s| s.matched.set(s.matched.get() + 1));
+            f(row)
+        },
     )
+}
+
+/// `SELECT count(*) … [WHERE …]` and nothing else: only the number of matching rows matters.
+fn counts_only(plan: &SelectPlan) -> bool {
+    plan.aggregate.as_ref().is_some_and(|a| {
+        a.group_by.is_empty() && a.aggs.iter().all(|c| c.func == AggFunc::CountStar)
+    })
 }
 
 fn full_scan(plan: &SelectPlan, cx: &ExecCtx<'_>) -> Result<Rows> {
     if let Some(agg) = &plan.aggregate {
+        if let (true, RowSource::Index(scan)) = (counts_only(plan), &plan.source) {
+            if scan.covers_filter {
+                // The index ranges are the filter: count keys, read no row.
+                let mut n = 0u64;
+                cx.store.scan_index(&scan.ranges, false, |_, _| {
+                    n += 1;
+                    Ok(true)
+                })?;
+                cx.note(|s| {
+                    s.index_entries.set(s.index_entries.get() + n);
+                    s.matched.set(s.matched.get() + n);
+                    s.step("count(*): counted index keys, read no row");
+                });
+                let rows = vec![Vec::new(); n as usize];
+                return aggregate(plan, agg, rows);
+            }
+        }
         let rows = scan_filtered(plan, cx, usize::MAX)?;
         return aggregate(plan, agg, rows);
+    }
+    if let (RowSource::Index(scan), Some(limit), Some(table)) =
+        (&plan.source, plan.limit, &plan.table)
+    {
+        if scan.order.is_some() {
+            let rows =
+                ordered_index_rows(plan, cx, table, scan, limit.saturating_add(plan.offset))?;
+            return finish_sorted(plan, cx, rows);
+        }
     }
     if plan.order_by.is_empty() {
         let stop = plan
@@ -103,7 +163,7 @@ fn full_scan(plan: &SelectPlan, cx: &ExecCtx<'_>) -> Result<Rows> {
     }
     let (Some(limit), Some(table)) = (plan.limit, &plan.table) else {
         let rows = scan_filtered(plan, cx, usize::MAX)?;
-        return finish_sorted(plan, rows);
+        return finish_sorted(plan, cx, rows);
     };
     // Top-N: keep at most 2N keyed rows; sorting (stably) and cutting back to N whenever the
     // buffer fills keeps the first N in sort order, ties in scan order, as a full sort would.
@@ -120,7 +180,61 @@ fn full_scan(plan: &SelectPlan, cx: &ExecCtx<'_>) -> Result<Rows> {
         }
         Ok(true)
     })?;
-    finish_keyed(plan, top)
+    finish_keyed(plan, cx, top)
+}
+
+/// The first `n` rows of an `ORDER BY col LIMIT n` read in index order, plus every row tied
+/// with the n-th, in rowid order (so the stable sort that follows breaks ties by rowid, as it
+/// does after a full scan). Reads `n` entries first and four times more each time the filter
+/// or ties leave it short.
+fn ordered_index_rows(
+    plan: &SelectPlan,
+    cx: &ExecCtx<'_>,
+    table: &TableSchema,
+    scan: &crate::plan::access::IndexScan,
+    n: usize,
+) -> Result<Vec<Vec<Value>>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let mut columns = plan.columns_read();
+    if let Some(f) = &plan.filter {
+        crate::sql::bind::mark_columns(f, &mut columns);
+    }
+    let mut want = n.saturating_add(16);
+    loop {
+        let rowids = super::index_rowids(cx.store, scan, Some(want))?;
+        cx.note(|s| {
+            s.index_entries
+                .set(s.index_entries.get() + rowids.len() as u64)
+        });
+        let mut out: Vec<(u64, Vec<Value>, Vec<Value>)> = Vec::new();
+        let mut complete = false;
+        'fetch: for chunk in rowids.chunks(super::FETCH_CHUNK) {
+            let rows = cx.store.get_rows(table, chunk, Some(&columns))?;
+            cx.note(|s| s.rows_read.set(s.rows_read.get() + chunk.len() as u64));
+            for (rowid, row) in chunk.iter().zip(rows) {
+                let Some(row) = row else { continue };
+                if let Some(f) = &plan.filter {
+                    if !truthy(f, Ctx::row(&row))? {
+                        continue;
+                    }
+                }
+                let keys = sort_keys(plan, &row)?;
+                if out.len() >= n && out[n - 1].1 != keys {
+                    complete = true;
+                    break 'fetch;
+                }
+                out.push((*rowid, keys, row));
+            }
+        }
+        if complete || rowids.len() < want {
+            cx.note(|s| s.matched.set(s.matched.get() + out.len() as u64));
+            out.sort_by_key(|(rowid, _, _)| *rowid);
+            return Ok(out.into_iter().map(|(_, _, r)| r).collect());
+        }
+        want = want.saturating_mul(4);
+    }
 }
 
 /// The row's ORDER BY keys.
@@ -133,25 +247,38 @@ fn sort_keys(plan: &SelectPlan, row: &[Value]) -> Result<Vec<Value>> {
 
 /// Sorts rows by the ORDER BY keys (NULLs last ascending, first descending, ties in input
 /// order), applies OFFSET/LIMIT, projects.
-fn finish_sorted(plan: &SelectPlan, rows: Vec<Vec<Value>>) -> Result<Rows> {
+pub(crate) fn finish_sorted(
+    plan: &SelectPlan,
+    cx: &ExecCtx<'_>,
+    rows: Vec<Vec<Value>>,
+) -> Result<Rows> {
     let keyed = rows
         .into_iter()
         .map(|row| Ok((sort_keys(plan, &row)?, row)))
         .collect::<Result<Vec<_>>>()?;
-    finish_keyed(plan, keyed)
+    if crate::plan::knn_shape(plan).is_some() {
+        cx.note(|s| s.distances.set(s.distances.get() + keyed.len() as u64));
+    }
+    finish_keyed(plan, cx, keyed)
 }
 
 /// [`finish_sorted`] for rows already paired with their keys.
-fn finish_keyed(plan: &SelectPlan, mut keyed: Vec<(Vec<Value>, Vec<Value>)>) -> Result<Rows> {
+fn finish_keyed(
+    plan: &SelectPlan,
+    cx: &ExecCtx<'_>,
+    mut keyed: Vec<(Vec<Value>, Vec<Value>)>,
+) -> Result<Rows> {
     sort_keyed(&mut keyed, &plan.order_by);
     let take = plan.limit.unwrap_or(usize::MAX);
-    let rows: Vec<Vec<Value>> = keyed
-        .into_iter()
-        .skip(plan.offset)
-        .take(take)
-        .map(|(_, r)| r)
-        .collect();
-    project(plan, rows.iter().map(|r| Ctx::row(r)))
+    let kept: Vec<(Vec<Value>, Vec<Value>)> =
+        keyed.into_iter().skip(plan.offset).take(take).collect();
+    cx.note(|s| {
+        *s.result_keys.borrow_mut() = kept
+            .iter()
+            .map(|(k, _)| k.first().cloned().unwrap_or(Value::Null))
+            .collect()
+    });
+    project(plan, kept.iter().map(|(_, r)| Ctx::row(r)))
 }
 
 fn sort_keyed<T>(keyed: &mut [(Vec<Value>, T)], order: &[(Expr, bool)]) {
@@ -416,113 +543,23 @@ fn knn(
     else {
         return Ok(None);
     };
-    // The planner sends a kNN query with a `WHERE` to the full scan.
     debug_assert!(plan.filter.is_none());
     let hits = live.search(query, k, cx.ef_search, cx.exact_threshold)?;
+    cx.note(|s| {
+        s.graph_searches.set(s.graph_searches.get() + 1);
+        s.candidates.set(s.candidates.get() + hits.len() as u64);
+    });
     if hits.len() < k && (hits.len() as u64) < cx.counters.rows {
         return Ok(None);
     }
     let ids: Vec<u64> = hits.iter().map(|h| h.0).collect();
-    let rows = cx.store.get_rows(table.id, &ids)?;
+    // Only the columns the statement reads: the vector column for the exact distance, the
+    // projected ones; nothing else of the row.
+    let columns = plan.columns_read();
+    let rows = cx.store.get_rows(table, &ids, Some(&columns))?;
+    cx.note(|s| s.rows_read.set(s.rows_read.get() + ids.len() as u64));
     if rows.iter().any(Option::is_none) {
         return Ok(None);
     }
     Ok(Some(rows.into_iter().flatten().collect()))
-}
-
-/// The text of `EXPLAIN`, one line per row.
-pub(crate) fn explain(plan: &SelectPlan, query: &sql::Query, cx: &ExecCtx<'_>) -> Vec<String> {
-    let mut lines = Vec::new();
-    let select = match query.body.as_ref() {
-        sql::SetExpr::Select(s) => Some(s),
-        _ => None,
-    };
-    let where_text = select
-        .and_then(|s| s.selection.as_ref())
-        .map(ToString::to_string);
-    let order_text = query.order_by.as_ref().map(|o| o.to_string());
-    let table_name = plan
-        .table
-        .as_ref()
-        .map_or("(no table)".to_string(), |t| t.name.clone());
-    match &plan.access {
-        Access::Knn {
-            column, metric, k, ..
-        } => {
-            let t = plan.table.as_ref().expect("kNN plans have a table");
-            let state = match cx.vectors.meta(t.id, *column) {
-                Some(m) => format!(
-                    "index {} (HNSW, m={}, ef_construction={}, {})",
-                    m.name, m.params.m, m.params.ef_construction, m.params.quantization
-                ),
-                None => "HNSW index built lazily on first use".to_string(),
-            };
-            lines.push(format!(
-                "Index kNN scan on {}.{} using {state}",
-                t.name, t.columns[*column].name
-            ));
-            lines.push(format!(
-                "  metric: {metric} ({}), k: {k}, ef_search: {}",
-                metric.operator(),
-                cx.ef_search
-            ));
-            lines.push(format!(
-                "  search: exhaustive (USearch exact_search) while the index holds at most {} vectors, else the HNSW graph",
-                cx.exact_threshold
-            ));
-            lines.push(format!(
-                "  then: fetch the {k} rows by rowid, recompute exact distances, sort"
-            ));
-        }
-        Access::FullScan => {
-            lines.push(format!("Full scan on {table_name}"));
-            if let Some(w) = &where_text {
-                lines.push(format!("  filter: {w}"));
-            }
-            if let Some(agg) = &plan.aggregate {
-                lines.push(format!(
-                    "  aggregate: {} group key(s), {} aggregate(s)",
-                    agg.group_by.len(),
-                    agg.aggs.len()
-                ));
-            }
-            if let Some(o) = &order_text {
-                match plan.limit {
-                    Some(l) if plan.aggregate.is_none() => lines.push(format!(
-                        "  sort: {o} (top-N: keeps the first {} rows)",
-                        l.saturating_add(plan.offset)
-                    )),
-                    _ => lines.push(format!("  sort: {o}")),
-                }
-            }
-            if plan.filter.is_some() && crate::plan::knn_shape(plan).is_some() {
-                lines.push(
-                    "  (exact kNN: a WHERE is evaluated on every row, and exact distances over the matching rows cost little more)"
-                        .to_string(),
-                );
-            }
-            if plan.table.is_some() && knn_metric_mismatch(plan, cx) {
-                lines.push("  (exact scan: the column's index has another metric)".to_string());
-            }
-        }
-    }
-    if plan.limit.is_some() || plan.offset > 0 {
-        lines.push(format!(
-            "  limit: {}, offset: {}",
-            plan.limit.map_or("none".to_string(), |l| l.to_string()),
-            plan.offset
-        ));
-    }
-    lines.push(format!("  output: {}", plan.names.join(", ")));
-    lines
-}
-
-fn knn_metric_mismatch(plan: &SelectPlan, cx: &ExecCtx<'_>) -> bool {
-    match (crate::plan::knn_shape(plan), &plan.table) {
-        (Some((col, metric, _)), Some(t)) => cx
-            .vectors
-            .meta(t.id, col)
-            .is_some_and(|m| m.params.metric != metric),
-        _ => false,
-    }
 }

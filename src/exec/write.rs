@@ -1,22 +1,87 @@
 //! `INSERT` / `COPY`, `UPDATE` and `DELETE`: every check first, then one `WriteBatch` holding
-//! the rows, the primary-key entries, the change-log entries of indexed vector columns and the
-//! table counters; cached vector indexes are updated only after the batch committed.
+//! the rows, their vectors, the primary-key and secondary-index entries, the change-log entries
+//! of indexed vector columns and the table counters; cached vector indexes are updated only
+//! after the batch committed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use crate::catalog::TableSchema;
+use crate::catalog::{SecondaryIndex, TableSchema};
 use crate::error::{Error, Result};
 use crate::exec::expr::{eval, Ctx};
+use crate::plan::access::RowSource;
 use crate::sql::bind::Expr;
-use crate::storage::{Change, ChangeOp, Counters, Store};
-use crate::value::{coerce, Value};
+use crate::storage::{keys, Batch, Change, ChangeOp, Counters, KeyRange, Store};
+use crate::value::{coerce, DataType, Value};
 use crate::vector::{Progress, ProgressFn, VectorChange, VectorIndexes};
 
-/// A table and its counters, as the database holds them.
+/// A table, its counters and its secondary indexes, as the database holds them.
 #[derive(Debug, Clone)]
 pub(crate) struct TableEntry {
     pub schema: TableSchema,
     pub counters: Counters,
+    pub indexes: Vec<SecondaryIndex>,
+}
+
+/// The index-key prefix (`table ‖ index ‖ values`) of a row, and whether uniqueness applies
+/// to it (a UNIQUE index, no NULL among the values).
+fn index_prefix(t: &TableSchema, s: &SecondaryIndex, row: &[Value]) -> Result<(Vec<u8>, bool)> {
+    let p = keys::sindex_values_prefix(t.id, s.id, &s.columns, row)
+        .ok_or_else(|| Error::Corrupt(format!("index {} covers a vector column", s.name)))?;
+    let checked = s.unique && s.columns.iter().all(|&c| !row[c].is_null());
+    Ok((p, checked))
+}
+
+fn entry_key(prefix: &[u8], rowid: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(prefix.len() + 8);
+    k.extend_from_slice(prefix);
+    k.extend_from_slice(&rowid.to_be_bytes());
+    k
+}
+
+fn prefix_range(prefix: &[u8]) -> KeyRange {
+    KeyRange {
+        start: prefix.to_vec(),
+        end: keys::prefix_successor(prefix).expect("index prefixes end in a value tag"),
+    }
+}
+
+/// An updated row whose index entry moves: (rowid, old prefix, new prefix, uniqueness
+/// applies to the new values, position in the statement's changed rows).
+type IndexMove = (u64, Vec<u8>, Vec<u8>, bool, usize);
+
+/// `DuplicateKey` for a UNIQUE index.
+pub(crate) fn unique_violation(t: &TableSchema, s: &SecondaryIndex, row: &[Value]) -> Error {
+    let names: Vec<&str> = s
+        .columns
+        .iter()
+        .map(|&c| t.columns[c].name.as_str())
+        .collect();
+    let vals: Vec<String> = s.columns.iter().map(|&c| row[c].to_sql_literal()).collect();
+    Error::DuplicateKey {
+        table: t.name.clone(),
+        column: names.join(", "),
+        key: if vals.len() == 1 {
+            vals[0].clone()
+        } else {
+            format!("({})", vals.join(", "))
+        },
+        index: format!("unique index {}", s.name),
+    }
+}
+
+/// Adds the secondary-index entries of a new row to `batch`.
+fn index_row(
+    batch: &mut Batch<'_>,
+    t: &TableSchema,
+    indexes: &[SecondaryIndex],
+    rowid: u64,
+    row: &[Value],
+) -> Result<()> {
+    for s in indexes {
+        let (p, _) = index_prefix(t, s, row)?;
+        batch.put_sindex(&entry_key(&p, rowid));
+    }
+    Ok(())
 }
 
 fn check_not_null(t: &TableSchema, row: &[Value]) -> Result<()> {
@@ -36,6 +101,7 @@ fn dup(t: &TableSchema, pk: usize, key: &Value) -> Error {
         table: t.name.clone(),
         column: t.columns[pk].name.clone(),
         key: key.to_sql_literal(),
+        index: "primary key".into(),
     }
 }
 
@@ -55,6 +121,7 @@ pub(crate) fn insert_rows(
     let mut counters = entry.counters;
     let mut batch = store.batch();
     let mut new_keys: HashSet<Vec<u8>> = HashSet::new();
+    let mut new_unique: HashSet<Vec<u8>> = HashSet::new();
     let task = format!("importing into {}", t.name);
     let total = rows.len() as u64;
     let report = |done: u64| {
@@ -80,9 +147,19 @@ pub(crate) fn insert_rows(
                 return Err(dup(t, pk, key));
             }
         }
+        for s in &entry.indexes {
+            let (p, checked) = index_prefix(t, s, row)?;
+            if checked
+                && (!new_unique.insert(p.clone())
+                    || store.index_has_other(&prefix_range(&p), None)?)
+            {
+                return Err(unique_violation(t, s, row));
+            }
+        }
         let rowid = counters.next_rowid;
         counters.next_rowid += 1;
-        batch.put_row(t.id, rowid, row)?;
+        batch.put_row(t, rowid, row)?;
+        index_row(&mut batch, t, &entry.indexes, rowid, row)?;
         if let Some(pk) = t.primary_key {
             batch.put_pk(t.id, &row[pk], rowid);
         }
@@ -143,13 +220,14 @@ pub(crate) fn update(
     entry: &mut TableEntry,
     assignments: &[(usize, Expr)],
     filter: Option<&Expr>,
+    source: &RowSource,
 ) -> Result<u64> {
     let t = &entry.schema;
     let indexed = vectors.indexed_columns(t.id);
     let mut counters = entry.counters;
     let mut batch = store.batch();
     let mut changed: Vec<(u64, Vec<Value>, Vec<Value>)> = Vec::new();
-    super::for_each_match(store, t, filter, None, |rowid, row| {
+    super::for_each_match(store, t, filter, None, source, None, |rowid, row| {
         let mut new_row = row.clone();
         for (c, e) in assignments {
             let v = eval(e, Ctx::row(&row))?;
@@ -190,9 +268,59 @@ pub(crate) fn update(
             }
         }
     }
+    // Secondary indexes: entries whose values changed move; UNIQUE values must stay unique
+    // (a value freed by another updated row of this statement may be taken).
+    for s in &entry.indexes {
+        let mut moves: Vec<IndexMove> = Vec::new();
+        for (i, (rowid, old, new)) in changed.iter().enumerate() {
+            let (op, _) = index_prefix(t, s, old)?;
+            let (np, checked) = index_prefix(t, s, new)?;
+            if op != np {
+                moves.push((*rowid, op, np, checked, i));
+            }
+        }
+        let freed: HashMap<&[u8], Vec<u64>> = moves.iter().fold(HashMap::new(), |mut m, mv| {
+            m.entry(mv.1.as_slice()).or_default().push(mv.0);
+            m
+        });
+        let mut taken: HashSet<&[u8]> = HashSet::new();
+        for (_, _, np, checked, i) in &moves {
+            if !*checked {
+                continue;
+            }
+            if !taken.insert(np.as_slice()) {
+                return Err(unique_violation(t, s, &changed[*i].2));
+            }
+            let leaving = freed.get(np.as_slice());
+            let mut conflict = false;
+            store.scan_index(
+                std::slice::from_ref(&prefix_range(np)),
+                false,
+                |owner, _| {
+                    if !leaving.is_some_and(|l| l.contains(&owner)) {
+                        conflict = true;
+                        return Ok(false);
+                    }
+                    Ok(true)
+                },
+            )?;
+            if conflict {
+                return Err(unique_violation(t, s, &changed[*i].2));
+            }
+        }
+        for (rowid, op, np, _, _) in &moves {
+            batch.delete_sindex(&entry_key(op, *rowid));
+            batch.put_sindex(&entry_key(np, *rowid));
+        }
+    }
     let mut vchanges: Vec<(usize, u64, Option<usize>)> = Vec::new();
     for (i, (rowid, old, new)) in changed.iter().enumerate() {
-        batch.put_row(t.id, *rowid, new)?;
+        batch.put_scalar_row(t, *rowid, new)?;
+        for (c, col) in t.columns.iter().enumerate() {
+            if matches!(col.data_type, DataType::Vector(_)) && old[c] != new[c] {
+                batch.put_vector(t.id, c, *rowid, Some(&new[c]));
+            }
+        }
         for &c in &indexed {
             if old[c] != new[c] {
                 counters.seq += 1;
@@ -235,25 +363,42 @@ pub(crate) fn delete(
     vectors: &VectorIndexes,
     entry: &mut TableEntry,
     filter: Option<&Expr>,
+    source: &RowSource,
 ) -> Result<u64> {
     let t = &entry.schema;
     let indexed = vectors.indexed_columns(t.id);
     let mut counters = entry.counters;
     let mut batch = store.batch();
     let mut deleted: Vec<(u64, Vec<usize>)> = Vec::new();
-    super::for_each_match(store, t, filter, None, |rowid, row| {
-        batch.delete_row(t.id, rowid);
-        if let Some(pk) = t.primary_key {
-            batch.delete_pk(t.id, &row[pk]);
-        }
-        let cols: Vec<usize> = indexed
-            .iter()
-            .copied()
-            .filter(|&c| !row[c].is_null())
-            .collect();
-        deleted.push((rowid, cols));
-        Ok(true)
-    })?;
+    // Vectors are not read: deleting a row deletes its vector keys whatever they hold.
+    let scalar: Vec<bool> = t
+        .columns
+        .iter()
+        .map(|c| !matches!(c.data_type, DataType::Vector(_)))
+        .collect();
+    super::for_each_match(
+        store,
+        t,
+        filter,
+        Some(&scalar),
+        source,
+        None,
+        |rowid, row| {
+            batch.delete_row(t, rowid);
+            if let Some(pk) = t.primary_key {
+                batch.delete_pk(t.id, &row[pk]);
+            }
+            for s in &entry.indexes {
+                let (p, _) = index_prefix(t, s, &row)?;
+                batch.delete_sindex(&entry_key(&p, rowid));
+            }
+            // Whether the row had a vector is not known without reading it: a delete is logged
+            // for every indexed vector column (removing an absent key is a no-op).
+            let cols: Vec<usize> = indexed.clone();
+            deleted.push((rowid, cols));
+            Ok(true)
+        },
+    )?;
     for (rowid, cols) in &deleted {
         for &c in cols {
             counters.seq += 1;
@@ -286,4 +431,88 @@ pub(crate) fn delete(
         vectors.apply(store, t.id, counters.seq, &changes);
     }
     Ok(deleted.len() as u64)
+}
+
+/// Builds a new secondary index over the table's existing rows and records it: the catalog
+/// record and every entry go into one `WriteBatch`, so a crash leaves either no index or a
+/// complete one. Reads only the indexed columns. Reports progress (`building index <name>`)
+/// on tables of 10,000 rows or more.
+///
+/// # Errors
+/// [`Error::DuplicateKey`] naming the index and a duplicated value when a `UNIQUE` index
+/// meets two rows with the same non-NULL values; nothing is written.
+pub(crate) fn create_index(
+    store: &Store,
+    entry: &mut TableEntry,
+    index: SecondaryIndex,
+    progress: Option<&ProgressFn>,
+) -> Result<()> {
+    let t = &entry.schema;
+    let mut mask = vec![false; t.columns.len()];
+    for &c in &index.columns {
+        mask[c] = true;
+    }
+    let total = entry.counters.rows;
+    let task = format!("building index {}", index.name);
+    let report = |done: u64| {
+        if let Some(cb) = progress {
+            if total >= 10_000 {
+                cb(&Progress {
+                    task: &task,
+                    done,
+                    total,
+                });
+            }
+        }
+    };
+    report(0);
+    // (value prefix, rowid, the row's indexed values) in rowid order.
+    let mut entries: Vec<(Vec<u8>, u64, bool)> = Vec::with_capacity(total as usize);
+    let mut values: HashMap<u64, Vec<Value>> = HashMap::new();
+    let mut n = 0u64;
+    super::for_each_match(
+        store,
+        t,
+        None,
+        Some(&mask),
+        &RowSource::FullScan,
+        None,
+        |rowid, row| {
+            let (p, checked) = index_prefix(t, &index, &row)?;
+            if checked {
+                values.insert(
+                    rowid,
+                    index.columns.iter().map(|&c| row[c].clone()).collect(),
+                );
+            }
+            entries.push((p, rowid, checked));
+            n += 1;
+            if n.is_multiple_of(10_000) && n < total {
+                report(n);
+            }
+            Ok(true)
+        },
+    )?;
+    if index.unique {
+        let mut sorted: Vec<&(Vec<u8>, u64, bool)> = entries.iter().filter(|e| e.2).collect();
+        sorted.sort();
+        for pair in sorted.windows(2) {
+            if pair[0].0 == pair[1].0 {
+                let mut row = vec![Value::Null; t.columns.len()];
+                for (&c, v) in index.columns.iter().zip(&values[&pair[1].1]) {
+                    row[c] = v.clone();
+                }
+                return Err(unique_violation(t, &index, &row));
+            }
+        }
+    }
+    let mut batch = store.batch();
+    batch.put_sindex_meta(&index)?;
+    for (p, rowid, _) in &entries {
+        batch.put_sindex(&entry_key(p, *rowid));
+    }
+    store.write(batch)?;
+    report(total.max(n));
+    entry.indexes.push(index);
+    Ok(())
 }

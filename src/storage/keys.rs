@@ -1,17 +1,30 @@
 //! Key and value encodings of the column families.
 //!
 //! All integers in keys are big-endian so that RocksDB's byte order is numeric order:
-//! a table's rows are one contiguous, rowid-ordered range under its 8-byte table id, and a
-//! column's change log is one seq-ordered range. Every stored *value* starts with
-//! [`FORMAT_VERSION`], followed by the bincode 2 (`standard` config) encoding of the record.
+//! a table's rows are one contiguous, rowid-ordered range under its 8-byte table id, a vector
+//! column's values one rowid-ordered range under `table id ‖ column`, and a column's change
+//! log one seq-ordered range. Every stored *value* starts with a version byte: catalog records
+//! and change-log entries [`FORMAT_VERSION`] (1), followed by the bincode 2 (`standard`
+//! config) encoding of the record; rows [`ROW_FORMAT`] (2), the same encoding with every
+//! vector column stored as NULL (the vectors live in their own column family, see
+//! [`vector_key`]). Secondary-index keys use the order-preserving encoding of
+//! [`encode_index_value`].
 
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::{Error, Result};
 use crate::value::Value;
 
-/// Version byte prefixed to every stored value.
+/// Version byte prefixed to every stored catalog record and change-log entry.
 pub const FORMAT_VERSION: u8 = 1;
+
+/// Version byte of a row in layout 2: bincode of the row with its vector columns as NULL.
+/// (Layout 1 rows carried their vectors inline under version byte 1; they are migrated on
+/// open, see `storage::migrate`.)
+pub const ROW_FORMAT: u8 = 2;
+
+/// Version byte of a stored vector: `2 ‖ little-endian f32s`.
+pub const VECTOR_FORMAT: u8 = 2;
 
 /// `version byte ‖ bincode(value)`.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
@@ -44,19 +57,35 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
 /// tags, zig-zag varint integers, little-endian floats); the round-trip test below keeps the
 /// two in step.
 pub fn decode_row(bytes: &[u8], columns: Option<&[bool]>) -> Result<Vec<Value>> {
-    let Some(columns) = columns else {
-        return decode(bytes, "row");
-    };
+    decode_row_as(ROW_FORMAT, bytes, columns)
+}
+
+/// `ROW_FORMAT ‖ bincode(row)`; the caller has replaced vector values by NULL.
+pub fn encode_row(row: &[Value]) -> Result<Vec<u8>> {
+    let mut out = vec![ROW_FORMAT];
+    bincode::serde::encode_into_std_write(row, &mut out, bincode::config::standard())
+        .map_err(|e| Error::Corrupt(format!("cannot encode row: {e}")))?;
+    Ok(out)
+}
+
+/// [`decode_row`] for a row stored under version byte `version` (1: a layout-1 row with its
+/// vectors inline, read only by the migration).
+pub fn decode_row_as(version: u8, bytes: &[u8], columns: Option<&[bool]>) -> Result<Vec<Value>> {
     let bad = || Error::Corrupt("row: truncated or malformed".into());
     let mut r = match bytes.split_first() {
-        Some((&FORMAT_VERSION, rest)) => Reader(rest),
+        Some((&v, rest)) if v == version => Reader(rest),
+        Some((&1, _)) => {
+            return Err(Error::Corrupt(
+                "row of storage layout 1 (vectors inline) in a layout-2 database".into(),
+            ))
+        }
         Some((v, _)) => return Err(Error::Corrupt(format!("row: unknown format version {v}"))),
         None => return Err(bad()),
     };
     let n = usize::try_from(r.varint().ok_or_else(bad)?).map_err(|_| bad())?;
     let mut out = Vec::with_capacity(n.min(4096));
     for i in 0..n {
-        let want = columns.get(i).copied().unwrap_or(false);
+        let want = columns.is_none_or(|c| c.get(i).copied().unwrap_or(false));
         let v = match r.varint().ok_or_else(bad)? {
             0 => Value::Null,
             1 => {
@@ -199,6 +228,176 @@ pub fn index_key(table_id: u64, column: usize) -> [u8; 13] {
 /// Catalog key of the next table id.
 pub const NEXT_TABLE_ID_KEY: &[u8] = b"next_table_id";
 
+/// Vector key: `table id ‖ column (u32) ‖ rowid` (20 bytes), so one vector column of one
+/// table is a contiguous, rowid-ordered range.
+pub fn vector_key(table_id: u64, column: usize, rowid: u64) -> [u8; 20] {
+    let mut k = [0u8; 20];
+    k[..8].copy_from_slice(&table_id.to_be_bytes());
+    k[8..12].copy_from_slice(&(column as u32).to_be_bytes());
+    k[12..].copy_from_slice(&rowid.to_be_bytes());
+    k
+}
+
+/// `[table id ‖ column, table id ‖ column + 1)`: the range of one vector column.
+pub fn vector_column_range(table_id: u64, column: usize) -> ([u8; 12], [u8; 12]) {
+    let mut a = [0u8; 12];
+    a[..8].copy_from_slice(&table_id.to_be_bytes());
+    a[8..].copy_from_slice(&(column as u32).to_be_bytes());
+    let mut b = a;
+    b[8..].copy_from_slice(&(column as u32 + 1).to_be_bytes());
+    (a, b)
+}
+
+/// `VECTOR_FORMAT ‖ little-endian f32s`.
+pub fn encode_vector(v: &[f32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + v.len() * 4);
+    out.push(VECTOR_FORMAT);
+    for x in v {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out
+}
+
+/// Inverse of [`encode_vector`].
+pub fn decode_vector(bytes: &[u8]) -> Result<Vec<f32>> {
+    match bytes.split_first() {
+        Some((&VECTOR_FORMAT, rest)) if rest.len() % 4 == 0 => Ok(rest
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()),
+        _ => Err(Error::Corrupt("stored vector: malformed".into())),
+    }
+}
+
+/// Secondary-index key prefix: `table id ‖ index id (u32)`.
+pub fn sindex_prefix(table_id: u64, index_id: u32) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[..8].copy_from_slice(&table_id.to_be_bytes());
+    k[8..].copy_from_slice(&index_id.to_be_bytes());
+    k
+}
+
+/// Type tags of the order-preserving encoding; NULL sorts after every value, so an
+/// ascending index scan yields NULLs last, as PostgreSQL's `ORDER BY … ASC` does.
+pub const TAG_BOOL: u8 = 0x10;
+/// Integers (sign bit flipped, big-endian).
+pub const TAG_INT: u8 = 0x20;
+/// Reals (IEEE bits, order-flipped).
+pub const TAG_REAL: u8 = 0x30;
+/// Text (0x00 escaped as 0x00 0xFF, terminated by 0x00 0x00).
+pub const TAG_TEXT: u8 = 0x40;
+/// NULL.
+pub const TAG_NULL: u8 = 0xF0;
+
+/// Appends the order-preserving encoding of `v` to `out`: for two values `a`, `b` of one
+/// column type, `enc(a) < enc(b)` bytewise iff `a.total_cmp(b)` is `Less`, and no encoding
+/// is a prefix of another (so the encodings of several columns concatenate). `-0.0` encodes
+/// as `0.0` (they compare equal).
+///
+/// Returns `None` for a vector (not indexable by a B-tree).
+pub fn encode_index_value(v: &Value, out: &mut Vec<u8>) -> Option<()> {
+    match v {
+        Value::Null => out.push(TAG_NULL),
+        Value::Boolean(b) => {
+            out.push(TAG_BOOL);
+            out.push(u8::from(*b));
+        }
+        Value::Integer(i) => {
+            out.push(TAG_INT);
+            out.extend_from_slice(&((*i as u64) ^ (1 << 63)).to_be_bytes());
+        }
+        Value::Real(r) => {
+            out.push(TAG_REAL);
+            // -0.0 and 0.0 compare equal; otherwise the order is f64::total_cmp's, as in
+            // `Value::total_cmp` (-NaN first, NaN last).
+            let r = if *r == 0.0 { 0.0 } else { *r };
+            let bits = r.to_bits();
+            let ordered = if bits >> 63 == 0 {
+                bits ^ (1 << 63)
+            } else {
+                !bits
+            };
+            out.extend_from_slice(&ordered.to_be_bytes());
+        }
+        Value::Text(s) => {
+            out.push(TAG_TEXT);
+            for &b in s.as_bytes() {
+                out.push(b);
+                if b == 0 {
+                    out.push(0xFF);
+                }
+            }
+            out.extend_from_slice(&[0, 0]);
+        }
+        Value::Vector(_) => return None,
+    }
+    Some(())
+}
+
+/// Full secondary-index key: `prefix ‖ enc(values…) ‖ rowid`.
+#[cfg(test)]
+pub fn sindex_key(table_id: u64, index_id: u32, values: &[&Value], rowid: u64) -> Option<Vec<u8>> {
+    let mut k = sindex_prefix(table_id, index_id).to_vec();
+    for v in values {
+        encode_index_value(v, &mut k)?;
+    }
+    k.extend_from_slice(&rowid.to_be_bytes());
+    Some(k)
+}
+
+/// `prefix ‖ enc(row[c] for c in columns)`: the part of a row's index key before its rowid.
+/// `None` when a column holds a vector.
+pub fn sindex_values_prefix(
+    table_id: u64,
+    index_id: u32,
+    columns: &[usize],
+    row: &[Value],
+) -> Option<Vec<u8>> {
+    let mut k = sindex_prefix(table_id, index_id).to_vec();
+    for &c in columns {
+        encode_index_value(row.get(c).unwrap_or(&Value::Null), &mut k)?;
+    }
+    Some(k)
+}
+
+/// The rowid at the end of a secondary-index key.
+pub fn sindex_rowid(key: &[u8]) -> Result<u64> {
+    key.len()
+        .checked_sub(8)
+        .filter(|&n| n >= 12)
+        .and_then(|n| key[n..].try_into().ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| Error::Corrupt(format!("secondary-index key of {} bytes", key.len())))
+}
+
+/// The smallest byte string greater than every string that starts with `prefix`
+/// (`None` when `prefix` is all 0xFF).
+pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut p = prefix.to_vec();
+    while let Some(last) = p.pop() {
+        if last < 0xFF {
+            p.push(last + 1);
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// Catalog key of a secondary index: `"x" ‖ table id ‖ index id (u32)`.
+pub fn sindex_meta_key(table_id: u64, index_id: u32) -> [u8; 13] {
+    let mut k = [b'x'; 13];
+    k[1..9].copy_from_slice(&table_id.to_be_bytes());
+    k[9..].copy_from_slice(&index_id.to_be_bytes());
+    k
+}
+
+/// Catalog key of the database's storage layout version.
+pub const LAYOUT_KEY: &[u8] = b"layout";
+
+/// The storage layout this build writes: 2 = vectors in their own column family, secondary
+/// indexes. (1: vectors inline in the rows.)
+pub const LAYOUT_VERSION: u32 = 2;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,8 +452,14 @@ mod tests {
             Value::Vector(vec![0.25; 384]),
             Value::Integer(i64::MAX),
         ];
-        let bytes = encode(&row).unwrap();
+        // Layout 1 (migration input) carried vectors inline under version byte 1.
+        let v1 = encode(&row).unwrap();
+        assert_eq!(v1[0], 1);
         let all = vec![true; row.len()];
+        assert_eq!(decode_row_as(1, &v1, Some(&all)).unwrap(), row);
+        assert_eq!(decode_row_as(1, &v1, None).unwrap(), row);
+        let bytes = encode_row(&row).unwrap();
+        assert_eq!(bytes[0], ROW_FORMAT);
         assert_eq!(decode_row(&bytes, Some(&all)).unwrap(), row);
         let some: Vec<bool> = (0..row.len()).map(|i| i % 2 == 0).collect();
         let got = decode_row(&bytes, Some(&some)).unwrap();
@@ -262,24 +467,78 @@ mod tests {
             assert_eq!(*v, if some[i] { row[i].clone() } else { Value::Null });
         }
         assert!(decode_row(&bytes[..bytes.len() - 3], Some(&all)).is_err());
+        // A layout-1 row is never read as a layout-2 one.
+        assert!(matches!(decode_row(&v1, None), Err(Error::Corrupt(_))));
     }
 
     #[test]
     fn values_round_trip_with_version_byte() {
-        let row = vec![
-            Value::Integer(1),
-            Value::Vector(vec![0.5, -1.0]),
-            Value::Null,
-        ];
-        let bytes = encode(&row).unwrap();
+        let rec = (7u64, String::from("x"));
+        let bytes = encode(&rec).unwrap();
         assert_eq!(bytes[0], FORMAT_VERSION);
-        assert_eq!(decode::<Vec<Value>>(&bytes, "row").unwrap(), row);
+        assert_eq!(decode::<(u64, String)>(&bytes, "rec").unwrap(), rec);
         let mut bad = bytes.clone();
         bad[0] = 9;
         assert!(matches!(
-            decode::<Vec<Value>>(&bad, "row"),
+            decode::<(u64, String)>(&bad, "rec"),
             Err(Error::Corrupt(_))
         ));
-        assert!(decode::<Vec<Value>>(&bytes[..3], "row").is_err());
+        assert!(decode::<(u64, String)>(&bytes[..1], "rec").is_err());
+        let v = vec![0.5f32, -1.0, f32::MIN_POSITIVE];
+        assert_eq!(decode_vector(&encode_vector(&v)).unwrap(), v);
+        assert!(decode_vector(&[VECTOR_FORMAT, 1, 2]).is_err());
+    }
+
+    #[test]
+    fn index_encoding_preserves_order() {
+        let enc = |v: &Value| {
+            let mut k = Vec::new();
+            encode_index_value(v, &mut k).unwrap();
+            k
+        };
+        let groups: Vec<Vec<Value>> = vec![
+            [i64::MIN, -300, -1, 0, 1, 255, 256, i64::MAX]
+                .map(Value::Integer)
+                .to_vec(),
+            [
+                f64::NEG_INFINITY,
+                -1e300,
+                -2.5,
+                -1e-300,
+                0.0,
+                1e-300,
+                3.0,
+                f64::INFINITY,
+                f64::NAN,
+            ]
+            .map(Value::Real)
+            .to_vec(),
+            ["", "\0", "a", "a\0", "a\0\0", "a\u{1}", "ab", "b", "é"]
+                .map(|s| Value::Text(s.to_string()))
+                .to_vec(),
+            vec![Value::Boolean(false), Value::Boolean(true)],
+        ];
+        for g in &groups {
+            for a in g {
+                for b in g {
+                    assert_eq!(enc(a).cmp(&enc(b)), a.total_cmp(b), "{a:?} vs {b:?}");
+                    // No encoding is a proper prefix of another.
+                    if enc(a) != enc(b) {
+                        assert!(!enc(b).starts_with(&enc(a)), "{a:?} prefixes {b:?}");
+                    }
+                }
+                // NULL sorts after every value of every type.
+                assert!(enc(a) < enc(&Value::Null));
+            }
+        }
+        assert_eq!(enc(&Value::Real(-0.0)), enc(&Value::Real(0.0)));
+        let mut k = Vec::new();
+        assert!(encode_index_value(&Value::Vector(vec![1.0]), &mut k).is_none());
+        assert_eq!(
+            sindex_rowid(&sindex_key(1, 2, &[&Value::Integer(5)], 77).unwrap()).unwrap(),
+            77
+        );
+        assert_eq!(prefix_successor(&[1, 0xFF]), Some(vec![2]));
+        assert_eq!(prefix_successor(&[0xFF]), None);
     }
 }

@@ -1,29 +1,45 @@
-//! RocksDB storage: the catalog, the rows, the primary-key index and the vector change log.
+//! RocksDB storage: the catalog, the rows, the vectors, the primary-key and secondary indexes
+//! and the vector change log.
 //!
 //! Column families (key layouts in [`keys`]):
-//! - `catalog`: table schemas, per-table counters (next rowid, change sequence), index metadata;
-//! - `rows`: `table id ‖ rowid → row`, so a table scan is a prefix scan in rowid order;
+//! - `catalog`: table schemas, per-table counters (next rowid, change sequence), vector and
+//!   secondary index metadata, the storage layout version;
+//! - `rows`: `table id ‖ rowid → row` with its scalar columns only (vector columns are stored
+//!   as NULL), so a scan, a filter or a count never reads vector bytes;
+//! - `vectors`: `table id ‖ column ‖ rowid → f32s`, one rowid-ordered range per vector column;
 //! - `pk`: `table id ‖ primary key → rowid`, for `PRIMARY KEY` uniqueness and lookups;
+//! - `sindex`: `table id ‖ index id ‖ encoded values ‖ rowid → ()`, secondary indexes;
 //! - `changelog`: `table id ‖ column ‖ seq → rowid ‖ op`, the changes to indexed vector columns
 //!   since their index file was last saved (see [`crate::vector`]).
 //!
 //! Writes go through a [`Batch`], one RocksDB `WriteBatch` per statement, with the WAL on.
 
 pub(crate) mod keys;
+pub(crate) mod migrate;
 
 use std::path::Path;
 
 use rocksdb::{ColumnFamily, DBRawIterator, Direction, IteratorMode, WriteBatch, DB};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{IndexMeta, TableSchema};
+use crate::catalog::{IndexMeta, SecondaryIndex, TableSchema};
 use crate::error::{Error, Result};
-use crate::value::Value;
+use crate::value::{DataType, Value};
 
 const CF_CATALOG: &str = "catalog";
 const CF_ROWS: &str = "rows";
 const CF_PK: &str = "pk";
 const CF_CHANGELOG: &str = "changelog";
+const CF_VECTORS: &str = "vectors";
+const CF_SINDEX: &str = "sindex";
+const ALL_CFS: [&str; 6] = [
+    CF_CATALOG,
+    CF_ROWS,
+    CF_PK,
+    CF_CHANGELOG,
+    CF_VECTORS,
+    CF_SINDEX,
+];
 
 /// Per-table counters, written in the same batch as the rows they count.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,7 +73,17 @@ pub(crate) struct Change {
 pub(crate) struct LoadedCatalog {
     pub tables: Vec<(TableSchema, Counters)>,
     pub indexes: Vec<IndexMeta>,
+    pub secondary: Vec<SecondaryIndex>,
     pub next_table_id: u64,
+    /// The storage layout recorded in the catalog (`None`: a layout-1 database, or a new one).
+    pub layout: Option<u32>,
+}
+
+/// A key range of a secondary index: the keys `k` with `start <= k < end`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyRange {
+    pub start: Vec<u8>,
+    pub end: Vec<u8>,
 }
 
 /// The RocksDB database of one vectable directory (`<dir>/db`).
@@ -76,7 +102,7 @@ impl Store {
         opts.create_missing_column_families(true);
         opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
         opts.increase_parallelism(2);
-        let cfs = [CF_CATALOG, CF_ROWS, CF_PK, CF_CHANGELOG].map(|name| {
+        let cfs = ALL_CFS.map(|name| {
             let mut cf_opts = rocksdb::Options::default();
             cf_opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
             rocksdb::ColumnFamilyDescriptor::new(name, cf_opts)
@@ -104,12 +130,18 @@ impl Store {
         let cf = self.cf(CF_CATALOG);
         let mut tables = Vec::new();
         let mut indexes = Vec::new();
+        let mut secondary = Vec::new();
         let mut counters = std::collections::HashMap::new();
         let mut next_table_id = 1;
+        let mut layout = None;
         for item in self.db.iterator_cf(cf, IteratorMode::Start) {
             let (k, v) = item?;
             if &*k == keys::NEXT_TABLE_ID_KEY {
                 next_table_id = keys::decode(&v, "next table id")?;
+            } else if &*k == keys::LAYOUT_KEY {
+                layout = Some(keys::decode::<u32>(&v, "storage layout")?);
+            } else if k.len() == 13 && k[0] == b'x' {
+                secondary.push(keys::decode::<SecondaryIndex>(&v, "secondary index")?);
             } else if k.len() == 9 && k[0] == b't' {
                 tables.push(keys::decode::<TableSchema>(&v, "table schema")?);
             } else if k.len() == 9 && k[0] == b'c' {
@@ -129,19 +161,68 @@ impl Store {
         Ok(LoadedCatalog {
             tables,
             indexes,
+            secondary,
             next_table_id,
+            layout,
         })
     }
 
     /// Reads several rows in one RocksDB `multi_get`; the result is in the order of `rowids`.
-    pub fn get_rows(&self, table_id: u64, rowids: &[u64]) -> Result<Vec<Option<Vec<Value>>>> {
+    /// With `columns`, only those columns are decoded (the others are NULL), and only the
+    /// vector columns among them are read from the `vectors` family (one `multi_get` each).
+    pub fn get_rows(
+        &self,
+        table: &TableSchema,
+        rowids: &[u64],
+        columns: Option<&[bool]>,
+    ) -> Result<Vec<Option<Vec<Value>>>> {
         let cf = self.cf(CF_ROWS);
-        let keys: Vec<[u8; 16]> = rowids.iter().map(|&r| keys::row_key(table_id, r)).collect();
-        self.db
+        let keys: Vec<[u8; 16]> = rowids.iter().map(|&r| keys::row_key(table.id, r)).collect();
+        let mut rows: Vec<Option<Vec<Value>>> = self
+            .db
             .batched_multi_get_cf(cf, keys.iter(), false)
             .into_iter()
             .map(|r| match r? {
-                Some(bytes) => Ok(Some(keys::decode(&bytes, "row")?)),
+                Some(bytes) => Ok(Some(keys::decode_row(&bytes, columns)?)),
+                None => Ok(None),
+            })
+            .collect::<Result<_>>()?;
+        for c in vector_columns(table, columns) {
+            let present: Vec<u64> = rowids
+                .iter()
+                .zip(&rows)
+                .filter(|(_, r)| r.is_some())
+                .map(|(id, _)| *id)
+                .collect();
+            let mut vs = self.get_vectors(table.id, c, &present)?.into_iter();
+            for row in rows.iter_mut().flatten() {
+                if let Some(Some(v)) = vs.next() {
+                    if let Some(slot) = row.get_mut(c) {
+                        *slot = Value::Vector(v);
+                    }
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// The vectors of column `column` of several rows (one `multi_get`), in `rowids` order;
+    /// `None` where the row has none.
+    pub fn get_vectors(
+        &self,
+        table_id: u64,
+        column: usize,
+        rowids: &[u64],
+    ) -> Result<Vec<Option<Vec<f32>>>> {
+        let keys: Vec<[u8; 20]> = rowids
+            .iter()
+            .map(|&r| keys::vector_key(table_id, column, r))
+            .collect();
+        self.db
+            .batched_multi_get_cf(self.cf(CF_VECTORS), keys.iter(), false)
+            .into_iter()
+            .map(|r| match r? {
+                Some(bytes) => Ok(Some(keys::decode_vector(&bytes)?)),
                 None => Ok(None),
             })
             .collect()
@@ -149,27 +230,147 @@ impl Store {
 
     /// Calls `f(rowid, row)` for every row of the table in rowid order, until `f` returns
     /// `Ok(false)` or an error. With `columns`, only those columns are decoded (the others are
-    /// `Value::Null`; see [`keys::decode_row`]).
+    /// `Value::Null`; see [`keys::decode_row`]); vector columns are read only when asked for,
+    /// by a cursor over their own range that moves forward with the scan.
     pub fn scan(
         &self,
-        table_id: u64,
+        table: &TableSchema,
         columns: Option<&[bool]>,
         mut f: impl FnMut(u64, Vec<Value>) -> Result<bool>,
     ) -> Result<()> {
-        self.scan_raw(table_id, |rowid, bytes| {
-            f(rowid, keys::decode_row(bytes, columns)?)
+        let mut vectors = self.vector_cursors(table, columns);
+        self.scan_raw(table.id, |rowid, bytes| {
+            let mut row = keys::decode_row(bytes, columns)?;
+            vectors.fill(rowid, &mut row)?;
+            f(rowid, row)
         })
     }
 
-    /// Like [`scan`](Self::scan), handing over each row's stored bytes undecoded.
-    pub fn scan_raw(
+    /// Cursors over the vector columns of `table` that `columns` asks for (all with `None`),
+    /// to fill rows of a rowid-ordered scan with [`VectorCursors::fill`].
+    pub fn vector_cursors(
+        &self,
+        table: &TableSchema,
+        columns: Option<&[bool]>,
+    ) -> VectorCursors<'_> {
+        VectorCursors {
+            table_id: table.id,
+            cursors: vector_columns(table, columns)
+                .into_iter()
+                .map(|c| (c, self.db.raw_iterator_cf(self.cf(CF_VECTORS)), false))
+                .collect(),
+        }
+    }
+
+    /// Calls `f(rowid, vector)` for every stored vector of one column, in rowid order.
+    pub fn scan_vectors(
         &self,
         table_id: u64,
+        column: usize,
         mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
     ) -> Result<()> {
-        let (start, end) = keys::table_range(table_id);
-        let mut it: DBRawIterator<'_> = self.db.raw_iterator_cf(self.cf(CF_ROWS));
+        let (start, end) = keys::vector_column_range(table_id, column);
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_VECTORS));
         it.seek(start);
+        while it.valid() {
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
+            if k >= &end[..] {
+                break;
+            }
+            let rowid = u64::from_be_bytes(
+                k.get(12..20)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| Error::Corrupt("vector key".into()))?,
+            );
+            match v.split_first() {
+                Some((&keys::VECTOR_FORMAT, rest)) => {
+                    if !f(rowid, rest)? {
+                        return Ok(());
+                    }
+                }
+                _ => return Err(Error::Corrupt("stored vector: malformed".into())),
+            }
+            it.next();
+        }
+        it.status()?;
+        Ok(())
+    }
+
+    /// Calls `f(rowid, key)` for every entry of a secondary index within `ranges` (in order,
+    /// ranges visited in the order given), until `f` returns `Ok(false)`. With `reverse`, each
+    /// range is walked from its end.
+    pub fn scan_index(
+        &self,
+        ranges: &[KeyRange],
+        reverse: bool,
+        mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_SINDEX));
+        let order: Vec<&KeyRange> = if reverse {
+            ranges.iter().rev().collect()
+        } else {
+            ranges.iter().collect()
+        };
+        for r in order {
+            if reverse {
+                it.seek_for_prev(&r.end);
+                // seek_for_prev lands on a key <= end; `end` itself is excluded.
+                if it.valid() && it.key() == Some(&r.end[..]) {
+                    it.prev();
+                }
+            } else {
+                it.seek(&r.start);
+            }
+            while it.valid() {
+                let Some(k) = it.key() else { break };
+                if k >= &r.end[..] || k < &r.start[..] {
+                    break;
+                }
+                if !f(keys::sindex_rowid(k)?, k)? {
+                    return Ok(());
+                }
+                if reverse {
+                    it.prev();
+                } else {
+                    it.next();
+                }
+            }
+            it.status()?;
+        }
+        Ok(())
+    }
+
+    /// True when some entry of the index lies in `[start, end)` for a rowid other than
+    /// `except` (uniqueness checks).
+    pub fn index_has_other(&self, range: &KeyRange, except: Option<u64>) -> Result<bool> {
+        let mut found = false;
+        self.scan_index(std::slice::from_ref(range), false, |rowid, _| {
+            if Some(rowid) != except {
+                found = true;
+                return Ok(false);
+            }
+            Ok(true)
+        })?;
+        Ok(found)
+    }
+
+    /// Like [`scan`](Self::scan), handing over each row's stored bytes undecoded.
+    pub fn scan_raw(&self, table_id: u64, f: impl FnMut(u64, &[u8]) -> Result<bool>) -> Result<()> {
+        self.scan_raw_from(table_id, 0, f)
+    }
+
+    /// [`scan_raw`](Self::scan_raw) starting at rowid `from`.
+    pub fn scan_raw_from(
+        &self,
+        table_id: u64,
+        from: u64,
+        mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let (_, end) = keys::table_range(table_id);
+        let mut it: DBRawIterator<'_> = self.db.raw_iterator_cf(self.cf(CF_ROWS));
+        it.seek(keys::row_key(table_id, from));
         while it.valid() {
             let (Some(k), Some(v)) = (it.key(), it.value()) else {
                 break;
@@ -243,7 +444,7 @@ impl Store {
     /// Flushes memtables to SST files (the WAL already makes writes durable; this shortens
     /// recovery).
     pub fn flush(&self) -> Result<()> {
-        for name in [CF_CATALOG, CF_ROWS, CF_PK, CF_CHANGELOG] {
+        for name in ALL_CFS {
             self.db.flush_cf(self.cf(name))?;
         }
         Ok(())
@@ -252,6 +453,59 @@ impl Store {
 
 fn bad_change() -> Error {
     Error::Corrupt("malformed change-log entry".into())
+}
+
+/// The vector columns of `table` selected by `columns` (all with `None`).
+fn vector_columns(table: &TableSchema, columns: Option<&[bool]>) -> Vec<usize> {
+    table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            matches!(c.data_type, DataType::Vector(_))
+                && columns.is_none_or(|m| m.get(*i).copied().unwrap_or(false))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Forward cursors over some vector columns of one table, following a rowid-ordered scan.
+pub(crate) struct VectorCursors<'a> {
+    table_id: u64,
+    /// (column, iterator, positioned yet).
+    cursors: Vec<(usize, DBRawIterator<'a>, bool)>,
+}
+
+impl VectorCursors<'_> {
+    /// Puts the stored vectors of `rowid` into `row` (left NULL where there is none). Rowids
+    /// must come in ascending order; the cursor steps forward, and seeks only on a gap.
+    pub fn fill(&mut self, rowid: u64, row: &mut [Value]) -> Result<()> {
+        for (c, it, started) in &mut self.cursors {
+            let want = keys::vector_key(self.table_id, *c, rowid);
+            if !*started {
+                it.seek(want);
+                *started = true;
+            } else {
+                let mut steps = 0;
+                while it.valid() && it.key().is_some_and(|k| k < &want[..]) {
+                    if steps == 8 {
+                        it.seek(want);
+                        break;
+                    }
+                    it.next();
+                    steps += 1;
+                }
+            }
+            if it.valid() && it.key() == Some(&want[..]) {
+                if let (Some(v), Some(slot)) = (it.value(), row.get_mut(*c)) {
+                    *slot = Value::Vector(keys::decode_vector(v)?);
+                }
+            } else {
+                it.status()?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One statement's writes, committed together by [`Store::write`].
@@ -288,29 +542,130 @@ impl Batch<'_> {
         Ok(())
     }
 
-    /// Removes a table: schema, counters, rows, primary keys and change log.
-    pub fn delete_table(&mut self, table_id: u64) {
+    /// Removes a table: schema, counters, rows, vectors, primary keys, secondary indexes
+    /// (entries and metadata) and change log.
+    pub fn delete_table(&mut self, table_id: u64, secondary: &[SecondaryIndex]) {
         let catalog = self.store.cf(CF_CATALOG);
         self.wb.delete_cf(catalog, keys::table_key(table_id));
         self.wb.delete_cf(catalog, keys::counters_key(table_id));
+        for s in secondary {
+            self.wb
+                .delete_cf(catalog, keys::sindex_meta_key(table_id, s.id));
+        }
         let (start, end) = keys::table_range(table_id);
-        for cf in [CF_ROWS, CF_PK, CF_CHANGELOG] {
+        for cf in [CF_ROWS, CF_PK, CF_CHANGELOG, CF_VECTORS, CF_SINDEX] {
             self.wb.delete_range_cf(self.store.cf(cf), start, end);
         }
     }
 
-    pub fn put_row(&mut self, table_id: u64, rowid: u64, row: &[Value]) -> Result<()> {
+    /// Writes a row: its scalar columns to `rows` and each vector column to `vectors` (a
+    /// NULL vector deletes the stored one).
+    pub fn put_row(&mut self, table: &TableSchema, rowid: u64, row: &[Value]) -> Result<()> {
+        self.put_scalar_row(table, rowid, row)?;
+        for (c, col) in table.columns.iter().enumerate() {
+            if matches!(col.data_type, DataType::Vector(_)) {
+                self.put_vector(table.id, c, rowid, row.get(c));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes only the scalar part of a row (its vector columns are stored as NULL and their
+    /// `vectors` entries are left as they are).
+    pub fn put_scalar_row(&mut self, table: &TableSchema, rowid: u64, row: &[Value]) -> Result<()> {
+        let has_vector = row.iter().any(|v| matches!(v, Value::Vector(_)));
+        let bytes = if has_vector {
+            let scalar: Vec<Value> = row
+                .iter()
+                .map(|v| match v {
+                    Value::Vector(_) => Value::Null,
+                    other => other.clone(),
+                })
+                .collect();
+            keys::encode_row(&scalar)?
+        } else {
+            keys::encode_row(row)?
+        };
         self.wb.put_cf(
             self.store.cf(CF_ROWS),
-            keys::row_key(table_id, rowid),
-            keys::encode(&row)?,
+            keys::row_key(table.id, rowid),
+            bytes,
         );
         Ok(())
     }
 
-    pub fn delete_row(&mut self, table_id: u64, rowid: u64) {
+    /// Stores (or, for NULL / `None`, deletes) the vector of one column of one row.
+    pub fn put_vector(&mut self, table_id: u64, column: usize, rowid: u64, v: Option<&Value>) {
+        let key = keys::vector_key(table_id, column, rowid);
+        match v {
+            Some(Value::Vector(v)) => {
+                self.wb
+                    .put_cf(self.store.cf(CF_VECTORS), key, keys::encode_vector(v))
+            }
+            _ => self.wb.delete_cf(self.store.cf(CF_VECTORS), key),
+        }
+    }
+
+    /// Deletes a row and its vectors.
+    pub fn delete_row(&mut self, table: &TableSchema, rowid: u64) {
         self.wb
-            .delete_cf(self.store.cf(CF_ROWS), keys::row_key(table_id, rowid));
+            .delete_cf(self.store.cf(CF_ROWS), keys::row_key(table.id, rowid));
+        for (c, col) in table.columns.iter().enumerate() {
+            if matches!(col.data_type, DataType::Vector(_)) {
+                self.put_vector(table.id, c, rowid, None);
+            }
+        }
+    }
+
+    /// Adds a secondary-index entry (a key from [`keys::sindex_key`]).
+    pub fn put_sindex(&mut self, key: &[u8]) {
+        self.wb.put_cf(self.store.cf(CF_SINDEX), key, []);
+    }
+
+    /// Removes a secondary-index entry.
+    pub fn delete_sindex(&mut self, key: &[u8]) {
+        self.wb.delete_cf(self.store.cf(CF_SINDEX), key);
+    }
+
+    /// Records a secondary index in the catalog.
+    pub fn put_sindex_meta(&mut self, s: &SecondaryIndex) -> Result<()> {
+        self.wb.put_cf(
+            self.store.cf(CF_CATALOG),
+            keys::sindex_meta_key(s.table_id, s.id),
+            keys::encode(s)?,
+        );
+        Ok(())
+    }
+
+    /// Removes a secondary index: its catalog record and all its entries.
+    pub fn drop_sindex(&mut self, s: &SecondaryIndex) {
+        self.wb.delete_cf(
+            self.store.cf(CF_CATALOG),
+            keys::sindex_meta_key(s.table_id, s.id),
+        );
+        let prefix = keys::sindex_prefix(s.table_id, s.id);
+        let end = keys::prefix_successor(&prefix).expect("an index prefix is not all 0xFF");
+        self.wb
+            .delete_range_cf(self.store.cf(CF_SINDEX), &prefix[..], &end[..]);
+    }
+
+    /// Records the storage layout version.
+    pub fn put_layout(&mut self, version: u32) -> Result<()> {
+        self.wb.put_cf(
+            self.store.cf(CF_CATALOG),
+            keys::LAYOUT_KEY,
+            keys::encode(&version)?,
+        );
+        Ok(())
+    }
+
+    /// Writes a row's bytes as they are (the migration's raw access).
+    pub(crate) fn put_raw_row(&mut self, table_id: u64, rowid: u64, bytes: &[u8]) {
+        self.wb.put_cf(
+            self.store.cf(CF_ROWS),
+            keys::row_key(table_id, rowid),
+            bytes,
+        );
     }
 
     pub fn put_pk(&mut self, table_id: u64, key: &Value, rowid: u64) {

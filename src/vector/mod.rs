@@ -40,7 +40,6 @@ use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 use crate::catalog::{HnswParams, IndexMeta, Metric, Quantization, SavedIndex, TableSchema};
 use crate::error::{Error, Result};
 use crate::storage::{Change, Store};
-use crate::value::Value;
 
 /// How an index came into memory the last time (see the module docs).
 #[derive(Debug, Clone, PartialEq)]
@@ -573,18 +572,15 @@ impl VectorIndexes {
         let dims = meta.dims;
         let mut keys = Vec::with_capacity(row_estimate as usize);
         let mut data: Vec<f32> = Vec::with_capacity(row_estimate as usize * dims);
-        // Decode only the vector column.
-        let mut only: Vec<bool> = vec![false; table.columns.len()];
-        only[column] = true;
-        store.scan(table.id, Some(&only), |rowid, mut row| {
-            if let Some(Value::Vector(v)) = row
-                .get_mut(column)
-                .map(|v| std::mem::replace(v, Value::Null))
-            {
-                if v.len() == dims {
-                    keys.push(rowid);
-                    data.extend_from_slice(&v);
-                }
+        // Read only the vector column's own range: no row is decoded.
+        store.scan_vectors(table.id, column, |rowid, bytes| {
+            if bytes.len() == dims * 4 {
+                keys.push(rowid);
+                data.extend(
+                    bytes
+                        .chunks_exact(4)
+                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+                );
             }
             Ok(true)
         })?;
@@ -1124,15 +1120,15 @@ fn catch_up(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let rows = store.get_rows(meta.table_id, &rowids)?;
+    let vectors = store.get_vectors(meta.table_id, meta.column_index, &rowids)?;
     ensure_capacity(&st.index, rowids.len())?;
-    for (rowid, row) in rowids.iter().zip(rows) {
+    for (rowid, v) in rowids.iter().zip(vectors) {
         if st.index.contains(*rowid) {
             st.index.remove(*rowid).map_err(usearch_err)?;
         }
-        if let Some(Value::Vector(v)) = row.as_ref().and_then(|r| r.get(meta.column_index)) {
+        if let Some(v) = v {
             if v.len() == meta.dims {
-                st.index.add(*rowid, v).map_err(usearch_err)?;
+                st.index.add(*rowid, &v).map_err(usearch_err)?;
             }
         }
     }
@@ -1169,20 +1165,7 @@ impl LiveIndex {
         ef_search: usize,
         exact_up_to: usize,
     ) -> Result<Vec<(u64, f32)>> {
-        let guard = {
-            let r = self.state.read();
-            if r.ef_search == ef_search {
-                r
-            } else {
-                drop(r);
-                let mut w = self.state.write();
-                if w.ef_search != ef_search {
-                    w.index.change_expansion_search(ef_search);
-                    w.ef_search = ef_search;
-                }
-                RwLockWriteGuard::downgrade(w)
-            }
-        };
+        let guard = self.with_ef(ef_search);
         if k == 0 || guard.index.size() == 0 {
             return Ok(Vec::new());
         }
@@ -1197,6 +1180,52 @@ impl LiveIndex {
         }
         .map_err(usearch_err)?;
         Ok(matches.keys.into_iter().zip(matches.distances).collect())
+    }
+}
+
+impl LiveIndex {
+    /// Vectors in the index.
+    pub fn size(&self) -> usize {
+        self.state.read().index.size()
+    }
+
+    /// The `k` nearest neighbours of `query` among the keys (rowids) `keep` accepts:
+    /// USearch `filtered_search` with `expansion_search` = `ef`. The walk visits every node
+    /// the HNSW search would; only accepted keys enter the results. Returns `(rowid, index
+    /// distance)` pairs, nearest first; fewer than `k` when the walk found fewer.
+    pub fn filtered_search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        keep: impl Fn(u64) -> bool,
+    ) -> Result<Vec<(u64, f32)>> {
+        let guard = self.with_ef(ef);
+        if k == 0 || guard.index.size() == 0 {
+            return Ok(Vec::new());
+        }
+        let k = k.min(guard.index.size());
+        let _slot = self.slots.acquire();
+        let matches = guard
+            .index
+            .filtered_search(query, k, keep)
+            .map_err(usearch_err)?;
+        Ok(matches.keys.into_iter().zip(matches.distances).collect())
+    }
+
+    /// A read guard on the state with `expansion_search` set to `ef`.
+    fn with_ef(&self, ef: usize) -> parking_lot::RwLockReadGuard<'_, IndexState> {
+        let r = self.state.read();
+        if r.ef_search == ef {
+            return r;
+        }
+        drop(r);
+        let mut w = self.state.write();
+        if w.ef_search != ef {
+            w.index.change_expansion_search(ef);
+            w.ef_search = ef;
+        }
+        RwLockWriteGuard::downgrade(w)
     }
 }
 

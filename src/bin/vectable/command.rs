@@ -14,7 +14,7 @@ pub enum Command {
     Tables,
     /// `.schema [TABLE]`: the `CREATE TABLE` statement of every table, or of one.
     Schema(Option<String>),
-    /// `.indexes`: status of the vector indexes.
+    /// `.indexes`: status of the vector indexes, then the B-tree indexes.
     Indexes,
     /// `.mode [MODE]`: set the output mode, or show it when no mode is given.
     Mode(Option<Mode>),
@@ -36,8 +36,8 @@ pub enum Command {
 /// Text printed by `.help`.
 pub const HELP: &str = "\
 .tables                 List the tables
-.schema [TABLE]         Show the CREATE TABLE statement of every table, or of TABLE
-.indexes                Show the vector indexes: parameters, size, how they were last loaded
+.schema [TABLE]         Show the CREATE TABLE and CREATE INDEX statements of every table, or of TABLE
+.indexes                Show the vector indexes (parameters, size, last load) and B-tree indexes
 .mode [MODE]            Set the output mode: table (default), csv, json or line
 .timer on|off           Print the run time of each statement
 .import FILE TABLE      Append FILE (.csv with a header line, or .parquet) to TABLE

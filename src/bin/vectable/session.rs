@@ -142,8 +142,12 @@ impl Session {
                 }
             }
             Command::Schema(None) => {
+                let secondary = self.db.secondary_indexes();
                 for table in self.db.tables() {
                     self.printer.line(&table.create_sql())?;
+                    for (_, s) in secondary.iter().filter(|(t, _)| t.id == table.id) {
+                        self.printer.line(&s.create_sql(&table))?;
+                    }
                 }
             }
             Command::Schema(Some(name)) => {
@@ -152,6 +156,14 @@ impl Session {
                     .table(&name)
                     .ok_or_else(|| ShellError::Command(format!("no such table: {name}")))?;
                 self.printer.line(&table.create_sql())?;
+                for (_, s) in self
+                    .db
+                    .secondary_indexes()
+                    .iter()
+                    .filter(|(t, _)| t.id == table.id)
+                {
+                    self.printer.line(&s.create_sql(&table))?;
+                }
             }
             Command::Indexes => self.print_indexes()?,
             Command::Mode(None) => {
@@ -211,6 +223,32 @@ impl Session {
                     s.file_bytes
                         .map_or(Value::Null, |b| Value::Text(human_bytes(b))),
                     Value::Text(s.last_load.to_string()),
+                ]
+            })
+            .collect();
+        self.printer.print(&columns, &rows)?;
+        // B-tree (secondary) indexes, when there are any.
+        let secondary = self.db.secondary_indexes();
+        if secondary.is_empty() {
+            return Ok(());
+        }
+        let columns: Vec<String> = ["name", "table", "columns", "type"]
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let rows: Vec<Vec<Value>> = secondary
+            .into_iter()
+            .map(|(t, s)| {
+                let cols: Vec<&str> = s
+                    .columns
+                    .iter()
+                    .map(|&c| t.columns.get(c).map_or("?", |c| c.name.as_str()))
+                    .collect();
+                vec![
+                    Value::Text(s.name.clone()),
+                    Value::Text(t.name.clone()),
+                    Value::Text(cols.join(", ")),
+                    Value::Text(if s.unique { "btree, unique" } else { "btree" }.into()),
                 ]
             })
             .collect();

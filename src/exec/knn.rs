@@ -1,0 +1,204 @@
+//! The graph strategies of a filtered kNN query (see [`crate::plan::knn`]): an HNSW search
+//! restricted to a secondary index's candidate rowids, and the iterative search that evaluates
+//! the `WHERE` on the rows the graph returns. Both widen until min(k, matching) rows pass, and
+//! return `None` — the caller then computes exact distances over the matching rows — when
+//! widening would reach the whole index.
+
+use std::collections::HashSet;
+
+use crate::catalog::Metric;
+use crate::error::Result;
+use crate::exec::expr::{truthy, Ctx};
+use crate::exec::select::ExecCtx;
+use crate::plan::access::RowSource;
+use crate::plan::knn::{widened_ef, KnnStrategy};
+use crate::plan::SelectPlan;
+use crate::value::Value;
+
+/// A set of rowids as a bitmap over `[min, max]` (rowids are dense: assigned in order, never
+/// reused).
+struct RowidSet {
+    base: u64,
+    bits: Vec<u64>,
+}
+
+impl RowidSet {
+    /// From ascending rowids.
+    fn new(sorted: &[u64]) -> Self {
+        let base = sorted.first().copied().unwrap_or(0);
+        let span = sorted.last().map_or(0, |m| m - base + 1);
+        let mut bits = vec![0u64; span.div_ceil(64) as usize];
+        for &r in sorted {
+            let i = r - base;
+            bits[(i / 64) as usize] |= 1 << (i % 64);
+        }
+        RowidSet { base, bits }
+    }
+
+    fn contains(&self, r: u64) -> bool {
+        r.checked_sub(self.base).is_some_and(|i| {
+            self.bits
+                .get((i / 64) as usize)
+                .is_some_and(|w| w & (1 << (i % 64)) != 0)
+        })
+    }
+}
+
+/// Runs a graph strategy. Returns the candidate rows (all passing the filter, at least
+/// min(k, matching) of them) or `None` to fall back to exact distances.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn filtered(
+    plan: &SelectPlan,
+    cx: &ExecCtx<'_>,
+    column: usize,
+    metric: Metric,
+    query: &[f32],
+    k: usize,
+    strategy: KnnStrategy,
+) -> Result<Option<Vec<Vec<Value>>>> {
+    let (Some(table), Some(filter)) = (&plan.table, &plan.filter) else {
+        return Ok(None);
+    };
+    if k == 0 {
+        return Ok(Some(Vec::new()));
+    }
+    let Some(live) = cx.vectors.acquire(
+        cx.store,
+        table,
+        cx.counters.seq,
+        column,
+        metric,
+        cx.counters.rows,
+    )?
+    else {
+        return Ok(None);
+    };
+    let size = live.size();
+    if size <= cx.exact_threshold {
+        return Ok(None);
+    }
+    let mut columns = plan.columns_read();
+    crate::sql::bind::mark_columns(filter, &mut columns);
+    let note = |f: &dyn Fn(&crate::exec::stats::ExecStats)| {
+        if let Some(s) = cx.stats {
+            f(s);
+        }
+    };
+    // Fetches the rows of `ids` not seen before and keeps those passing the filter.
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut passing: Vec<Vec<Value>> = Vec::new();
+    let take = |ids: &[u64],
+                check: bool,
+                seen: &mut HashSet<u64>,
+                passing: &mut Vec<Vec<Value>>|
+     -> Result<()> {
+        let new: Vec<u64> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
+        let rows = cx.store.get_rows(table, &new, Some(&columns))?;
+        note(&|s| s.rows_read.set(s.rows_read.get() + new.len() as u64));
+        for row in rows.into_iter().flatten() {
+            if !check || truthy(filter, Ctx::row(&row))? {
+                passing.push(row);
+            }
+        }
+        note(&|s| s.matched.set(passing.len() as u64));
+        Ok(())
+    };
+    match strategy {
+        KnnStrategy::Exact => Ok(None),
+        KnnStrategy::IndexFiltered => {
+            let RowSource::Index(scan) = &plan.source else {
+                return Ok(None);
+            };
+            let candidates = super::index_rowids(cx.store, scan, None)?;
+            note(&|s| {
+                s.index_entries
+                    .set(s.index_entries.get() + candidates.len() as u64)
+            });
+            let m = candidates.len();
+            if m == 0 {
+                return Ok(Some(Vec::new()));
+            }
+            let set = RowidSet::new(&candidates);
+            let selectivity = m as f64 / size.max(1) as f64;
+            let mut want = k.min(m);
+            loop {
+                let ef = widened_ef(cx.ef_search, want, selectivity);
+                let hits = live.filtered_search(query, want, ef, |id| set.contains(id))?;
+                note(&|s| {
+                    s.graph_searches.set(s.graph_searches.get() + 1);
+                    s.candidates.set(s.candidates.get() + hits.len() as u64);
+                    s.step(format!(
+                        "filtered HNSW search over {m} candidates: asked {want} (ef {ef}), got {}",
+                        hits.len()
+                    ));
+                });
+                let ids: Vec<u64> = hits.iter().map(|h| h.0).collect();
+                take(&ids, !scan.covers_filter, &mut seen, &mut passing)?;
+                // With the filter covered, every candidate matches: min(k, m) is the target.
+                let enough = if scan.covers_filter { k.min(m) } else { k };
+                if passing.len() >= enough {
+                    return Ok(Some(passing));
+                }
+                if want >= m || want.saturating_mul(2) > size {
+                    note(&|s| s.step("widening reached the candidate set: falling back"));
+                    return Ok(None);
+                }
+                want = want.saturating_mul(4).min(m);
+            }
+        }
+        KnnStrategy::Iterative => {
+            let sel = match &plan.access {
+                crate::plan::Access::Knn {
+                    filtered: Some(f), ..
+                } => f.selectivity(),
+                _ => 1.0,
+            };
+            let mut want = (((k as f64) / sel) * 1.5).ceil().max(k as f64) as usize;
+            loop {
+                want = want.min(size);
+                let ef = cx.ef_search.max(want);
+                let hits = live.search(query, want, ef, cx.exact_threshold)?;
+                note(&|s| {
+                    s.graph_searches.set(s.graph_searches.get() + 1);
+                    s.candidates.set(s.candidates.get() + hits.len() as u64);
+                    s.step(format!(
+                        "iterative HNSW search: asked {want} (ef {ef}), got {}, WHERE evaluated on the new ones",
+                        hits.len()
+                    ));
+                });
+                let ids: Vec<u64> = hits.iter().map(|h| h.0).collect();
+                take(&ids, true, &mut seen, &mut passing)?;
+                if passing.len() >= k {
+                    return Ok(Some(passing));
+                }
+                if want.saturating_mul(2) > size || hits.len() < want {
+                    note(&|s| s.step("widening would reach the whole index: falling back"));
+                    return Ok(None);
+                }
+                // Widen by the selectivity observed so far (at least 4×).
+                let observed = passing.len() as f64 / seen.len().max(1) as f64;
+                let need = if observed > 0.0 {
+                    (k as f64 / observed * 1.5).ceil() as usize
+                } else {
+                    want.saturating_mul(8)
+                };
+                want = need.max(want.saturating_mul(4));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rowid_set_holds_exactly_its_members() {
+        let ids = [5u64, 6, 70, 128, 1000];
+        let s = RowidSet::new(&ids);
+        for r in 0..1100 {
+            assert_eq!(s.contains(r), ids.contains(&r), "{r}");
+        }
+        assert!(!RowidSet::new(&[]).contains(0));
+    }
+}
