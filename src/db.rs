@@ -266,6 +266,9 @@ impl PlanCatalog for CatalogView<'_> {
             seen,
         ))
     }
+    fn vectors_in_memory(&self, table_id: u64, column: usize) -> bool {
+        self.db.inner.vectors.cached_f32(table_id, column).is_some()
+    }
     fn index_size(&self, table_id: u64, column: usize) -> Option<u64> {
         self.db
             .inner

@@ -1,8 +1,9 @@
-//! The graph strategies of a filtered kNN query (see [`crate::plan::knn`]): an HNSW search
-//! restricted to a secondary index's candidate rowids, and the iterative search that evaluates
-//! the `WHERE` on the rows the graph returns. Both widen until min(k, matching) rows pass, and
-//! return `None` — the caller then computes exact distances over the matching rows — when
-//! widening would reach the whole index.
+//! The strategies of a filtered kNN query (see [`crate::plan::knn`]): exact distances over
+//! the matching rows; an HNSW search restricted to a secondary index's candidate rowids; and
+//! the iterative search that evaluates the `WHERE` on the rows the graph returns. The graph
+//! strategies widen (more results asked, `ef` at least that many) until min(k, matching) rows
+//! pass, and return `None` — the caller then runs the exact strategy — when widening would
+//! reach the whole index.
 
 use std::collections::HashSet;
 
@@ -11,9 +12,10 @@ use crate::error::Result;
 use crate::exec::expr::{truthy, Ctx};
 use crate::exec::select::ExecCtx;
 use crate::plan::access::RowSource;
-use crate::plan::knn::{widened_ef, KnnStrategy};
+use crate::plan::knn::KnnStrategy;
 use crate::plan::SelectPlan;
 use crate::value::Value;
+use crate::vector::distance::QueryF32;
 
 /// A set of rowids as a bitmap over `[min, max]` (rowids are dense: assigned in order, never
 /// reused).
@@ -119,10 +121,9 @@ pub(crate) fn filtered(
                 return Ok(Some(Vec::new()));
             }
             let set = RowidSet::new(&candidates);
-            let selectivity = m as f64 / size.max(1) as f64;
             let mut want = k.min(m);
             loop {
-                let ef = widened_ef(cx.ef_search, want, selectivity);
+                let ef = cx.ef_search.max(want);
                 let hits = live.filtered_search(query, want, ef, |id| set.contains(id))?;
                 note(&|s| {
                     s.graph_searches.set(s.graph_searches.get() + 1);
@@ -186,6 +187,126 @@ pub(crate) fn filtered(
             }
         }
     }
+}
+
+/// The exact strategy: the rowids that pass the filter (from a secondary-index range when it
+/// answers the filter exactly, else from the access path with the filter evaluated on the
+/// scalar columns it reads), then only their vectors (one `multi_get` per 1,024), ranked by
+/// f32 distances; the rows within f32 rounding of the k-th are fetched (only the columns the
+/// statement reads) for the caller's exact f64 ranking. Rows without a vector sort last, as
+/// their NULL distance does.
+///
+/// # Errors
+/// Storage errors; filter evaluation errors.
+pub(crate) fn exact(
+    plan: &SelectPlan,
+    cx: &ExecCtx<'_>,
+    column: usize,
+    metric: Metric,
+    query: &[f32],
+    k: usize,
+) -> Result<Vec<Vec<Value>>> {
+    let Some(table) = &plan.table else {
+        return Ok(Vec::new());
+    };
+    if k == 0 {
+        return Ok(Vec::new());
+    }
+    let note = |f: &dyn Fn(&crate::exec::stats::ExecStats)| {
+        if let Some(s) = cx.stats {
+            f(s);
+        }
+    };
+    let rowids: Vec<u64> = match &plan.source {
+        RowSource::Index(scan) if scan.covers_filter => {
+            let ids = super::index_rowids(cx.store, scan, None)?;
+            note(&|s| {
+                s.index_entries
+                    .set(s.index_entries.get() + ids.len() as u64)
+            });
+            ids
+        }
+        source => {
+            let nothing = vec![false; table.columns.len()];
+            let mut ids = Vec::new();
+            super::for_each_match(
+                cx.store,
+                table,
+                plan.filter.as_ref(),
+                Some(&nothing),
+                source,
+                cx.stats,
+                |rowid, _| {
+                    ids.push(rowid);
+                    Ok(true)
+                },
+            )?;
+            ids
+        }
+    };
+    note(&|s| s.matched.set(s.matched.get() + rowids.len() as u64));
+    let mut scored: Vec<(f32, u64)> = Vec::with_capacity(rowids.len());
+    let mut without: Vec<u64> = Vec::new();
+    let q = QueryF32::new(metric, query);
+    let mut has = vec![false; rowids.len()];
+    if let Some(live) = cx.vectors.cached_f32(table.id, column) {
+        // The index in memory holds every committed vector exactly: no row store reads.
+        let mut buf = vec![0f32; query.len()];
+        for (i, id) in rowids.iter().enumerate() {
+            if live.get(*id, &mut buf)? {
+                has[i] = true;
+                scored.push((q.distance(&buf), *id));
+            }
+        }
+    } else {
+        cx.store
+            .for_each_vector(table.id, column, &rowids, |i, v| {
+                if v.len() == query.len() {
+                    has[i] = true;
+                    scored.push((q.distance(v), rowids[i]));
+                }
+            })?;
+    }
+    without.extend(
+        rowids
+            .iter()
+            .zip(&has)
+            .filter(|(_, h)| !**h)
+            .map(|(id, _)| *id),
+    );
+    note(&|s| {
+        s.rows_read.set(s.rows_read.get() + rowids.len() as u64);
+        s.distances.set(s.distances.get() + scored.len() as u64);
+        s.step(format!(
+            "exact: {} matching rows, their vectors ranked in f32, the nearest fetched",
+            rowids.len()
+        ));
+    });
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut keep: Vec<u64> = if scored.len() > k {
+        let kth = scored[k - 1].0;
+        if kth.is_nan() {
+            scored.iter().map(|x| x.1).collect()
+        } else {
+            // Everything within f32 rounding of the k-th: the exact ranking decides among them.
+            let bound = kth + 1e-3 * kth.abs().max(1.0);
+            scored
+                .iter()
+                .take_while(|(d, _)| *d <= bound)
+                .map(|x| x.1)
+                .collect()
+        }
+    } else {
+        let mut all: Vec<u64> = scored.iter().map(|x| x.1).collect();
+        all.extend(without.iter().take(k - scored.len()));
+        all
+    };
+    // Rowid order, so that the caller's stable sort breaks exact ties by rowid, as a scan does.
+    keep.sort_unstable();
+    let columns = plan.columns_read();
+    let rows = cx.store.get_rows(table, &keep, Some(&columns))?;
+    note(&|s| s.rows_read.set(s.rows_read.get() + keep.len() as u64));
+    Ok(rows.into_iter().flatten().collect())
 }
 
 #[cfg(test)]

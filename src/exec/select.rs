@@ -61,7 +61,8 @@ pub(crate) fn run(plan: &SelectPlan, cx: &ExecCtx<'_>) -> Result<Rows> {
             return finish_sorted(plan, cx, rows);
         }
         if filtered.is_some() {
-            cx.note(|s| s.step("exact distances over the matching rows"));
+            let rows = super::knn::exact(plan, cx, *column, *metric, query, *k)?;
+            return finish_sorted(plan, cx, rows);
         }
     }
     full_scan(plan, cx)

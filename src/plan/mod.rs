@@ -114,6 +114,9 @@ pub(crate) trait PlanCatalog: IndexStats {
         filter: &Expr,
         n: usize,
     ) -> Result<(f64, u64)>;
+    /// True when the column's HNSW index is in memory and stores f32 vectors (the exact
+    /// strategy then reads vectors from it instead of RocksDB).
+    fn vectors_in_memory(&self, table_id: u64, column: usize) -> bool;
     /// Vectors in the column's loaded or saved HNSW index, if known.
     fn index_size(&self, table_id: u64, column: usize) -> Option<u64>;
     /// The session's `ef_search`, exact-search threshold and `filtered_knn` setting.

@@ -228,6 +228,44 @@ impl Store {
             .collect()
     }
 
+    /// Calls `f(i, vector)` for the vector of column `column` of each `rowids[i]` that has one
+    /// (`multi_get`s of 1,024 keys), the vector decoded into a buffer reused from call to call.
+    pub fn for_each_vector(
+        &self,
+        table_id: u64,
+        column: usize,
+        rowids: &[u64],
+        mut f: impl FnMut(usize, &[f32]),
+    ) -> Result<()> {
+        let mut buf: Vec<f32> = Vec::new();
+        for (c, chunk) in rowids.chunks(1024).enumerate() {
+            let keys: Vec<[u8; 20]> = chunk
+                .iter()
+                .map(|&r| keys::vector_key(table_id, column, r))
+                .collect();
+            for (i, r) in self
+                .db
+                .batched_multi_get_cf(self.cf(CF_VECTORS), keys.iter(), false)
+                .into_iter()
+                .enumerate()
+            {
+                let Some(bytes) = r? else { continue };
+                match bytes.split_first() {
+                    Some((&keys::VECTOR_FORMAT, rest)) if rest.len() % 4 == 0 => {
+                        buf.clear();
+                        buf.extend(
+                            rest.chunks_exact(4)
+                                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                        );
+                        f(c * 1024 + i, &buf);
+                    }
+                    _ => return Err(Error::Corrupt("stored vector: malformed".into())),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Calls `f(rowid, row)` for every row of the table in rowid order, until `f` returns
     /// `Ok(false)` or an error. With `columns`, only those columns are decoded (the others are
     /// `Value::Null`; see [`keys::decode_row`]); vector columns are read only when asked for,

@@ -330,6 +330,21 @@ impl VectorIndexes {
         self.key_locks.lock().entry(key).or_default().clone()
     }
 
+    /// The column's index if it is in memory already and stores f32 vectors (so
+    /// [`LiveIndex::get`] returns the stored vectors exactly); never loads one.
+    pub fn cached_f32(&self, table_id: u64, column: usize) -> Option<Arc<LiveIndex>> {
+        let key = (table_id, column);
+        let f32 = self
+            .metas
+            .lock()
+            .get(&key)
+            .is_some_and(|m| m.params.quantization == Quantization::F32);
+        if !f32 {
+            return None;
+        }
+        self.cache.lock().peek(&key).cloned()
+    }
+
     /// The metadata of the index on a column, if it has one.
     pub fn meta(&self, table_id: u64, column: usize) -> Option<IndexMeta> {
         self.metas.lock().get(&(table_id, column)).cloned()
@@ -1211,6 +1226,13 @@ impl LiveIndex {
             .filtered_search(query, k, keep)
             .map_err(usearch_err)?;
         Ok(matches.keys.into_iter().zip(matches.distances).collect())
+    }
+
+    /// Copies the vector stored under `rowid` into `buf` (of the index's dimensions); false
+    /// when the index has no such key.
+    pub fn get(&self, rowid: u64, buf: &mut [f32]) -> Result<bool> {
+        let st = self.state.read();
+        Ok(st.index.get(rowid, buf).map_err(usearch_err)? > 0)
     }
 
     /// A read guard on the state with `expansion_search` set to `ef`.
