@@ -14,9 +14,11 @@ use crate::error::{Error, Result};
 use crate::exec::copy::{self, CopyFormat};
 use crate::exec::select::{self, ExecCtx};
 use crate::exec::write::{self, TableEntry};
+use crate::expr::eval::eval_const;
+use crate::expr::Expr;
 use crate::plan::{self, PlanCatalog};
 use crate::row::{Row, Rows};
-use crate::sql::bind::{self, Binder, Expr};
+use crate::sql::bind::{self, Binder};
 use crate::sql::{parse_one, Parsed};
 use crate::storage::{Counters, Store};
 use crate::value::{coerce, DataType, Params, Value};
@@ -962,7 +964,7 @@ impl Database {
                     for e in &row.content {
                         match b.bind(e)? {
                             Expr::Literal(v) => vals.push(v),
-                            other => vals.push(crate::exec::expr::eval_const(&other)?),
+                            other => vals.push(eval_const(&other)?),
                         }
                     }
                     out.push(vals);

@@ -36,6 +36,8 @@ mod db;
 mod error;
 /// Execution operators (scan, filter, sort, aggregate, kNN, writes).
 pub(crate) mod exec;
+/// Bound expressions and their evaluation, shared by the binder and the executor.
+pub(crate) mod expr;
 /// Logical plans and the kNN-vs-scan choice.
 pub(crate) mod plan;
 /// Query results.

@@ -1,18 +1,18 @@
-//! Execution: expression evaluation, `SELECT` (scan, aggregate, kNN) and the write statements.
+//! Execution: `SELECT` (scan, aggregate, kNN) and the write statements, over bound
+//! expressions ([`crate::expr`]) and plans ([`crate::plan`]).
 //!
 //! Operators work over materialised rows (`Vec<Value>`), pulled from the storage scan in rowid
 //! order; a kNN query reads only the rows the index returns (plus a filter scan when there is
 //! a `WHERE`).
 
 pub(crate) mod copy;
-pub(crate) mod expr;
 pub(crate) mod select;
 pub(crate) mod write;
 
 use crate::catalog::TableSchema;
 use crate::error::Result;
-use crate::exec::expr::{truthy, Ctx};
-use crate::sql::bind::{BinOp, Expr};
+use crate::expr::eval::{truthy, Ctx};
+use crate::expr::{mark_columns, BinOp, Expr};
 use crate::storage::{keys, Store};
 use crate::value::{DataType, Value};
 
@@ -57,7 +57,7 @@ pub(crate) fn for_each_match(
         return store.scan(table.id, columns, f);
     };
     let mut filter_columns = vec![false; table.columns.len()];
-    crate::sql::bind::mark_columns(filter, &mut filter_columns);
+    mark_columns(filter, &mut filter_columns);
     store.scan_raw(table.id, |rowid, bytes| {
         let narrow = keys::decode_row(bytes, Some(&filter_columns))?;
         if !truthy(filter, Ctx::row(&narrow))? {

@@ -9,10 +9,10 @@ use sqlparser::ast as sql;
 
 use crate::catalog::TableSchema;
 use crate::error::{Error, Result};
-use crate::exec::expr::{eval, truthy, Ctx};
+use crate::expr::eval::{eval, truthy, Ctx};
+use crate::expr::{AggCall, AggFunc, Expr};
 use crate::plan::{Access, SelectPlan};
 use crate::row::Rows;
-use crate::sql::bind::{AggCall, AggFunc, Expr};
 use crate::storage::{Counters, Store};
 use crate::value::Value;
 use crate::vector::VectorIndexes;

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use crate::catalog::TableSchema;
 use crate::error::{Error, Result};
-use crate::exec::expr::{eval, Ctx};
-use crate::sql::bind::Expr;
+use crate::expr::eval::{eval, Ctx};
+use crate::expr::Expr;
 use crate::storage::{Change, ChangeOp, Counters, Store};
 use crate::value::{coerce, Value};
 use crate::vector::{Progress, ProgressFn, VectorChange, VectorIndexes};

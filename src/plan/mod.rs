@@ -19,7 +19,8 @@ use sqlparser::ast::{
 
 use crate::catalog::{Metric, TableSchema};
 use crate::error::{Error, Result};
-use crate::sql::bind::{self, AggCall, BinOp, Binder, Expr, Func, SubqueryFn};
+use crate::expr::{self, AggCall, BinOp, Expr, Func};
+use crate::sql::bind::{self, Binder, SubqueryFn};
 use crate::value::{DataType, Value};
 
 /// How rows are found.
@@ -70,7 +71,7 @@ impl SelectPlan {
             .iter()
             .chain(self.order_by.iter().map(|(e, _)| e))
         {
-            bind::mark_columns(e, &mut mask);
+            expr::mark_columns(e, &mut mask);
         }
         if let Some(agg) = &self.aggregate {
             for e in agg
@@ -78,7 +79,7 @@ impl SelectPlan {
                 .iter()
                 .chain(agg.aggs.iter().filter_map(|a| a.arg.as_ref()))
             {
-                bind::mark_columns(e, &mut mask);
+                expr::mark_columns(e, &mut mask);
             }
         }
         mask
@@ -289,14 +290,14 @@ pub(crate) fn plan_select(
         };
         projections = projections
             .into_iter()
-            .map(|e| bind::over_groups(e, &group_exprs, t))
+            .map(|e| expr::over_groups(e, &group_exprs, t))
             .collect::<Result<_>>()?;
         order_by = order_by
             .into_iter()
-            .map(|(e, d)| Ok((bind::over_groups(e, &group_exprs, t)?, d)))
+            .map(|(e, d)| Ok((expr::over_groups(e, &group_exprs, t)?, d)))
             .collect::<Result<_>>()?;
         let having = having
-            .map(|h| bind::over_groups(h, &group_exprs, t))
+            .map(|h| expr::over_groups(h, &group_exprs, t))
             .transpose()?;
         Some(AggPlan {
             group_by: group_exprs,
