@@ -19,7 +19,8 @@ use crate::expr::Expr;
 use crate::plan::{self, PlanCatalog};
 use crate::row::{Row, Rows};
 use crate::sql::bind::{self, Binder};
-use crate::sql::{parse_one, Parsed};
+use crate::sql::select::bind_select;
+use crate::sql::{parse_one, Catalog, Parsed};
 use crate::storage::{Counters, Store};
 use crate::value::{coerce, DataType, Params, Value};
 use crate::vector::{IndexStatus, Progress, ProgressFn, VectorConfig, VectorIndexes};
@@ -210,10 +211,13 @@ struct CatalogView<'a> {
     vectors: &'a VectorIndexes,
 }
 
-impl PlanCatalog for CatalogView<'_> {
+impl Catalog for CatalogView<'_> {
     fn table(&self, name: &str) -> Result<TableSchema> {
         lookup(self.state, name).map(|e| e.schema.clone())
     }
+}
+
+impl PlanCatalog for CatalogView<'_> {
     fn index_metric(&self, table_id: u64, column: usize) -> Option<Metric> {
         self.vectors.metric(table_id, column)
     }
@@ -441,7 +445,7 @@ impl Database {
                     state: &state,
                     vectors: &self.inner.vectors,
                 };
-                let plan = plan::plan_select(q, &view, params, &sub)?;
+                let plan = plan::plan_select(bind_select(q, &view, params, &sub)?, &view);
                 let cx = self.exec_ctx(&state, plan.table.as_ref());
                 let lines = select::explain(&plan, q, &cx);
                 Ok(Output::Rows(Rows::new(
@@ -519,7 +523,7 @@ impl Database {
             state,
             vectors: &self.inner.vectors,
         };
-        let plan = plan::plan_select(q, &view, params, &sub)?;
+        let plan = plan::plan_select(bind_select(q, &view, params, &sub)?, &view);
         let cx = self.exec_ctx(state, plan.table.as_ref());
         select::run(&plan, &cx)
     }

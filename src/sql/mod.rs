@@ -6,13 +6,25 @@
 //! does not know, is recognised here before parsing.
 
 pub(crate) mod bind;
+pub(crate) mod select;
 
 use sqlparser::ast::Statement as SqlStatement;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, Tokenizer};
 
+use crate::catalog::TableSchema;
 use crate::error::{Error, Result};
+
+/// What the binders read from the catalog, as seen under the lock the caller holds while it
+/// binds and runs the statement.
+pub(crate) trait Catalog {
+    /// The table called `name` (exact name first, then ASCII case-insensitive).
+    ///
+    /// # Errors
+    /// [`Error::NoSuchTable`].
+    fn table(&self, name: &str) -> Result<TableSchema>;
+}
 
 /// A parsed statement: a sqlparser AST or one of vectable's own commands.
 #[derive(Debug)]
