@@ -148,6 +148,14 @@ impl Binder<'_> {
         fold(bound)
     }
 
+    /// Binds an expression that must be constant (an `INSERT` value) and evaluates it.
+    pub fn bind_value(&mut self, e: &SqlExpr) -> Result<Value> {
+        match self.bind(e)? {
+            Expr::Literal(v) => Ok(v),
+            other => eval_const(&other),
+        }
+    }
+
     /// Binds one level, refusing nesting deeper than [`MAX_EXPR_DEPTH`] (counted across the
     /// nested binders of subqueries, on this thread).
     fn bind_inner(&mut self, e: &SqlExpr) -> Result<Expr> {
