@@ -30,19 +30,20 @@
 
 /// Table schemas, index metadata and identifier rules.
 pub mod catalog;
-/// The public `Database` handle and its `Options`.
+/// The public `Database` handle and its `Options`: open, statement dispatch, locking.
 mod db;
 /// The error type.
 mod error;
-/// Execution operators (scan, filter, sort, aggregate, kNN, writes).
+/// Execution operators: `SELECT` (scan, filter, sort, aggregate, kNN, `EXPLAIN` text),
+/// `INSERT` / `UPDATE` / `DELETE`, `COPY` readers.
 pub(crate) mod exec;
 /// Bound expressions and their evaluation, shared by the binder and the executor.
 pub(crate) mod expr;
-/// Logical plans and the kNN-vs-scan choice.
+/// The planner: a bound `SELECT` and its access path (index kNN or full scan).
 pub(crate) mod plan;
 /// Query results.
 mod row;
-/// Parsing and binding.
+/// Parsing, and binding every statement against the catalog.
 pub(crate) mod sql;
 /// RocksDB storage: catalog, rows, primary keys, change log.
 pub(crate) mod storage;
