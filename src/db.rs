@@ -20,12 +20,13 @@ use crate::exec::select::{self, ExecCtx};
 use crate::exec::write::{self, TableEntry};
 use crate::plan::{self, PlanCatalog, SelectPlan};
 use crate::row::{Row, Rows};
+use crate::sql::cache::{ParsedStatement, StatementCache};
 use crate::sql::copy::bind_copy;
 use crate::sql::ddl::{self, CreateTable};
 use crate::sql::dml;
 use crate::sql::select::{bind_select, BoundSelect};
 use crate::sql::set::{bind_set, Setting};
-use crate::sql::{self, parse_one, Catalog, Command, Parsed};
+use crate::sql::{self, Catalog, Command, Parsed};
 use crate::storage::{Counters, Store};
 use crate::value::{Params, Value};
 use crate::vector::{IndexStatus, Progress, ProgressFn, VectorConfig, VectorIndexes};
@@ -40,6 +41,7 @@ pub use crate::sql::set::MAX_EF_SEARCH;
 /// - `checkpoint_changes`: 10,000 changes
 /// - `build_threads`: the number of available cores
 /// - `exact_search_threshold`: 2,000 vectors
+/// - `statement_cache_capacity`: 64 statements
 /// - `on_progress`: none
 #[derive(Clone)]
 pub struct Options {
@@ -48,6 +50,7 @@ pub struct Options {
     checkpoint_changes: u64,
     build_threads: usize,
     exact_search_threshold: usize,
+    statement_cache_capacity: usize,
     progress: Option<ProgressFn>,
 }
 
@@ -59,6 +62,7 @@ impl Default for Options {
             checkpoint_changes: 10_000,
             build_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             exact_search_threshold: 2_000,
+            statement_cache_capacity: 64,
             progress: None,
         }
     }
@@ -72,6 +76,7 @@ impl std::fmt::Debug for Options {
             .field("checkpoint_changes", &self.checkpoint_changes)
             .field("build_threads", &self.build_threads)
             .field("exact_search_threshold", &self.exact_search_threshold)
+            .field("statement_cache_capacity", &self.statement_cache_capacity)
             .field("on_progress", &self.progress.is_some())
             .finish()
     }
@@ -122,6 +127,16 @@ impl Options {
         self
     }
 
+    /// How many parsed statements [`Database::run`], [`execute`](Database::execute),
+    /// [`query`](Database::query) and [`query_row`](Database::query_row) keep, by SQL text,
+    /// so that running the same text again does not parse it again (each run still binds and
+    /// plans it with its parameters). The least recently used goes first; statements over
+    /// 16 KiB of text are never kept. 0 disables the cache.
+    pub fn statement_cache_capacity(mut self, n: usize) -> Options {
+        self.statement_cache_capacity = n;
+        self
+    }
+
     /// Calls `f` while an index is built or rows are imported (`COPY`): first with
     /// `done == 0`, last with `done == total`.
     pub fn on_progress(mut self, f: impl Fn(&Progress<'_>) + Send + Sync + 'static) -> Options {
@@ -143,6 +158,25 @@ pub enum Output {
     Done(String),
 }
 
+impl Output {
+    /// What [`Database::execute`] returns for it.
+    pub(crate) fn affected(self) -> u64 {
+        match self {
+            Output::Affected(n) => n,
+            Output::Rows(r) => r.len() as u64,
+            Output::Done(_) => 0,
+        }
+    }
+
+    /// What [`Database::query`] returns for it.
+    pub(crate) fn rows(self) -> Rows {
+        match self {
+            Output::Rows(r) => r,
+            _ => Rows::default(),
+        }
+    }
+}
+
 pub(crate) struct State {
     pub tables: BTreeMap<String, TableEntry>,
     pub next_table_id: u64,
@@ -157,6 +191,8 @@ struct Inner {
     ef_search: AtomicUsize,
     exact_threshold: usize,
     progress: Option<ProgressFn>,
+    /// Recently parsed statements, by SQL text.
+    statements: StatementCache,
 }
 
 impl Drop for Inner {
@@ -176,6 +212,9 @@ impl Drop for Inner {
 /// session settings, such as `ef_search`). Reads run concurrently; a write statement waits
 /// for running reads and runs alone. Each statement is atomic. When the last clone is
 /// dropped, dirty vector indexes are saved.
+///
+/// Statements are parsed once per SQL text: the last parsed statements are kept (see
+/// [`Options::statement_cache_capacity`]). Binding and planning happen at every run.
 ///
 /// ## Example
 /// ```
@@ -302,6 +341,7 @@ impl Database {
                 ef_search: AtomicUsize::new(options.ef_search),
                 exact_threshold: options.exact_search_threshold,
                 progress: options.progress,
+                statements: StatementCache::new(options.statement_cache_capacity),
             }),
         })
     }
@@ -327,11 +367,7 @@ impl Database {
     /// # Errors
     /// Any [`Error`] variant for the statement's failure; on error nothing was written.
     pub fn execute(&self, sql: &str, params: impl Params) -> Result<u64> {
-        Ok(match self.run(sql, params)? {
-            Output::Affected(n) => n,
-            Output::Rows(r) => r.len() as u64,
-            Output::Done(_) => 0,
-        })
+        self.run(sql, params).map(Output::affected)
     }
 
     /// Runs one statement and returns its rows (empty for statements without rows).
@@ -339,10 +375,7 @@ impl Database {
     /// # Errors
     /// As [`Database::execute`].
     pub fn query(&self, sql: &str, params: impl Params) -> Result<Rows> {
-        Ok(match self.run(sql, params)? {
-            Output::Rows(r) => r,
-            _ => Rows::default(),
-        })
+        self.run(sql, params).map(Output::rows)
     }
 
     /// Runs a query and maps its first row with `f`.
@@ -378,15 +411,21 @@ impl Database {
     /// # Errors
     /// As [`Database::execute`]; [`Error::Parse`] when `sql` holds more than one statement.
     pub fn run(&self, sql: &str, params: impl Params) -> Result<Output> {
+        let parsed = self.inner.statements.get(sql)?;
+        self.run_prepared(&parsed, params)
+    }
+
+    /// Runs a parsed statement with `params` (after checking there are not too many).
+    fn run_prepared(&self, parsed: &ParsedStatement, params: impl Params) -> Result<Output> {
         let params = params.into_values();
-        let (parsed, used) = parse_one(sql)?;
+        let used = parsed.params;
         if params.len() > used {
             return Err(Error::Parameter(format!(
                 "{} parameter(s) were given but the statement uses {used}",
                 params.len()
             )));
         }
-        self.run_parsed(&parsed, &params)
+        self.run_parsed(&parsed.parsed, &params)
     }
 
     /// Saves every vector index that changed since its last save, truncates their change

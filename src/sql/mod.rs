@@ -7,7 +7,7 @@
 //! `<#>` as a custom operator), so no custom dialect is needed; `CHECKPOINT`, which sqlparser
 //! does not know, is recognised here before parsing.
 //!
-//! - [`parse_one`] parses.
+//! - [`parse_one`] parses; [`cache::StatementCache`] keeps recent parses by SQL text.
 //! - [`command`] sorts a parsed statement by kind (and refuses kinds vectable does not have),
 //!   so that [`crate::db`] can take the right lock before binding.
 //! - The binders, one module per kind: [`select`], [`dml`] (`INSERT`, `UPDATE`, `DELETE`),
@@ -16,6 +16,7 @@
 //!   scalar subqueries through a callback ([`bind::SubqueryFn`]) that the caller provides.
 
 pub(crate) mod bind;
+pub(crate) mod cache;
 pub(crate) mod copy;
 pub(crate) mod ddl;
 pub(crate) mod dml;
