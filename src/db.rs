@@ -27,6 +27,7 @@ use crate::sql::dml;
 use crate::sql::select::{bind_select, BoundSelect};
 use crate::sql::set::{bind_set, Setting};
 use crate::sql::{self, Catalog, Command, Parsed};
+use crate::statement::Statement;
 use crate::storage::{Counters, Store};
 use crate::value::{Params, Value};
 use crate::vector::{IndexStatus, Progress, ProgressFn, VectorConfig, VectorIndexes};
@@ -128,10 +129,11 @@ impl Options {
     }
 
     /// How many parsed statements [`Database::run`], [`execute`](Database::execute),
-    /// [`query`](Database::query) and [`query_row`](Database::query_row) keep, by SQL text,
-    /// so that running the same text again does not parse it again (each run still binds and
-    /// plans it with its parameters). The least recently used goes first; statements over
-    /// 16 KiB of text are never kept. 0 disables the cache.
+    /// [`query`](Database::query), [`query_row`](Database::query_row) and
+    /// [`prepare`](Database::prepare) keep, by SQL text, so that running the same text again
+    /// does not parse it again (each run still binds and plans it with its parameters). The
+    /// least recently used goes first; statements over 16 KiB of text are never kept. 0
+    /// disables the cache.
     pub fn statement_cache_capacity(mut self, n: usize) -> Options {
         self.statement_cache_capacity = n;
         self
@@ -214,7 +216,8 @@ impl Drop for Inner {
 /// dropped, dirty vector indexes are saved.
 ///
 /// Statements are parsed once per SQL text: the last parsed statements are kept (see
-/// [`Options::statement_cache_capacity`]). Binding and planning happen at every run.
+/// [`Options::statement_cache_capacity`]), and [`Database::prepare`] returns a [`Statement`]
+/// that holds its parse. Binding and planning happen at every run.
 ///
 /// ## Example
 /// ```
@@ -415,8 +418,36 @@ impl Database {
         self.run_prepared(&parsed, params)
     }
 
+    /// Parses one statement into a [`Statement`] that runs it with parameters, as often as
+    /// needed, without parsing it again. Binding and planning happen at each run, against the
+    /// tables as they are then.
+    ///
+    /// ```
+    /// # use vectable::{params, Database};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = Database::open(dir.path())?;
+    /// db.execute("CREATE TABLE docs (id INTEGER PRIMARY KEY, title TEXT)", ())?;
+    /// let insert = db.prepare("INSERT INTO docs VALUES ($1, $2)")?;
+    /// insert.execute(params![1, "red"])?;
+    /// insert.execute(params![2, "green"])?;
+    /// assert_eq!(db.query("SELECT * FROM docs", ())?.len(), 2);
+    /// # Ok::<(), vectable::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Parse`] when `sql` does not parse or holds more or less than one statement.
+    /// Unknown tables and other binding errors are reported when the statement runs.
+    pub fn prepare(&self, sql: &str) -> Result<Statement> {
+        let parsed = self.inner.statements.get(sql)?;
+        Ok(Statement::new(self.clone(), parsed, sql))
+    }
+
     /// Runs a parsed statement with `params` (after checking there are not too many).
-    fn run_prepared(&self, parsed: &ParsedStatement, params: impl Params) -> Result<Output> {
+    pub(crate) fn run_prepared(
+        &self,
+        parsed: &ParsedStatement,
+        params: impl Params,
+    ) -> Result<Output> {
         let params = params.into_values();
         let used = parsed.params;
         if params.len() > used {
@@ -718,5 +749,6 @@ mod tests {
     #[test]
     fn database_is_send_sync_clone() {
         assert_send_sync::<Database>();
+        assert_send_sync::<Statement>();
     }
 }

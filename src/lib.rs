@@ -45,6 +45,8 @@ pub(crate) mod plan;
 mod row;
 /// Parsing, and binding every statement against the catalog.
 pub(crate) mod sql;
+/// Prepared statements.
+mod statement;
 /// RocksDB storage: catalog, rows, primary keys, change log.
 pub(crate) mod storage;
 /// Values, types and parameters.
@@ -57,5 +59,6 @@ pub use db::{Database, Options, Output, MAX_EF_SEARCH};
 pub use error::{Error, Result};
 pub use row::{OptionalExtension, Row, RowIndex, Rows};
 pub use sql::split_statements;
+pub use statement::Statement;
 pub use value::{format_vector, DataType, FromValue, Params, ToValue, Value, MAX_VECTOR_DIMS};
 pub use vector::{IndexStatus, LoadEvent, Progress};
