@@ -1,12 +1,13 @@
 //! Criterion micro-benchmarks of the per-query work around the index: parsing a kNN
-//! statement, parse + bind + plan (through `EXPLAIN`, which plans without running), a whole kNN
-//! query with the statement cache, without it, and as a prepared `Statement`, and the scan that
-//! fetches and decodes rows.
+//! statement; parse + bind + plan (through `EXPLAIN`, which plans without running), and bind +
+//! plan alone when the statement cache holds the parse; a whole kNN query with the statement
+//! cache, without it, and as a prepared `Statement`; and the scan that fetches and decodes
+//! rows.
 //!
 //! ```text
 //! cargo bench --bench micro                # all
 //! cargo bench --bench micro -- parse       # a subset, by name
-//! cargo bench --bench micro -- statement   # the statement cache and prepared statements
+//! cargo bench --bench micro -- statement/  # the statement cache and prepared statements
 //! ```
 //!
 //! Figures are criterion's (time per iteration, with a confidence interval); the suite-level
@@ -63,15 +64,28 @@ fn table_with(options: Options) -> (tempfile::TempDir, Database) {
 
 fn sql(c: &mut Criterion) {
     let (_dir, db) = table();
+    // Without the statement cache, every `EXPLAIN` parses its text again.
+    let (_dir_off, uncached) = table_with(Options::new().statement_cache_capacity(0));
     let q = vector(&mut StdRng::seed_from_u64(2));
     let mut g = c.benchmark_group("sql");
     g.bench_function("parse kNN statement (sqlparser)", |b| {
         b.iter(|| Parser::parse_sql(&PostgreSqlDialect {}, black_box(KNN)).unwrap())
     });
     let explain = format!("EXPLAIN {KNN}");
-    g.bench_function("parse + bind + plan kNN statement (EXPLAIN)", |b| {
-        b.iter(|| db.query(black_box(&explain), params![q.clone()]).unwrap())
-    });
+    g.bench_function(
+        "parse + bind + plan kNN statement (EXPLAIN, no statement cache)",
+        |b| {
+            b.iter(|| {
+                uncached
+                    .query(black_box(&explain), params![q.clone()])
+                    .unwrap()
+            })
+        },
+    );
+    g.bench_function(
+        "bind + plan kNN statement (EXPLAIN, statement cache hit)",
+        |b| b.iter(|| db.query(black_box(&explain), params![q.clone()]).unwrap()),
+    );
     g.finish();
 }
 
