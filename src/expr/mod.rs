@@ -2,7 +2,7 @@
 //! ([`crate::exec`]) evaluates, with column references resolved to positions, parameters and
 //! constants folded to literals, and aggregates replaced by references to their slots.
 //!
-//! [`eval`] evaluates them (three-valued logic, vector distances); the binder uses it to fold
+//! [`eval`](crate::expr::eval) evaluates them (three-valued logic, vector distances); the binder uses it to fold
 //! constant subexpressions, the executor on every row. Neither layer calls into the other for
 //! this.
 

@@ -13,6 +13,12 @@
 //! the HNSW index over the matching rowids (USearch `filtered_search`, what this planner did
 //! before) was approximate and, on data without cluster structure, missed most true neighbours
 //! (recall@10 0.17 at 50% selectivity on 100K random 768-d vectors; 1.000 exact).
+//!
+//! [`BoundSelect`]: crate::sql::select::BoundSelect
+//! [`SelectPlan`]: crate::plan::SelectPlan
+//! [`plan_select`]: crate::plan::plan_select
+//! [`choose_access`]: crate::plan::choose_access
+//! [`Access::Knn`]: crate::plan::Access::Knn
 
 use crate::catalog::{Metric, TableSchema};
 use crate::expr::{self, BinOp, Expr, Func};

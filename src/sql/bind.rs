@@ -1,4 +1,4 @@
-//! Binding: sqlparser expressions (`SqlExpr`) → vectable's [`Expr`](crate::expr::Expr), with column names
+//! Binding: sqlparser expressions (`SqlExpr`) → vectable's [`Expr`], with column names
 //! resolved against the table, `$n` parameters substituted, scalar subqueries evaluated once,
 //! aggregates collected, vector literals parsed and checked against the column they meet,
 //! and constant subexpressions folded.

@@ -41,7 +41,7 @@ impl Insert {
     /// # Errors
     /// Whatever `run` returns; [`Error::InvalidArgument`] when the query returns a different
     /// number of columns than there are targets; the conversion errors of
-    /// [`coerce`](crate::value::coerce), naming the column (and the row, for several rows).
+    /// [`coerce`], naming the column (and the row, for several rows).
     pub fn into_rows(
         self,
         run: impl FnOnce(BoundSelect) -> Result<Rows>,

@@ -7,13 +7,25 @@
 //! `<#>` as a custom operator), so no custom dialect is needed; `CHECKPOINT`, which sqlparser
 //! does not know, is recognised here before parsing.
 //!
-//! - [`parse_one`] parses; [`cache::StatementCache`] keeps recent parses by SQL text.
+//! - [`parse_one`] parses; [`StatementCache`] keeps recent parses by SQL text.
 //! - [`command`] sorts a parsed statement by kind (and refuses kinds vectable does not have),
 //!   so that [`crate::db`] can take the right lock before binding.
 //! - The binders, one module per kind: [`select`], [`dml`] (`INSERT`, `UPDATE`, `DELETE`),
 //!   [`ddl`] (`CREATE` / `DROP` of tables and indexes), [`copy`] and [`set`]; [`bind`] binds
 //!   the expressions inside them. They read the catalog through [`Catalog`], and evaluate
-//!   scalar subqueries through a callback ([`bind::SubqueryFn`]) that the caller provides.
+//!   scalar subqueries through a callback ([`SubqueryFn`]) that the caller provides.
+//!
+//! [`parse_one`]: crate::sql::parse_one
+//! [`StatementCache`]: crate::sql::cache::StatementCache
+//! [`command`]: crate::sql::command
+//! [`select`]: crate::sql::select
+//! [`dml`]: crate::sql::dml
+//! [`ddl`]: crate::sql::ddl
+//! [`copy`]: crate::sql::copy
+//! [`set`]: crate::sql::set
+//! [`bind`]: crate::sql::bind
+//! [`Catalog`]: crate::sql::Catalog
+//! [`SubqueryFn`]: crate::sql::bind::SubqueryFn
 
 pub(crate) mod bind;
 pub(crate) mod cache;
