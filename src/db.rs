@@ -1,5 +1,9 @@
-//! [`Database`]: the public handle that ties parsing, planning, execution, storage and the
-//! vector indexes together, and [`Options`].
+//! [`Database`]: the public handle, and [`Options`].
+//!
+//! The database opens the store and the vector indexes, holds the catalog state behind one
+//! lock, and dispatches each statement: it takes the lock the statement needs, has
+//! [`crate::sql`] bind it against the catalog, [`crate::plan`] plan a `SELECT`, and
+//! [`crate::exec`], [`crate::storage`] or [`crate::vector`] carry it out.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,27 +11,32 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use sqlparser::ast::{self as sql, Statement as SqlStatement};
+use sqlparser::ast::Query;
 
-use crate::catalog::{
-    self, ColumnDef, HnswParams, IndexMeta, Metric, Quantization, SecondaryIndex, TableSchema,
-};
+use crate::catalog::{IndexMeta, Metric, SecondaryIndex, TableSchema};
 use crate::error::{Error, Result};
-use crate::exec::copy::{self, CopyFormat};
+use crate::exec::copy;
+use crate::exec::explain;
 use crate::exec::select::{self, ExecCtx};
 use crate::exec::write::{self, TableEntry};
+use crate::expr::Expr;
 use crate::plan::access::{self as access_path, IndexStats, RowSource};
-use crate::plan::knn::{FilteredKnnSetting, KnnSettings};
-use crate::plan::{self, PlanCatalog};
+use crate::plan::knn::KnnSettings;
+use crate::plan::{self, PlanCatalog, SelectPlan};
 use crate::row::{Row, Rows};
-use crate::sql::bind::{self, Binder, Expr};
-use crate::sql::{parse_one, Parsed};
+use crate::sql::cache::{ParsedStatement, StatementCache};
+use crate::sql::copy::bind_copy;
+use crate::sql::ddl::{self, CreateTable, NewIndex};
+use crate::sql::dml;
+use crate::sql::select::{bind_select, BoundSelect};
+use crate::sql::set::{bind_set, FilteredKnnSetting, Setting};
+use crate::sql::{self, Catalog, Command, Parsed};
+use crate::statement::Statement;
 use crate::storage::{Counters, KeyRange, Store};
-use crate::value::{coerce, DataType, Params, Value};
+use crate::value::{Params, Value};
 use crate::vector::{IndexStatus, Progress, ProgressFn, VectorConfig, VectorIndexes};
 
-/// Largest `SET ef_search` accepted.
-pub const MAX_EF_SEARCH: usize = 10_000;
+pub use crate::sql::set::MAX_EF_SEARCH;
 
 /// Settings for [`Database::open_with`].
 ///
@@ -37,6 +46,7 @@ pub const MAX_EF_SEARCH: usize = 10_000;
 /// - `checkpoint_changes`: 10,000 changes
 /// - `build_threads`: the number of available cores
 /// - `exact_search_threshold`: 2,000 vectors
+/// - `statement_cache_capacity`: 64 statements
 /// - `on_progress`: none
 #[derive(Clone)]
 pub struct Options {
@@ -45,6 +55,7 @@ pub struct Options {
     checkpoint_changes: u64,
     build_threads: usize,
     exact_search_threshold: usize,
+    statement_cache_capacity: usize,
     progress: Option<ProgressFn>,
 }
 
@@ -56,6 +67,7 @@ impl Default for Options {
             checkpoint_changes: 10_000,
             build_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             exact_search_threshold: 2_000,
+            statement_cache_capacity: 64,
             progress: None,
         }
     }
@@ -69,6 +81,7 @@ impl std::fmt::Debug for Options {
             .field("checkpoint_changes", &self.checkpoint_changes)
             .field("build_threads", &self.build_threads)
             .field("exact_search_threshold", &self.exact_search_threshold)
+            .field("statement_cache_capacity", &self.statement_cache_capacity)
             .field("on_progress", &self.progress.is_some())
             .finish()
     }
@@ -119,6 +132,17 @@ impl Options {
         self
     }
 
+    /// How many parsed statements [`Database::run`], [`execute`](Database::execute),
+    /// [`query`](Database::query), [`query_row`](Database::query_row) and
+    /// [`prepare`](Database::prepare) keep, by SQL text, so that running the same text again
+    /// does not parse it again (each run still binds and plans it with its parameters). The
+    /// least recently used goes first; statements over 16 KiB of text are never kept. 0
+    /// disables the cache.
+    pub fn statement_cache_capacity(mut self, n: usize) -> Options {
+        self.statement_cache_capacity = n;
+        self
+    }
+
     /// Calls `f` while an index is built or rows are imported (`COPY`): first with
     /// `done == 0`, last with `done == total`.
     pub fn on_progress(mut self, f: impl Fn(&Progress<'_>) + Send + Sync + 'static) -> Options {
@@ -140,6 +164,25 @@ pub enum Output {
     Done(String),
 }
 
+impl Output {
+    /// What [`Database::execute`] returns for it.
+    pub(crate) fn affected(self) -> u64 {
+        match self {
+            Output::Affected(n) => n,
+            Output::Rows(r) => r.len() as u64,
+            Output::Done(_) => 0,
+        }
+    }
+
+    /// What [`Database::query`] returns for it.
+    pub(crate) fn rows(self) -> Rows {
+        match self {
+            Output::Rows(r) => r,
+            _ => Rows::default(),
+        }
+    }
+}
+
 pub(crate) struct State {
     pub tables: BTreeMap<String, TableEntry>,
     pub next_table_id: u64,
@@ -156,6 +199,8 @@ struct Inner {
     filtered_knn: AtomicU8,
     exact_threshold: usize,
     progress: Option<ProgressFn>,
+    /// Recently parsed statements, by SQL text.
+    statements: StatementCache,
 }
 
 impl Drop for Inner {
@@ -175,6 +220,10 @@ impl Drop for Inner {
 /// session settings, such as `ef_search`). Reads run concurrently; a write statement waits
 /// for running reads and runs alone. Each statement is atomic. When the last clone is
 /// dropped, dirty vector indexes are saved.
+///
+/// Statements are parsed once per SQL text: the last parsed statements are kept (see
+/// [`Options::statement_cache_capacity`]), and [`Database::prepare`] returns a [`Statement`]
+/// that holds its parse. Binding and planning happen at every run.
 ///
 /// ## Example
 /// ```
@@ -214,6 +263,32 @@ struct CatalogView<'a> {
     state: &'a State,
 }
 
+impl Catalog for CatalogView<'_> {
+    fn table(&self, name: &str) -> Result<TableSchema> {
+        lookup(self.state, name).map(|e| e.schema.clone())
+    }
+    fn tables(&self) -> Vec<TableSchema> {
+        self.state
+            .tables
+            .values()
+            .map(|e| e.schema.clone())
+            .collect()
+    }
+    fn indexes(&self) -> Vec<IndexMeta> {
+        self.db.inner.vectors.all_metas()
+    }
+    fn index(&self, table_id: u64, column: usize) -> Option<IndexMeta> {
+        self.db.inner.vectors.meta(table_id, column)
+    }
+    fn secondary_indexes(&self) -> Vec<(TableSchema, SecondaryIndex)> {
+        self.state
+            .tables
+            .values()
+            .flat_map(|e| e.indexes.iter().map(|s| (e.schema.clone(), s.clone())))
+            .collect()
+    }
+}
+
 impl IndexStats for CatalogView<'_> {
     fn count(&self, ranges: &[KeyRange], cap: u64) -> Result<u64> {
         let mut n = 0u64;
@@ -226,13 +301,10 @@ impl IndexStats for CatalogView<'_> {
 }
 
 impl PlanCatalog for CatalogView<'_> {
-    fn table(&self, name: &str) -> Result<TableSchema> {
-        lookup(self.state, name).map(|e| e.schema.clone())
-    }
     fn index_metric(&self, table_id: u64, column: usize) -> Option<Metric> {
         self.db.inner.vectors.metric(table_id, column)
     }
-    fn secondary_indexes(&self, table_id: u64) -> Vec<SecondaryIndex> {
+    fn table_indexes(&self, table_id: u64) -> Vec<SecondaryIndex> {
         entry_by_id(self.state, table_id).map_or_else(Vec::new, |e| e.indexes.clone())
     }
     fn row_count(&self, table_id: u64) -> u64 {
@@ -246,12 +318,12 @@ impl PlanCatalog for CatalogView<'_> {
     ) -> Result<(f64, u64)> {
         let (mut seen, mut hits) = (0u64, 0u64);
         let mut mask = vec![false; table.columns.len()];
-        bind::mark_columns(filter, &mut mask);
+        crate::expr::mark_columns(filter, &mut mask);
         self.db.inner.store.scan(table, Some(&mask), |_, row| {
             seen += 1;
             // A filter that fails to evaluate on a row counts as not matching here; the
             // statement itself reports the error.
-            if crate::exec::expr::truthy(filter, crate::exec::expr::Ctx::row(&row)).unwrap_or(false)
+            if crate::expr::eval::truthy(filter, crate::expr::eval::Ctx::row(&row)).unwrap_or(false)
             {
                 hits += 1;
             }
@@ -300,20 +372,6 @@ fn lookup<'s>(state: &'s State, name: &str) -> Result<&'s TableEntry> {
                 .find(|t| t.schema.name.eq_ignore_ascii_case(name))
         })
         .ok_or_else(|| Error::NoSuchTable(name.to_string()))
-}
-
-/// The secondary index called `name` (ASCII case-insensitive), with its table's key.
-fn secondary_named(state: &State, name: &str) -> Option<(String, SecondaryIndex)> {
-    state.tables.iter().find_map(|(k, e)| {
-        e.indexes
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(name))
-            .map(|s| (k.clone(), s.clone()))
-    })
-}
-
-fn table_name_key(state: &State, name: &str) -> Result<String> {
-    lookup(state, name).map(|e| e.schema.name.clone())
 }
 
 impl Database {
@@ -383,6 +441,7 @@ impl Database {
                 filtered_knn: AtomicU8::new(0),
                 exact_threshold: options.exact_search_threshold,
                 progress: options.progress,
+                statements: StatementCache::new(options.statement_cache_capacity),
             }),
         })
     }
@@ -408,11 +467,7 @@ impl Database {
     /// # Errors
     /// Any [`Error`] variant for the statement's failure; on error nothing was written.
     pub fn execute(&self, sql: &str, params: impl Params) -> Result<u64> {
-        Ok(match self.run(sql, params)? {
-            Output::Affected(n) => n,
-            Output::Rows(r) => r.len() as u64,
-            Output::Done(_) => 0,
-        })
+        self.run(sql, params).map(Output::affected)
     }
 
     /// Runs one statement and returns its rows (empty for statements without rows).
@@ -420,10 +475,7 @@ impl Database {
     /// # Errors
     /// As [`Database::execute`].
     pub fn query(&self, sql: &str, params: impl Params) -> Result<Rows> {
-        Ok(match self.run(sql, params)? {
-            Output::Rows(r) => r,
-            _ => Rows::default(),
-        })
+        self.run(sql, params).map(Output::rows)
     }
 
     /// Runs a query and maps its first row with `f`.
@@ -459,21 +511,49 @@ impl Database {
     /// # Errors
     /// As [`Database::execute`]; [`Error::Parse`] when `sql` holds more than one statement.
     pub fn run(&self, sql: &str, params: impl Params) -> Result<Output> {
+        let parsed = self.inner.statements.get(sql)?;
+        self.run_prepared(&parsed, params)
+    }
+
+    /// Parses one statement into a [`Statement`] that runs it with parameters, as often as
+    /// needed, without parsing it again. Binding and planning happen at each run, against the
+    /// tables as they are then.
+    ///
+    /// ```
+    /// # use vectable::{params, Database};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = Database::open(dir.path())?;
+    /// db.execute("CREATE TABLE docs (id INTEGER PRIMARY KEY, title TEXT)", ())?;
+    /// let insert = db.prepare("INSERT INTO docs VALUES ($1, $2)")?;
+    /// insert.execute(params![1, "red"])?;
+    /// insert.execute(params![2, "green"])?;
+    /// assert_eq!(db.query("SELECT * FROM docs", ())?.len(), 2);
+    /// # Ok::<(), vectable::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Parse`] when `sql` does not parse or holds more or less than one statement.
+    /// Unknown tables and other binding errors are reported when the statement runs.
+    pub fn prepare(&self, sql: &str) -> Result<Statement> {
+        let parsed = self.inner.statements.get(sql)?;
+        Ok(Statement::new(self.clone(), parsed, sql))
+    }
+
+    /// Runs a parsed statement with `params` (after checking there are not too many).
+    pub(crate) fn run_prepared(
+        &self,
+        parsed: &ParsedStatement,
+        params: impl Params,
+    ) -> Result<Output> {
         let params = params.into_values();
-        let (parsed, used) = parse_one(sql)?;
+        let used = parsed.params;
         if params.len() > used {
             return Err(Error::Parameter(format!(
                 "{} parameter(s) were given but the statement uses {used}",
                 params.len()
             )));
         }
-        match parsed {
-            Parsed::Checkpoint => {
-                self.checkpoint()?;
-                Ok(Output::Done("CHECKPOINT".into()))
-            }
-            Parsed::Sql(stmt) => self.run_statement(&stmt, &params),
-        }
+        self.run_parsed(&parsed.parsed, &params)
     }
 
     /// Saves every vector index that changed since its last save, truncates their change
@@ -527,47 +607,43 @@ impl Database {
         }
     }
 
-    /// The secondary (B-tree) indexes of every table, by table then index id.
+    /// The secondary (B-tree) indexes of every table, with the table's schema, by table name
+    /// then index id.
     pub fn secondary_indexes(&self) -> Vec<(TableSchema, SecondaryIndex)> {
-        let state = self.inner.state.read();
-        state
-            .tables
-            .values()
-            .flat_map(|e| e.indexes.iter().map(|s| (e.schema.clone(), s.clone())))
-            .collect()
+        self.catalog(&self.inner.state.read()).secondary_indexes()
     }
 
-    fn run_statement(&self, stmt: &SqlStatement, params: &[Value]) -> Result<Output> {
-        match stmt {
-            SqlStatement::Query(q) => {
+    /// The catalog as the binders and the planner see it, under the caller's lock.
+    fn catalog<'a>(&'a self, state: &'a State) -> CatalogView<'a> {
+        CatalogView { db: self, state }
+    }
+
+    /// Runs one parsed statement: takes the lock it needs, binds it, runs it.
+    fn run_parsed(&self, parsed: &Parsed, params: &[Value]) -> Result<Output> {
+        match sql::command(parsed)? {
+            Command::Checkpoint => {
+                self.checkpoint()?;
+                Ok(Output::Done("CHECKPOINT".into()))
+            }
+            Command::Select(q) => {
                 let state = self.inner.state.read();
                 self.select(&state, q, params).map(Output::Rows)
             }
-            SqlStatement::Explain {
-                statement, analyze, ..
-            } => {
-                let SqlStatement::Query(q) = statement.as_ref() else {
-                    return Err(Error::unsupported("EXPLAIN of anything but SELECT"));
-                };
+            Command::Explain { query: q, analyze } => {
                 let state = self.inner.state.read();
-                let sub = |q: &sql::Query| self.subquery(&state, q, params);
-                let view = CatalogView {
-                    db: self,
-                    state: &state,
-                };
-                let plan = plan::plan_select(q, &view, params, &sub)?;
+                let plan = self.plan(&state, q, params)?;
                 let cx = self.exec_ctx(&state, plan.table.as_ref());
-                let lines = if *analyze {
-                    crate::exec::explain::analyze(&plan, q, &cx)?
+                let lines = if analyze {
+                    explain::analyze(&plan, q, &cx)?
                 } else {
-                    crate::exec::explain::explain(&plan, q, &cx)
+                    explain::explain(&plan, q, &cx)
                 };
                 Ok(Output::Rows(Rows::new(
                     vec!["plan".into()],
                     lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
                 )))
             }
-            SqlStatement::ShowTables { .. } => {
+            Command::ShowTables => {
                 let state = self.inner.state.read();
                 let rows = state
                     .tables
@@ -576,44 +652,159 @@ impl Database {
                     .collect();
                 Ok(Output::Rows(Rows::new(vec!["name".into()], rows)))
             }
-            SqlStatement::Set(set) => self.set(set, params),
-            SqlStatement::CreateTable(ct) => self.create_table(ct),
-            SqlStatement::Drop {
-                object_type,
-                if_exists,
-                names,
-                ..
-            } => match object_type {
-                sql::ObjectType::Table => self.drop_table(names, *if_exists),
-                sql::ObjectType::Index => self.drop_index(names, *if_exists),
-                other => Err(Error::unsupported(format!("DROP {other}"))),
-            },
-            SqlStatement::CreateIndex(ci) => self.create_index(ci),
-            SqlStatement::Insert(ins) => self.insert(ins, params),
-            SqlStatement::Update(up) => self.update(up, params),
-            SqlStatement::Delete(del) => self.delete(del, params),
-            SqlStatement::Copy {
-                source,
-                to,
-                target,
-                options,
-                legacy_options,
-                ..
-            } => {
-                if *to {
-                    return Err(Error::unsupported("COPY ... TO"));
+            Command::Set(set) => match bind_set(set, params)? {
+                Setting::EfSearch(n) => {
+                    self.inner.ef_search.store(n, Ordering::Relaxed);
+                    Ok(Output::Done("SET".into()))
                 }
-                self.copy(source, target, options, legacy_options)
+                Setting::FilteredKnn(f) => {
+                    let code = match f {
+                        FilteredKnnSetting::Exact => 1,
+                        FilteredKnnSetting::Index => 2,
+                        _ => 0,
+                    };
+                    self.inner.filtered_knn.store(code, Ordering::Relaxed);
+                    Ok(Output::Done("SET".into()))
+                }
+            },
+            Command::CreateTable(ct) => {
+                let mut state = self.inner.state.write();
+                // `None`: IF NOT EXISTS, and it exists.
+                let bound = ddl::bind_create_table(ct, &self.catalog(&state))?;
+                if let Some(ct) = bound {
+                    self.create_table(&mut state, ct)?;
+                }
+                Ok(Output::Done("CREATE TABLE".into()))
             }
-            other => Err(Error::unsupported(format!(
-                "statement {}",
-                other
-                    .to_string()
-                    .split_whitespace()
-                    .take(2)
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ))),
+            Command::DropTable { names, if_exists } => {
+                let mut state = self.inner.state.write();
+                let keys = ddl::bind_drop_tables(names, if_exists, &self.catalog(&state))?;
+                for key in keys {
+                    // A table listed twice is dropped once.
+                    let Some((id, indexes)) = state
+                        .tables
+                        .get(&key)
+                        .map(|e| (e.schema.id, e.indexes.clone()))
+                    else {
+                        continue;
+                    };
+                    self.inner.vectors.forget_table(&self.inner.store, id)?;
+                    let mut batch = self.inner.store.batch();
+                    batch.delete_table(id, &indexes);
+                    self.inner.store.write(batch)?;
+                    state.tables.remove(&key);
+                }
+                Ok(Output::Done("DROP TABLE".into()))
+            }
+            Command::DropIndex { names, if_exists } => {
+                let mut state = self.inner.state.write();
+                let drop = ddl::bind_drop_indexes(names, if_exists, &self.catalog(&state))?;
+                for key in drop.vector {
+                    self.inner.vectors.forget(&self.inner.store, key)?;
+                }
+                if !drop.secondary.is_empty() {
+                    let mut batch = self.inner.store.batch();
+                    for (_, s) in &drop.secondary {
+                        batch.drop_sindex(s);
+                    }
+                    self.inner.store.write(batch)?;
+                    for (table, s) in drop.secondary {
+                        if let Some(e) = state.tables.get_mut(&table) {
+                            e.indexes.retain(|x| x.id != s.id);
+                        }
+                    }
+                }
+                Ok(Output::Done("DROP INDEX".into()))
+            }
+            Command::CreateIndex(ci) => {
+                let mut state = self.inner.state.write();
+                // `None`: IF NOT EXISTS, and it exists.
+                match ddl::bind_create_index(ci, &self.catalog(&state))? {
+                    None => {}
+                    Some(NewIndex::Hnsw(meta)) => {
+                        let entry = lookup(&state, &meta.table)?;
+                        self.inner.vectors.create(
+                            &self.inner.store,
+                            &entry.schema,
+                            entry.counters.seq,
+                            meta,
+                            entry.counters.rows,
+                        )?;
+                    }
+                    Some(NewIndex::BTree {
+                        table,
+                        name,
+                        columns,
+                        unique,
+                    }) => {
+                        let entry = lookup_mut(&mut state, &table)?;
+                        let index = SecondaryIndex {
+                            name,
+                            id: entry.indexes.iter().map(|s| s.id).max().unwrap_or(0) + 1,
+                            table_id: entry.schema.id,
+                            columns,
+                            unique,
+                        };
+                        write::create_index(
+                            &self.inner.store,
+                            entry,
+                            index,
+                            self.inner.progress.as_ref(),
+                        )?;
+                    }
+                }
+                Ok(Output::Done("CREATE INDEX".into()))
+            }
+            Command::Insert(ins) => {
+                let mut state = self.inner.state.write();
+                let bound = {
+                    let sub = |q: &Query| self.subquery(&state, q, params);
+                    dml::bind_insert(ins, &self.catalog(&state), params, &sub)?
+                };
+                let (key, rows) = bound.into_rows(|s| self.run_select(&state, s))?;
+                self.insert_rows(&mut state, &key, rows)
+            }
+            Command::Update(up) => {
+                let mut state = self.inner.state.write();
+                let bound = {
+                    let sub = |q: &Query| self.subquery(&state, q, params);
+                    dml::bind_update(up, &self.catalog(&state), params, &sub)?
+                };
+                let source = self.write_source(&state, &bound.table.name, bound.filter.as_ref())?;
+                let entry = lookup_mut(&mut state, &bound.table.name)?;
+                let n = write::update(
+                    &self.inner.store,
+                    &self.inner.vectors,
+                    entry,
+                    &bound.assignments,
+                    bound.filter.as_ref(),
+                    &source,
+                )?;
+                Ok(Output::Affected(n))
+            }
+            Command::Delete(del) => {
+                let mut state = self.inner.state.write();
+                let bound = {
+                    let sub = |q: &Query| self.subquery(&state, q, params);
+                    dml::bind_delete(del, &self.catalog(&state), params, &sub)?
+                };
+                let source = self.write_source(&state, &bound.table.name, bound.filter.as_ref())?;
+                let entry = lookup_mut(&mut state, &bound.table.name)?;
+                let n = write::delete(
+                    &self.inner.store,
+                    &self.inner.vectors,
+                    entry,
+                    bound.filter.as_ref(),
+                    &source,
+                )?;
+                Ok(Output::Affected(n))
+            }
+            Command::Copy(c) => {
+                let mut state = self.inner.state.write();
+                let c = bind_copy(&c, &self.catalog(&state))?;
+                let rows = copy::read_rows(&c.path, &c.format, &c.table)?;
+                self.insert_rows(&mut state, &c.table.name, rows)
+            }
         }
     }
 
@@ -632,29 +823,41 @@ impl Database {
         }
     }
 
-    /// The access path of an `UPDATE` or `DELETE` on `key`'s table.
+    /// The access path of an `UPDATE` or `DELETE` of the table `key` (a catalog name).
     fn write_source(&self, state: &State, key: &str, filter: Option<&Expr>) -> Result<RowSource> {
-        let entry = &state.tables[key];
-        let view = CatalogView { db: self, state };
+        let entry = lookup(state, key)?;
         access_path::choose_source(
             &entry.schema,
             &entry.indexes,
             filter,
             entry.counters.rows,
-            &view,
+            &self.catalog(state),
         )
     }
 
-    fn select(&self, state: &State, q: &sql::Query, params: &[Value]) -> Result<Rows> {
-        let sub = |q: &sql::Query| self.subquery(state, q, params);
-        let view = CatalogView { db: self, state };
-        let plan = plan::plan_select(q, &view, params, &sub)?;
+    /// Binds and plans a query.
+    fn plan(&self, state: &State, q: &Query, params: &[Value]) -> Result<SelectPlan> {
+        let sub = |q: &Query| self.subquery(state, q, params);
+        let bound = bind_select(q, &self.catalog(state), params, &sub)?;
+        plan::plan_select(bound, &self.catalog(state))
+    }
+
+    /// Plans and runs a bound query.
+    fn run_select(&self, state: &State, bound: BoundSelect) -> Result<Rows> {
+        let plan = plan::plan_select(bound, &self.catalog(state))?;
+        let cx = self.exec_ctx(state, plan.table.as_ref());
+        select::run(&plan, &cx)
+    }
+
+    /// Binds, plans and runs a query.
+    fn select(&self, state: &State, q: &Query, params: &[Value]) -> Result<Rows> {
+        let plan = self.plan(state, q, params)?;
         let cx = self.exec_ctx(state, plan.table.as_ref());
         select::run(&plan, &cx)
     }
 
     /// A scalar subquery: one column, at most one row (none is NULL).
-    fn subquery(&self, state: &State, q: &sql::Query, params: &[Value]) -> Result<Value> {
+    fn subquery(&self, state: &State, q: &Query, params: &[Value]) -> Result<Value> {
         let rows = self.select(state, q, params)?;
         if rows.columns().len() != 1 {
             return Err(Error::invalid(format!(
@@ -671,187 +874,14 @@ impl Database {
         }
     }
 
-    fn set(&self, set: &sql::Set, params: &[Value]) -> Result<Output> {
-        let sql::Set::SingleAssignment {
-            variable, values, ..
-        } = set
-        else {
-            return Err(Error::unsupported(format!("{set}")));
-        };
-        // `hnsw.ef_search` (pgvector's name) has two parts; object_name accepts only one.
-        let name = variable
-            .0
-            .iter()
-            .map(|p| p.as_ident().map_or_else(|| p.to_string(), bind::ident_name))
-            .collect::<Vec<_>>()
-            .join(".");
-        if name == "filtered_knn" {
-            let [value] = values.as_slice() else {
-                return Err(Error::invalid("SET filtered_knn takes one value"));
-            };
-            let text = match value {
-                sql::Expr::Identifier(id) => id.value.clone(),
-                sql::Expr::Value(v) => match &v.value {
-                    sql::Value::SingleQuotedString(s) => s.clone(),
-                    other => other.to_string(),
-                },
-                other => other.to_string(),
-            };
-            let setting = FilteredKnnSetting::parse(&text)?;
-            let code = match setting {
-                FilteredKnnSetting::Auto => 0,
-                FilteredKnnSetting::Exact => 1,
-                FilteredKnnSetting::Index => 2,
-            };
-            self.inner.filtered_knn.store(code, Ordering::Relaxed);
-            return Ok(Output::Done("SET".into()));
-        }
-        if name != "ef_search" && name != "hnsw.ef_search" {
-            return Err(Error::invalid(format!(
-                "unknown setting {name}; vectable has ef_search and filtered_knn"
-            )));
-        }
-        let [value] = values.as_slice() else {
-            return Err(Error::invalid("SET ef_search takes one value"));
-        };
-        let noop = |_: &sql::Query| Err(Error::unsupported("subquery in SET"));
-        let mut b = Binder {
-            table: None,
-            params,
-            subquery: &noop,
-            aggs: None,
-        };
-        match b.bind(value)? {
-            Expr::Literal(Value::Integer(n)) if n >= 1 && n as usize <= MAX_EF_SEARCH => {
-                self.inner.ef_search.store(n as usize, Ordering::Relaxed);
-                Ok(Output::Done("SET".into()))
-            }
-            _ => Err(Error::invalid(format!(
-                "ef_search must be an integer from 1 to {MAX_EF_SEARCH}, got {value}"
-            ))),
-        }
-    }
-
-    fn create_table(&self, ct: &sql::CreateTable) -> Result<Output> {
-        if ct.or_replace || ct.query.is_some() || ct.temporary || ct.external {
-            return Err(Error::unsupported(
-                "CREATE OR REPLACE / TEMPORARY / EXTERNAL / AS SELECT",
-            ));
-        }
-        let name = bind::object_name(&ct.name)?;
-        catalog::validate_identifier(&name)?;
-        let mut columns: Vec<ColumnDef> = Vec::new();
-        let mut primary_key = None;
-        for (i, c) in ct.columns.iter().enumerate() {
-            let cname = bind::ident_name(&c.name);
-            catalog::validate_identifier(&cname)?;
-            if columns.iter().any(|x| x.name.eq_ignore_ascii_case(&cname)) {
-                return Err(Error::invalid(format!(
-                    "column {cname} is declared twice in table {name}"
-                )));
-            }
-            let data_type = bind::data_type(&c.data_type)?;
-            let mut not_null = false;
-            for opt in &c.options {
-                match &opt.option {
-                    sql::ColumnOption::NotNull => not_null = true,
-                    sql::ColumnOption::Null => not_null = false,
-                    sql::ColumnOption::PrimaryKey(_) => {
-                        if primary_key.replace(i).is_some() {
-                            return Err(Error::unsupported("more than one PRIMARY KEY column"));
-                        }
-                        not_null = true;
-                    }
-                    other => return Err(Error::unsupported(format!("column option {other}"))),
-                }
-            }
-            columns.push(ColumnDef {
-                name: cname,
-                data_type,
-                not_null,
-            });
-        }
-        if columns.is_empty() {
-            return Err(Error::invalid(format!(
-                "table {name} needs at least one column"
-            )));
-        }
-        for con in &ct.constraints {
-            match con {
-                sql::TableConstraint::PrimaryKey(pk) => {
-                    let [col] = pk.columns.as_slice() else {
-                        return Err(Error::unsupported("a PRIMARY KEY of several columns"));
-                    };
-                    let cname = match &col.column.expr {
-                        sql::Expr::Identifier(id) => bind::ident_name(id),
-                        other => return Err(Error::unsupported(format!("PRIMARY KEY ({other})"))),
-                    };
-                    let i = columns
-                        .iter()
-                        .position(|c| c.name.eq_ignore_ascii_case(&cname))
-                        .ok_or_else(|| Error::NoSuchColumn {
-                            table: name.clone(),
-                            column: cname.clone(),
-                        })?;
-                    if primary_key.replace(i).is_some_and(|p| p != i) {
-                        return Err(Error::unsupported("more than one PRIMARY KEY column"));
-                    }
-                    columns[i].not_null = true;
-                }
-                other => return Err(Error::unsupported(format!("table constraint {other}"))),
-            }
-        }
-        if let Some(pk) = primary_key {
-            if !matches!(columns[pk].data_type, DataType::Integer | DataType::Text) {
-                return Err(Error::unsupported(format!(
-                    "PRIMARY KEY of type {} (use INTEGER or TEXT)",
-                    columns[pk].data_type
-                )));
-            }
-        }
-
-        let mut state = self.inner.state.write();
-        if lookup(&state, &name).is_ok() {
-            return if ct.if_not_exists {
-                Ok(Output::Done("CREATE TABLE".into()))
-            } else {
-                Err(Error::TableExists(name))
-            };
-        }
-        // Two (table, column) pairs must not share an index file name.
-        let mut files: Vec<(String, String, String)> = Vec::new();
-        for e in state.tables.values() {
-            for c in &e.schema.columns {
-                if matches!(c.data_type, DataType::Vector(_)) {
-                    files.push((
-                        catalog::index_file_name(&e.schema.name, &c.name).to_lowercase(),
-                        e.schema.name.clone(),
-                        c.name.clone(),
-                    ));
-                }
-            }
-        }
-        for c in &columns {
-            if matches!(c.data_type, DataType::Vector(_)) {
-                let f = catalog::index_file_name(&name, &c.name).to_lowercase();
-                if let Some((_, ot, oc)) = files.iter().find(|(g, _, _)| *g == f) {
-                    return Err(Error::FileNameCollision {
-                        file: catalog::index_file_name(&name, &c.name),
-                        table: name.clone(),
-                        column: c.name.clone(),
-                        other_table: ot.clone(),
-                        other_column: oc.clone(),
-                    });
-                }
-                files.push((f, name.clone(), c.name.clone()));
-            }
-        }
+    /// Writes a new table's schema and counters.
+    fn create_table(&self, state: &mut State, ct: CreateTable) -> Result<()> {
         let id = state.next_table_id;
         let schema = TableSchema {
             id,
-            name: name.clone(),
-            columns,
-            primary_key,
+            name: ct.name.clone(),
+            columns: ct.columns,
+            primary_key: ct.primary_key,
         };
         let counters = Counters::default();
         let mut batch = self.inner.store.batch();
@@ -861,442 +891,19 @@ impl Database {
         self.inner.store.write(batch)?;
         state.next_table_id = id + 1;
         state.tables.insert(
-            name,
+            ct.name,
             TableEntry {
                 schema,
                 counters,
                 indexes: Vec::new(),
             },
         );
-        Ok(Output::Done("CREATE TABLE".into()))
-    }
-
-    fn drop_table(&self, names: &[sql::ObjectName], if_exists: bool) -> Result<Output> {
-        let mut state = self.inner.state.write();
-        // Resolve every name before dropping any: a missing one must leave all tables in place.
-        let mut keys = Vec::new();
-        for n in names {
-            let name = bind::object_name(n)?;
-            match table_name_key(&state, &name) {
-                Ok(key) => keys.push(key),
-                Err(_) if if_exists => {}
-                Err(_) => return Err(Error::NoSuchTable(name)),
-            }
-        }
-        for key in keys {
-            let Some((id, indexes)) = state
-                .tables
-                .get(&key)
-                .map(|e| (e.schema.id, e.indexes.clone()))
-            else {
-                continue;
-            };
-            self.inner.vectors.forget_table(&self.inner.store, id)?;
-            let mut batch = self.inner.store.batch();
-            batch.delete_table(id, &indexes);
-            self.inner.store.write(batch)?;
-            state.tables.remove(&key);
-        }
-        Ok(Output::Done("DROP TABLE".into()))
-    }
-
-    fn drop_index(&self, names: &[sql::ObjectName], if_exists: bool) -> Result<Output> {
-        let mut state = self.inner.state.write();
-        // Resolve every name before dropping any: a missing one must leave all indexes in place.
-        let mut keys = Vec::new();
-        let mut secondary: Vec<(String, SecondaryIndex)> = Vec::new();
-        for n in names {
-            let name = bind::object_name(n)?;
-            let found = self
-                .inner
-                .vectors
-                .all_metas()
-                .into_iter()
-                .find(|m| m.name.eq_ignore_ascii_case(&name));
-            match (found, secondary_named(&state, &name)) {
-                (Some(m), _) if !keys.contains(&(m.table_id, m.column_index)) => {
-                    keys.push((m.table_id, m.column_index))
-                }
-                (Some(_), _) => {}
-                (None, Some((table, s))) => {
-                    if !secondary.iter().any(|(_, x)| x == &s) {
-                        secondary.push((table, s));
-                    }
-                }
-                (None, None) if if_exists => {}
-                (None, None) => return Err(Error::NoSuchIndex(name)),
-            }
-        }
-        for key in keys {
-            self.inner.vectors.forget(&self.inner.store, key)?;
-        }
-        if !secondary.is_empty() {
-            let mut batch = self.inner.store.batch();
-            for (_, s) in &secondary {
-                batch.drop_sindex(s);
-            }
-            self.inner.store.write(batch)?;
-            for (table, s) in secondary {
-                if let Some(e) = state.tables.get_mut(&table) {
-                    e.indexes.retain(|x| x.id != s.id);
-                }
-            }
-        }
-        Ok(Output::Done("DROP INDEX".into()))
-    }
-
-    /// True when `CREATE INDEX … (col)` without `USING` names one VECTOR column.
-    fn single_vector_column(&self, ci: &sql::CreateIndex) -> Result<bool> {
-        let [col] = ci.columns.as_slice() else {
-            return Ok(false);
-        };
-        let sql::Expr::Identifier(id) = &col.column.expr else {
-            return Ok(false);
-        };
-        let state = self.inner.state.read();
-        let table = lookup(&state, &bind::object_name(&ci.table_name)?)?;
-        Ok(table
-            .schema
-            .column_index(&bind::ident_name(id))
-            .is_some_and(|c| matches!(table.schema.columns[c].data_type, DataType::Vector(_))))
-    }
-
-    /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] [name] ON t [USING btree] (col, …)`.
-    fn create_secondary_index(&self, ci: &sql::CreateIndex) -> Result<Output> {
-        if !ci.with.is_empty() {
-            return Err(Error::unsupported("WITH options on a B-tree index"));
-        }
-        let table_name = bind::object_name(&ci.table_name)?;
-        let mut state = self.inner.state.write();
-        let key = table_name_key(&state, &table_name)?;
-        let t = state.tables[&key].schema.clone();
-        let mut columns = Vec::new();
-        for c in &ci.columns {
-            let name = match &c.column.expr {
-                sql::Expr::Identifier(id) => bind::ident_name(id),
-                other => return Err(Error::unsupported(format!("index on expression {other}"))),
-            };
-            if c.operator_class.is_some() {
-                return Err(Error::unsupported("operator classes on a B-tree index"));
-            }
-            let i = t.require_column(&name)?;
-            if let DataType::Vector(_) = t.columns[i].data_type {
-                return Err(Error::type_mismatch(
-                    format!("CREATE INDEX … USING btree on {}", t.qualified(i)),
-                    "a scalar column (a VECTOR column takes USING hnsw)",
-                    t.columns[i].data_type.to_string(),
-                ));
-            }
-            if columns.contains(&i) {
-                return Err(Error::invalid(format!(
-                    "column {} is listed twice in the index",
-                    t.columns[i].name
-                )));
-            }
-            columns.push(i);
-        }
-        let name = match &ci.name {
-            Some(n) => bind::object_name(n)?,
-            None => {
-                let cols: Vec<&str> = columns
-                    .iter()
-                    .map(|&c| t.columns[c].name.as_str())
-                    .collect();
-                format!("{}_{}_idx", t.name, cols.join("_"))
-            }
-        };
-        catalog::validate_identifier(&name)?;
-        let taken = secondary_named(&state, &name).is_some()
-            || self
-                .inner
-                .vectors
-                .all_metas()
-                .iter()
-                .any(|m| m.name.eq_ignore_ascii_case(&name));
-        if taken {
-            return if ci.if_not_exists {
-                Ok(Output::Done("CREATE INDEX".into()))
-            } else {
-                Err(Error::IndexExists(name))
-            };
-        }
-        let entry = state.tables.get_mut(&key).expect("looked up above");
-        let index = SecondaryIndex {
-            name,
-            id: entry.indexes.iter().map(|s| s.id).max().unwrap_or(0) + 1,
-            table_id: t.id,
-            columns,
-            unique: ci.unique,
-        };
-        crate::exec::write::create_index(
-            &self.inner.store,
-            entry,
-            index,
-            self.inner.progress.as_ref(),
-        )?;
-        Ok(Output::Done("CREATE INDEX".into()))
-    }
-
-    fn create_index(&self, ci: &sql::CreateIndex) -> Result<Output> {
-        if ci.predicate.is_some() || !ci.include.is_empty() {
-            return Err(Error::unsupported("partial or INCLUDE indexes"));
-        }
-        let hnsw = match &ci.using {
-            Some(sql::IndexType::Custom(id)) if id.value.eq_ignore_ascii_case("hnsw") => true,
-            Some(sql::IndexType::BTree) => false,
-            Some(other) => {
-                return Err(Error::unsupported(format!(
-                    "index type {other}; vectable has USING btree and USING hnsw"
-                )))
-            }
-            // Without USING: a vector column gets HNSW, anything else a B-tree.
-            None => self.single_vector_column(ci)?,
-        };
-        if !hnsw {
-            return self.create_secondary_index(ci);
-        }
-        if ci.unique {
-            return Err(Error::unsupported("UNIQUE HNSW index"));
-        }
-        let table_name = bind::object_name(&ci.table_name)?;
-        let [col] = ci.columns.as_slice() else {
-            return Err(Error::unsupported("an index on several columns"));
-        };
-        let col_name = match &col.column.expr {
-            sql::Expr::Identifier(id) => bind::ident_name(id),
-            other => return Err(Error::unsupported(format!("index on expression {other}"))),
-        };
-        // Options: WITH (metric = 'cosine', m = 16, ef_construction = 128, quantization = 'f32').
-        let mut params = HnswParams::with_metric(Metric::Cosine);
-        if let Some(opclass) = &col.operator_class {
-            let oc = opclass.to_string().to_ascii_lowercase();
-            params.metric = match oc.as_str() {
-                "vector_l2_ops" => Metric::L2,
-                "vector_cosine_ops" => Metric::Cosine,
-                "vector_ip_ops" => Metric::InnerProduct,
-                _ => return Err(Error::unsupported(format!("operator class {oc}"))),
-            };
-        }
-        for w in &ci.with {
-            let sql::Expr::BinaryOp {
-                left,
-                op: sql::BinaryOperator::Eq,
-                right,
-            } = w
-            else {
-                return Err(Error::invalid(format!(
-                    "index option {w}: expected name = value"
-                )));
-            };
-            let key = match left.as_ref() {
-                sql::Expr::Identifier(id) => id.value.to_ascii_lowercase(),
-                other => return Err(Error::invalid(format!("index option {other}"))),
-            };
-            let val = match right.as_ref() {
-                sql::Expr::Value(v) => match &v.value {
-                    sql::Value::SingleQuotedString(s) => s.clone(),
-                    sql::Value::Number(n, _) => n.clone(),
-                    other => other.to_string(),
-                },
-                sql::Expr::Identifier(id) => id.value.clone(),
-                other => other.to_string(),
-            };
-            let int = |lo: usize, hi: usize| -> Result<usize> {
-                val.parse::<usize>()
-                    .ok()
-                    .filter(|n| (lo..=hi).contains(n))
-                    .ok_or_else(|| {
-                        Error::invalid(format!(
-                            "index option {key} must be an integer from {lo} to {hi}, got {val}"
-                        ))
-                    })
-            };
-            match key.as_str() {
-                "metric" => {
-                    params.metric = Metric::parse(&val)
-                        .ok_or_else(|| Error::invalid(format!("unknown metric {val}: use l2, cosine or ip")))?
-                }
-                "m" => params.m = int(2, 256)?,
-                "ef_construction" => params.ef_construction = int(1, 4096)?,
-                "quantization" => {
-                    params.quantization = Quantization::parse(&val)
-                        .ok_or_else(|| Error::invalid(format!("unknown quantization {val}: use f32, f16 or i8")))?
-                }
-                _ => return Err(Error::invalid(format!("unknown index option {key}; vectable has metric, m, ef_construction, quantization"))),
-            }
-        }
-        let state = self.inner.state.write();
-        let entry = lookup(&state, &table_name)?;
-        let t = &entry.schema;
-        let column = t.require_column(&col_name)?;
-        let DataType::Vector(dims) = t.columns[column].data_type else {
-            return Err(Error::type_mismatch(
-                format!("CREATE INDEX on {}", t.qualified(column)),
-                "a VECTOR column",
-                t.columns[column].data_type.to_string(),
-            ));
-        };
-        let name = match &ci.name {
-            Some(n) => bind::object_name(n)?,
-            None => format!("{}_{}_hnsw", t.name, t.columns[column].name),
-        };
-        catalog::validate_identifier(&name)?;
-        if secondary_named(&state, &name).is_some() {
-            if ci.if_not_exists {
-                return Ok(Output::Done("CREATE INDEX".into()));
-            }
-            return Err(Error::IndexExists(name));
-        }
-        let metas = self.inner.vectors.all_metas();
-        if let Some(existing) = metas.iter().find(|m| m.name.eq_ignore_ascii_case(&name)) {
-            if ci.if_not_exists {
-                return Ok(Output::Done("CREATE INDEX".into()));
-            }
-            if existing.explicit || (existing.table_id, existing.column_index) != (t.id, column) {
-                return Err(Error::IndexExists(name));
-            }
-        }
-        if let Some(existing) = self.inner.vectors.meta(t.id, column) {
-            if existing.explicit {
-                if ci.if_not_exists {
-                    return Ok(Output::Done("CREATE INDEX".into()));
-                }
-                return Err(Error::IndexExists(format!(
-                    "{} (column {} already has it; DROP INDEX first)",
-                    existing.name,
-                    t.qualified(column)
-                )));
-            }
-        }
-        let meta = IndexMeta {
-            name,
-            table_id: t.id,
-            table: t.name.clone(),
-            column: t.columns[column].name.clone(),
-            column_index: column,
-            dims,
-            params,
-            explicit: true,
-            saved: None,
-        };
-        self.inner.vectors.create(
-            &self.inner.store,
-            t,
-            entry.counters.seq,
-            meta,
-            entry.counters.rows,
-        )?;
-        Ok(Output::Done("CREATE INDEX".into()))
-    }
-
-    fn insert(&self, ins: &sql::Insert, params: &[Value]) -> Result<Output> {
-        if ins.on.is_some()
-            || ins.returning.is_some()
-            || ins.or.is_some()
-            || !ins.assignments.is_empty()
-        {
-            return Err(Error::unsupported(
-                "INSERT with ON CONFLICT / RETURNING / OR / SET",
-            ));
-        }
-        let sql::TableObject::TableName(tname) = &ins.table else {
-            return Err(Error::unsupported("INSERT into a table function"));
-        };
-        let table_name = bind::object_name(tname)?;
-        let source = ins
-            .source
-            .as_ref()
-            .ok_or_else(|| Error::unsupported("INSERT without VALUES"))?;
-        let mut state = self.inner.state.write();
-        let key = table_name_key(&state, &table_name)?;
-        let schema = state.tables[&key].schema.clone();
-        let targets: Vec<usize> = if ins.columns.is_empty() {
-            (0..schema.columns.len()).collect()
-        } else {
-            let mut seen = Vec::new();
-            for c in &ins.columns {
-                let i = schema.require_column(&bind::object_name(c)?)?;
-                if seen.contains(&i) {
-                    return Err(Error::invalid(format!(
-                        "column {} is listed twice",
-                        schema.columns[i].name
-                    )));
-                }
-                seen.push(i);
-            }
-            seen
-        };
-        let source_rows: Vec<Vec<Value>> = match source.body.as_ref() {
-            sql::SetExpr::Values(values) => {
-                let sub = |q: &sql::Query| self.subquery(&state, q, params);
-                let mut b = Binder {
-                    table: None,
-                    params,
-                    subquery: &sub,
-                    aggs: None,
-                };
-                let mut out = Vec::with_capacity(values.rows.len());
-                for (n, row) in values.rows.iter().enumerate() {
-                    if row.content.len() != targets.len() {
-                        return Err(Error::invalid(format!(
-                            "row {} of INSERT has {} values for {} columns",
-                            n + 1,
-                            row.content.len(),
-                            targets.len()
-                        )));
-                    }
-                    let mut vals = Vec::with_capacity(row.content.len());
-                    for e in &row.content {
-                        match b.bind(e)? {
-                            Expr::Literal(v) => vals.push(v),
-                            other => vals.push(crate::exec::expr::eval_const(&other)?),
-                        }
-                    }
-                    out.push(vals);
-                }
-                out
-            }
-            sql::SetExpr::Select(_) => {
-                let rows = self.select(&state, source, params)?;
-                if rows.columns().len() != targets.len() {
-                    return Err(Error::invalid(format!(
-                        "INSERT ... SELECT returns {} columns for {} target columns",
-                        rows.columns().len(),
-                        targets.len()
-                    )));
-                }
-                rows.into_values()
-            }
-            _ => {
-                return Err(Error::unsupported(
-                    "INSERT source other than VALUES or SELECT",
-                ))
-            }
-        };
-        let single = source_rows.len() == 1;
-        let mut rows = Vec::with_capacity(source_rows.len());
-        for (n, src) in source_rows.into_iter().enumerate() {
-            let mut row = vec![Value::Null; schema.columns.len()];
-            for (v, &c) in src.into_iter().zip(&targets) {
-                // Errors name the column, and the row of a multi-row INSERT.
-                let context = if single {
-                    schema.qualified(c)
-                } else {
-                    format!("{} (row {})", schema.qualified(c), n + 1)
-                };
-                row[c] = coerce(v, schema.columns[c].data_type, &context)?;
-            }
-            rows.push(row);
-        }
-        self.insert_rows(&mut state, &key, rows)
+        Ok(())
     }
 
     /// Inserts rows already converted to the table's column types (INSERT and COPY).
     fn insert_rows(&self, state: &mut State, key: &str, rows: Vec<Vec<Value>>) -> Result<Output> {
-        let entry = state
-            .tables
-            .get_mut(key)
-            .ok_or_else(|| Error::NoSuchTable(key.to_string()))?;
+        let entry = lookup_mut(state, key)?;
         let n = write::insert_rows(
             &self.inner.store,
             &self.inner.vectors,
@@ -1306,182 +913,14 @@ impl Database {
         )?;
         Ok(Output::Affected(n))
     }
+}
 
-    fn update(&self, up: &sql::Update, params: &[Value]) -> Result<Output> {
-        if up.from.is_some()
-            || up.returning.is_some()
-            || !up.table.joins.is_empty()
-            || up.limit.is_some()
-        {
-            return Err(Error::unsupported(
-                "UPDATE with FROM / RETURNING / joins / LIMIT",
-            ));
-        }
-        let sql::TableFactor::Table { name, .. } = &up.table.relation else {
-            return Err(Error::unsupported("UPDATE of something other than a table"));
-        };
-        let table_name = bind::object_name(name)?;
-        let mut state = self.inner.state.write();
-        let key = table_name_key(&state, &table_name)?;
-        let schema = state.tables[&key].schema.clone();
-        let (assignments, filter) = {
-            let sub = |q: &sql::Query| self.subquery(&state, q, params);
-            let mut b = Binder {
-                table: Some(&schema),
-                params,
-                subquery: &sub,
-                aggs: None,
-            };
-            let mut assignments = Vec::new();
-            for a in &up.assignments {
-                let sql::AssignmentTarget::ColumnName(cn) = &a.target else {
-                    return Err(Error::unsupported("UPDATE ... SET (a, b) = ..."));
-                };
-                let c = schema.require_column(&bind::object_name(cn)?)?;
-                let mut e = b.bind(&a.value)?;
-                // Check constants (vector literals especially) before touching any row.
-                if let Expr::Literal(v) = e {
-                    e = Expr::Literal(coerce(
-                        v,
-                        schema.columns[c].data_type,
-                        &schema.qualified(c),
-                    )?);
-                }
-                assignments.push((c, e));
-            }
-            let filter = up.selection.as_ref().map(|s| b.bind(s)).transpose()?;
-            (assignments, filter)
-        };
-        let source = self.write_source(&state, &key, filter.as_ref())?;
-        let entry = state.tables.get_mut(&key).expect("looked up above");
-        let n = write::update(
-            &self.inner.store,
-            &self.inner.vectors,
-            entry,
-            &assignments,
-            filter.as_ref(),
-            &source,
-        )?;
-        Ok(Output::Affected(n))
-    }
-
-    fn delete(&self, del: &sql::Delete, params: &[Value]) -> Result<Output> {
-        if del.using.is_some()
-            || del.returning.is_some()
-            || del.limit.is_some()
-            || !del.order_by.is_empty()
-        {
-            return Err(Error::unsupported(
-                "DELETE with USING / RETURNING / ORDER BY / LIMIT",
-            ));
-        }
-        let tables = match &del.from {
-            sql::FromTable::WithFromKeyword(t) | sql::FromTable::WithoutKeyword(t) => t,
-        };
-        let [twj] = tables.as_slice() else {
-            return Err(Error::unsupported("DELETE from several tables"));
-        };
-        let sql::TableFactor::Table { name, .. } = &twj.relation else {
-            return Err(Error::unsupported(
-                "DELETE from something other than a table",
-            ));
-        };
-        let table_name = bind::object_name(name)?;
-        let mut state = self.inner.state.write();
-        let key = table_name_key(&state, &table_name)?;
-        let schema = state.tables[&key].schema.clone();
-        let filter = {
-            let sub = |q: &sql::Query| self.subquery(&state, q, params);
-            let mut b = Binder {
-                table: Some(&schema),
-                params,
-                subquery: &sub,
-                aggs: None,
-            };
-            del.selection.as_ref().map(|s| b.bind(s)).transpose()?
-        };
-        let source = self.write_source(&state, &key, filter.as_ref())?;
-        let entry = state.tables.get_mut(&key).expect("looked up above");
-        let n = write::delete(
-            &self.inner.store,
-            &self.inner.vectors,
-            entry,
-            filter.as_ref(),
-            &source,
-        )?;
-        Ok(Output::Affected(n))
-    }
-
-    fn copy(
-        &self,
-        source: &sql::CopySource,
-        target: &sql::CopyTarget,
-        options: &[sql::CopyOption],
-        legacy: &[sql::CopyLegacyOption],
-    ) -> Result<Output> {
-        let sql::CopySource::Table {
-            table_name,
-            columns,
-        } = source
-        else {
-            return Err(Error::unsupported("COPY (query)"));
-        };
-        if !columns.is_empty() {
-            return Err(Error::unsupported(
-                "COPY t (columns): the file's header or the table order names the columns",
-            ));
-        }
-        let sql::CopyTarget::File { filename } = target else {
-            return Err(Error::unsupported(
-                "COPY FROM STDIN / PROGRAM; give a file path",
-            ));
-        };
-        if !legacy.is_empty() {
-            return Err(Error::unsupported(
-                "pre-9.0 COPY options; use WITH (FORMAT ..., HEADER ...)",
-            ));
-        }
-        let path = PathBuf::from(filename);
-        let mut format_name: Option<String> = None;
-        let mut header = None;
-        let mut delimiter = b',';
-        for o in options {
-            match o {
-                sql::CopyOption::Format(f) => format_name = Some(f.value.to_ascii_lowercase()),
-                sql::CopyOption::Header(h) => header = Some(*h),
-                sql::CopyOption::Delimiter(c) if c.is_ascii() => delimiter = *c as u8,
-                other => return Err(Error::unsupported(format!("COPY option {other}"))),
-            }
-        }
-        let format_name = format_name.unwrap_or_else(|| {
-            match path
-                .extension()
-                .and_then(|e| e.to_str())
-                .map(str::to_ascii_lowercase)
-                .as_deref()
-            {
-                Some("parquet") => "parquet".into(),
-                _ => "csv".into(),
-            }
-        });
-        let format = match format_name.as_str() {
-            "csv" => CopyFormat::Csv {
-                header: header.unwrap_or(false),
-                delimiter,
-            },
-            "parquet" => CopyFormat::Parquet,
-            other => {
-                return Err(Error::unsupported(format!(
-                    "COPY format {other}; use csv or parquet"
-                )))
-            }
-        };
-        let table = bind::object_name(table_name)?;
-        let mut state = self.inner.state.write();
-        let key = table_name_key(&state, &table)?;
-        let rows = copy::read_rows(&path, &format, &state.tables[&key].schema)?;
-        self.insert_rows(&mut state, &key, rows)
-    }
+/// The entry of the table whose catalog name is `key` (as a binder returned it).
+fn lookup_mut<'s>(state: &'s mut State, key: &str) -> Result<&'s mut TableEntry> {
+    state
+        .tables
+        .get_mut(key)
+        .ok_or_else(|| Error::NoSuchTable(key.to_string()))
 }
 
 #[cfg(test)]
@@ -1493,5 +932,6 @@ mod tests {
     #[test]
     fn database_is_send_sync_clone() {
         assert_send_sync::<Database>();
+        assert_send_sync::<Statement>();
     }
 }

@@ -30,19 +30,26 @@
 
 /// Table schemas, index metadata and identifier rules.
 pub mod catalog;
-/// The public `Database` handle and its `Options`.
+/// The public `Database` handle and its `Options`: open, statement dispatch, locking.
 mod db;
 /// The error type.
 mod error;
-/// Execution operators (scan, filter, sort, aggregate, kNN, writes).
+/// Execution operators: `SELECT` (scan, filter, sort, aggregate, kNN, `EXPLAIN` text),
+/// `INSERT` / `UPDATE` / `DELETE`, `COPY` readers.
 pub(crate) mod exec;
-/// Logical plans and the kNN-vs-scan choice.
+/// Bound expressions and their evaluation, shared by the binder and the executor.
+pub(crate) mod expr;
+/// The planner passes: access path (scan, primary key, secondary index), kNN, filtered-kNN
+/// strategy by estimated cost.
 pub(crate) mod plan;
 /// Query results.
 mod row;
-/// Parsing and binding.
+/// Parsing, and binding every statement against the catalog.
 pub(crate) mod sql;
-/// RocksDB storage: catalog, rows, primary keys, change log.
+/// Prepared statements.
+mod statement;
+/// RocksDB storage: catalog, rows, vectors, primary keys, secondary indexes, change log;
+/// storage-layout migration.
 pub(crate) mod storage;
 /// Values, types and parameters.
 mod value;
@@ -53,6 +60,8 @@ pub use catalog::{ColumnDef, Metric, Quantization, SecondaryIndex, TableSchema};
 pub use db::{Database, Options, Output, MAX_EF_SEARCH};
 pub use error::{Error, Result};
 pub use row::{OptionalExtension, Row, RowIndex, Rows};
+pub use sql::set::FilteredKnnSetting;
 pub use sql::split_statements;
+pub use statement::Statement;
 pub use value::{format_vector, DataType, FromValue, Params, ToValue, Value, MAX_VECTOR_DIMS};
 pub use vector::{IndexStatus, LoadEvent, Progress};

@@ -1,6 +1,7 @@
 //! The Rust API: parameter forms, typed row access and its errors, `query_row` with
 //! `optional()`, `execute` / `execute_batch` / `run`, schemas, index status, options, and a
-//! `Database` shared by reader threads while another thread writes.
+//! `Database` shared by reader threads while another thread writes; prepared statements and the
+//! statement cache.
 
 mod common;
 
@@ -964,4 +965,308 @@ fn cloned_handles_query_in_threads_while_one_inserts() {
             "{got:?} vs {truth:?}"
         );
     }
+}
+
+#[test]
+fn prepared_statements_query_execute_and_query_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    db.execute(
+        "CREATE TABLE docs (id INTEGER PRIMARY KEY, title TEXT, e VECTOR(3))",
+        (),
+    )
+    .unwrap();
+    let insert = db.prepare("INSERT INTO docs VALUES ($1, $2, $3)").unwrap();
+    assert_eq!(insert.parameter_count(), 3);
+    assert_eq!(insert.sql(), "INSERT INTO docs VALUES ($1, $2, $3)");
+    for (id, title, e) in [
+        (1, "red", [1.0f32, 0.0, 0.0]),
+        (2, "green", [0.0, 1.0, 0.0]),
+        (3, "blue", [0.0, 0.0, 1.0]),
+    ] {
+        assert_eq!(insert.execute(params![id, title, &e[..]]).unwrap(), 1);
+    }
+    // Each call binds its own parameters; errors leave the statement usable.
+    assert!(matches!(
+        insert.execute(params![1, "again", vec![1.0f32, 0.0, 0.0]]),
+        Err(Error::DuplicateKey { .. })
+    ));
+    assert!(matches!(
+        insert.execute(params![4, "short", vec![1.0f32, 0.0]]),
+        Err(Error::DimensionMismatch { .. })
+    ));
+    assert_eq!(
+        insert
+            .execute(params![4, "dark red", vec![0.9f32, 0.1, 0.0]])
+            .unwrap(),
+        1
+    );
+
+    let by_id = db.prepare("SELECT title FROM docs WHERE id = $1").unwrap();
+    let title = |id: i64| by_id.query_row([id], |r| r.get::<String>(0));
+    assert_eq!(title(2).unwrap(), "green");
+    assert_eq!(title(4).unwrap(), "dark red");
+    assert!(matches!(title(9), Err(Error::QueryReturnedNoRows)));
+    assert_eq!(title(9).optional().unwrap(), None);
+
+    let knn = db
+        .prepare("SELECT id, e <-> $1 AS d FROM docs ORDER BY e <-> $1 LIMIT $2")
+        .unwrap();
+    assert_eq!(knn.parameter_count(), 2);
+    let rows = knn.query(params![vec![1.0f32, 0.0, 0.0], 2]).unwrap();
+    assert_eq!(ids(&rows), [1, 4]);
+    assert_eq!(
+        rows,
+        db.query(knn.sql(), params![vec![1.0f32, 0.0, 0.0], 2])
+            .unwrap()
+    );
+    assert_eq!(
+        ids(&knn.query(params![vec![0.0f32, 0.0, 1.0], 1]).unwrap()),
+        [3]
+    );
+    // execute() of a query is its row count, as Database::execute.
+    assert_eq!(knn.execute(params![vec![0.0f32, 1.0, 0.0], 3]).unwrap(), 3);
+
+    let update = db
+        .prepare("UPDATE docs SET title = upper(title) WHERE id <= $1")
+        .unwrap();
+    assert_eq!(update.execute([2]).unwrap(), 2);
+    assert_eq!(update.run([0]).unwrap(), Output::Affected(0));
+    assert_eq!(title(1).unwrap(), "RED");
+    let delete = db.prepare("DELETE FROM docs WHERE id = $1").unwrap();
+    assert_eq!(delete.execute([4]).unwrap(), 1);
+    assert_eq!(delete.execute([4]).unwrap(), 0);
+
+    // Statements without parameters, and vectable's own CHECKPOINT.
+    let count = db.prepare("SELECT count(*) FROM docs").unwrap();
+    assert_eq!(count.parameter_count(), 0);
+    assert_eq!(count.query_row((), |r| r.get::<i64>(0)).unwrap(), 3);
+    let checkpoint = db.prepare("CHECKPOINT").unwrap();
+    assert_eq!(
+        checkpoint.run(()).unwrap(),
+        Output::Done("CHECKPOINT".into())
+    );
+    // A clone shares the parse, and works from another thread.
+    let c = count.clone();
+    let n = std::thread::spawn(move || c.query_row((), |r| r.get::<i64>(0)).unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(n, 3);
+    assert!(format!("{count:?}").contains("SELECT count(*) FROM docs"));
+
+    // prepare() reports parse errors; binding errors come from each run.
+    assert!(matches!(db.prepare("SELEC 1"), Err(Error::Parse { .. })));
+    assert!(matches!(
+        db.prepare("SELECT 1; SELECT 2"),
+        Err(Error::Parse { .. })
+    ));
+    let missing = db.prepare("SELECT * FROM nowhere").unwrap();
+    assert!(matches!(missing.query(()), Err(Error::NoSuchTable(_))));
+}
+
+#[test]
+fn prepared_statement_parameter_count_errors_match_the_database_methods() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let stmt = db.prepare("SELECT $1, $3").unwrap();
+    assert_eq!(stmt.parameter_count(), 3);
+    assert_eq!(
+        stmt.query((1, 2, 3)).unwrap().values(),
+        [vec![Value::Integer(1), Value::Integer(3)]]
+    );
+    // Too many: checked before binding. Too few: `$3` has no value.
+    for n in [4, 2] {
+        let p: Vec<Value> = (1..=n).map(Value::Integer).collect();
+        let prepared = stmt.query(p.clone()).unwrap_err();
+        let direct = db.query(stmt.sql(), p).unwrap_err();
+        assert!(matches!(prepared, Error::Parameter(_)), "{prepared}");
+        assert_eq!(prepared.to_string(), direct.to_string());
+    }
+    assert_eq!(
+        stmt.query([1, 2, 3, 4]).unwrap_err().to_string(),
+        db.query("SELECT $1, $3", [1, 2, 3, 4])
+            .unwrap_err()
+            .to_string()
+    );
+    let none = db.prepare("SELECT 1").unwrap();
+    assert!(matches!(none.execute([1]), Err(Error::Parameter(_))));
+    assert!(matches!(
+        db.prepare("SELECT $0").unwrap().query([1]),
+        Err(Error::Parameter(_))
+    ));
+}
+
+#[test]
+fn a_prepared_statement_binds_against_the_table_as_it_is_at_each_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    db.execute_batch(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, e VECTOR(2));
+         INSERT INTO t VALUES (1, '[1, 0]'), (2, '[0, 1]')",
+    )
+    .unwrap();
+    let all = db.prepare("SELECT * FROM t ORDER BY id").unwrap();
+    let knn = db
+        .prepare("SELECT id FROM t ORDER BY e <=> $1 LIMIT 1")
+        .unwrap();
+    let insert = db.prepare("INSERT INTO t (id, e) VALUES ($1, $2)").unwrap();
+    assert_eq!(all.query(()).unwrap().columns(), ["id", "e"]);
+    assert_eq!(ids(&knn.query(params![vec![0.1f32, 0.9]]).unwrap()), [2]);
+
+    db.execute("DROP TABLE t", ()).unwrap();
+    assert!(matches!(all.query(()), Err(Error::NoSuchTable(_))));
+    assert!(matches!(
+        knn.query(params![vec![0.1f32, 0.9]]),
+        Err(Error::NoSuchTable(_))
+    ));
+
+    // Same name, other columns: the statements see the new schema.
+    db.execute(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, label TEXT, e VECTOR(3))",
+        (),
+    )
+    .unwrap();
+    assert_eq!(all.query(()).unwrap().columns(), ["id", "label", "e"]);
+    assert!(all.query(()).unwrap().is_empty());
+    // The old dimension is now an error naming the new column; the new one works.
+    assert!(matches!(
+        insert.execute(params![1, vec![1.0f32, 0.0]]),
+        Err(Error::DimensionMismatch {
+            expected: 3,
+            found: 2,
+            ..
+        })
+    ));
+    insert.execute(params![1, vec![1.0f32, 0.0, 0.0]]).unwrap();
+    insert.execute(params![2, vec![0.0f32, 0.0, 1.0]]).unwrap();
+    assert!(matches!(
+        knn.query(params![vec![0.1f32, 0.9]]),
+        Err(Error::DimensionMismatch {
+            expected: 3,
+            found: 2,
+            ..
+        })
+    ));
+    assert_eq!(
+        ids(&knn.query(params![vec![0.1f32, 0.0, 0.9]]).unwrap()),
+        [2]
+    );
+    assert_eq!(
+        all.query(()).unwrap().values()[0],
+        [
+            Value::Integer(1),
+            Value::Null,
+            Value::Vector(vec![1.0, 0.0, 0.0])
+        ]
+    );
+    // The same holds for statements run by text, which come from the statement cache.
+    assert_eq!(
+        db.query("SELECT * FROM t ORDER BY id", ())
+            .unwrap()
+            .columns(),
+        ["id", "label", "e"]
+    );
+}
+
+/// Runs the same script with the statement cache on and off: the outputs and error messages
+/// must be the same, statement by statement.
+#[test]
+fn the_statement_cache_gives_the_same_results_as_no_cache() {
+    let script: Vec<(&str, Vec<Value>)> = {
+        let v = |x: &[f32]| Value::Vector(x.to_vec());
+        vec![
+            (
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, e VECTOR(2))",
+                vec![],
+            ),
+            (
+                "INSERT INTO t VALUES ($1, $2, $3)",
+                vec![Value::Integer(1), Value::Text("a".into()), v(&[1.0, 0.0])],
+            ),
+            (
+                "INSERT INTO t VALUES ($1, $2, $3)",
+                vec![Value::Integer(2), Value::Text("b".into()), v(&[0.0, 1.0])],
+            ),
+            (
+                "INSERT INTO t VALUES ($1, $2, $3)",
+                vec![Value::Integer(2), Value::Text("dup".into()), v(&[0.0, 1.0])],
+            ),
+            (
+                "INSERT INTO t VALUES ($1, $2, $3)",
+                vec![Value::Integer(3), Value::Text("c".into()), v(&[0.7, 0.7])],
+            ),
+            (
+                "SELECT id, e <-> $1 AS d FROM t ORDER BY d LIMIT 2",
+                vec![v(&[1.0, 0.1])],
+            ),
+            (
+                "SELECT id, e <-> $1 AS d FROM t ORDER BY d LIMIT 2",
+                vec![v(&[0.0, 1.0])],
+            ),
+            (
+                "SELECT id, e <-> $1 AS d FROM t ORDER BY d LIMIT 2",
+                vec![v(&[0.0, 1.0, 0.0])],
+            ),
+            (
+                "SELECT id FROM t WHERE name = $1",
+                vec![Value::Text("b".into())],
+            ),
+            (
+                "SELECT id FROM t WHERE name = $1",
+                vec![Value::Text("b".into()), Value::Text("extra".into())],
+            ),
+            ("SELECT id FROM t WHERE name = $1", vec![]),
+            ("SELEC id FROM t", vec![]),
+            ("SELEC id FROM t", vec![]),
+            (
+                "UPDATE t SET name = $1 WHERE id = $2",
+                vec![Value::Text("z".into()), Value::Integer(3)],
+            ),
+            ("SELECT * FROM t ORDER BY id", vec![]),
+            (
+                "EXPLAIN SELECT id FROM t ORDER BY e <=> $1 LIMIT 1",
+                vec![v(&[1.0, 0.0])],
+            ),
+            ("DROP TABLE t", vec![]),
+            ("SELECT * FROM t ORDER BY id", vec![]),
+            (
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, e VECTOR(3), extra TEXT)",
+                vec![],
+            ),
+            (
+                "INSERT INTO t (id, e) VALUES ($1, $2)",
+                vec![Value::Integer(1), v(&[0.0, 0.0, 1.0])],
+            ),
+            ("SELECT * FROM t ORDER BY id", vec![]),
+            (
+                "SELECT id, e <-> $1 AS d FROM t ORDER BY d LIMIT 2",
+                vec![v(&[0.0, 1.0])],
+            ),
+            ("SET ef_search = $1", vec![Value::Integer(32)]),
+            ("CHECKPOINT", vec![]),
+            ("DELETE FROM t WHERE id = $1", vec![Value::Integer(1)]),
+            ("SELECT count(*) FROM t", vec![]),
+        ]
+    };
+    let run = |options: Options| -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open_with(dir.path(), options).unwrap();
+        script
+            .iter()
+            .map(|(sql, p)| match db.run(sql, p.clone()) {
+                Ok(out) => format!("{out:?}"),
+                Err(e) => format!("error: {e}"),
+            })
+            .collect()
+    };
+    let cached = run(Options::new());
+    let uncached = run(Options::new().statement_cache_capacity(0));
+    let tiny = run(Options::new().statement_cache_capacity(1));
+    for (i, (sql, _)) in script.iter().enumerate() {
+        assert_eq!(cached[i], uncached[i], "statement {i}: {sql}");
+        assert_eq!(tiny[i], uncached[i], "statement {i}: {sql}");
+    }
+    // The script does exercise errors and rows.
+    assert!(cached.iter().filter(|o| o.starts_with("error")).count() >= 6);
+    assert!(cached[5].contains("Integer(1)"), "{}", cached[5]);
 }

@@ -157,7 +157,7 @@ pub(crate) fn explain(plan: &SelectPlan, query: &sql::Query, cx: &ExecCtx<'_>) -
                         && agg
                             .aggs
                             .iter()
-                            .all(|a| a.func == crate::sql::bind::AggFunc::CountStar)
+                            .all(|a| a.func == crate::expr::AggFunc::CountStar)
                     {
                         lines.push("  (count(*) counts index keys and reads no row)".to_string());
                     }

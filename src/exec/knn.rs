@@ -9,8 +9,8 @@ use std::collections::HashSet;
 
 use crate::catalog::Metric;
 use crate::error::Result;
-use crate::exec::expr::{truthy, Ctx};
 use crate::exec::select::ExecCtx;
+use crate::expr::eval::{truthy, Ctx};
 use crate::plan::access::RowSource;
 use crate::plan::knn::KnnStrategy;
 use crate::plan::SelectPlan;
@@ -80,7 +80,7 @@ pub(crate) fn filtered(
         return Ok(None);
     }
     let mut columns = plan.columns_read();
-    crate::sql::bind::mark_columns(filter, &mut columns);
+    crate::expr::mark_columns(filter, &mut columns);
     let note = |f: &dyn Fn(&crate::exec::stats::ExecStats)| {
         if let Some(s) = cx.stats {
             f(s);

@@ -1,4 +1,5 @@
-//! Execution: expression evaluation, `SELECT` (scan, aggregate, kNN) and the write statements.
+//! Execution: `SELECT` (scan, aggregate, kNN) and the write statements, over bound
+//! expressions ([`crate::expr`]) and plans ([`crate::plan`]).
 //!
 //! Operators work over materialised rows (`Vec<Value>`), pulled from the storage scan in rowid
 //! order; a kNN query reads only the rows the index returns (plus a filter scan when there is
@@ -6,7 +7,6 @@
 
 pub(crate) mod copy;
 pub(crate) mod explain;
-pub(crate) mod expr;
 pub(crate) mod knn;
 pub(crate) mod select;
 pub(crate) mod stats;
@@ -14,10 +14,10 @@ pub(crate) mod write;
 
 use crate::catalog::TableSchema;
 use crate::error::Result;
-use crate::exec::expr::{truthy, Ctx};
 use crate::exec::stats::ExecStats;
+use crate::expr::eval::{truthy, Ctx};
+use crate::expr::Expr;
 use crate::plan::access::{IndexScan, RowSource};
-use crate::sql::bind::Expr;
 use crate::storage::{keys, Store};
 use crate::value::Value;
 
@@ -45,7 +45,7 @@ pub(crate) fn for_each_match(
     };
     let mut filter_columns = vec![false; table.columns.len()];
     if let Some(e) = filter {
-        crate::sql::bind::mark_columns(e, &mut filter_columns);
+        crate::expr::mark_columns(e, &mut filter_columns);
     }
     // The columns a fetched row needs: the filter's and the caller's.
     let wanted: Option<Vec<bool>> = columns.map(|c| {

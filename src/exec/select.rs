@@ -7,13 +7,13 @@ use std::collections::HashMap;
 
 use crate::catalog::TableSchema;
 use crate::error::{Error, Result};
-use crate::exec::expr::{eval, truthy, Ctx};
 use crate::exec::stats::ExecStats;
+use crate::expr::eval::{eval, truthy, Ctx};
+use crate::expr::{AggCall, AggFunc, Expr};
 use crate::plan::access::RowSource;
 use crate::plan::knn::KnnStrategy;
 use crate::plan::{Access, SelectPlan};
 use crate::row::Rows;
-use crate::sql::bind::{AggCall, AggFunc, Expr};
 use crate::storage::{Counters, Store};
 use crate::value::Value;
 use crate::vector::VectorIndexes;
@@ -200,7 +200,7 @@ fn ordered_index_rows(
     }
     let mut columns = plan.columns_read();
     if let Some(f) = &plan.filter {
-        crate::sql::bind::mark_columns(f, &mut columns);
+        crate::expr::mark_columns(f, &mut columns);
     }
     let mut want = n.saturating_add(16);
     loop {

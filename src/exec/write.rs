@@ -7,9 +7,9 @@ use std::collections::{HashMap, HashSet};
 
 use crate::catalog::{SecondaryIndex, TableSchema};
 use crate::error::{Error, Result};
-use crate::exec::expr::{eval, Ctx};
+use crate::expr::eval::{eval, Ctx};
+use crate::expr::Expr;
 use crate::plan::access::RowSource;
-use crate::sql::bind::Expr;
 use crate::storage::{keys, Batch, Change, ChangeOp, Counters, KeyRange, Store};
 use crate::value::{coerce, DataType, Value};
 use crate::vector::{Progress, ProgressFn, VectorChange, VectorIndexes};

@@ -15,7 +15,7 @@
 
 use crate::catalog::{SecondaryIndex, TableSchema};
 use crate::error::Result;
-use crate::sql::bind::{BinOp, Expr};
+use crate::expr::{BinOp, Expr};
 use crate::storage::{keys, KeyRange};
 use crate::value::{DataType, Value};
 

@@ -28,48 +28,12 @@
 use std::fmt;
 
 use crate::catalog::TableSchema;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::expr::Expr;
 use crate::plan::access::RowSource;
 use crate::plan::PlanCatalog;
-use crate::sql::bind::Expr;
+pub use crate::sql::set::FilteredKnnSetting;
 use crate::value::DataType;
-
-/// `SET filtered_knn`: which strategy a filtered kNN query uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FilteredKnnSetting {
-    /// Chosen by estimated cost (the default).
-    #[default]
-    Auto,
-    /// Always exact distances over the matching rows.
-    Exact,
-    /// Always the HNSW index (filtered search over an index's candidates, else iterative).
-    Index,
-}
-
-impl FilteredKnnSetting {
-    /// Parses `auto`, `exact` or `index`.
-    ///
-    /// # Errors
-    /// [`Error::UnknownStrategy`] for any other text.
-    pub fn parse(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "auto" => Ok(Self::Auto),
-            "exact" => Ok(Self::Exact),
-            "index" => Ok(Self::Index),
-            _ => Err(Error::UnknownStrategy(s.to_string())),
-        }
-    }
-}
-
-impl fmt::Display for FilteredKnnSetting {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Auto => "auto",
-            Self::Exact => "exact",
-            Self::Index => "index",
-        })
-    }
-}
 
 /// The session settings the kNN passes read.
 #[derive(Debug, Clone, Copy)]
@@ -252,29 +216,4 @@ pub(crate) fn choose(
         costs,
         reason,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn settings_parse() {
-        assert_eq!(
-            FilteredKnnSetting::parse("AUTO").unwrap(),
-            FilteredKnnSetting::Auto
-        );
-        assert_eq!(
-            FilteredKnnSetting::parse("exact").unwrap(),
-            FilteredKnnSetting::Exact
-        );
-        assert_eq!(
-            FilteredKnnSetting::parse("index").unwrap(),
-            FilteredKnnSetting::Index
-        );
-        assert!(matches!(
-            FilteredKnnSetting::parse("fast"),
-            Err(Error::UnknownStrategy(s)) if s == "fast"
-        ));
-    }
 }

@@ -1,18 +1,65 @@
-//! SQL text in: parsing with sqlparser (PostgreSQL dialect) and binding names and types.
+//! SQL text in: parsing with sqlparser (PostgreSQL dialect), and binding every statement
+//! against the catalog into a bound statement that the planner ([`crate::plan`]) or the
+//! executor ([`crate::exec`]) takes.
 //!
 //! This is the only module that calls sqlparser's parser. sqlparser's PostgreSQL dialect
 //! already tokenizes the three distance operators (`<->` as `LtDashGt`, `<=>` as `Spaceship`,
 //! `<#>` as a custom operator), so no custom dialect is needed; `CHECKPOINT`, which sqlparser
 //! does not know, is recognised here before parsing.
+//!
+//! - [`parse_one`] parses; [`StatementCache`] keeps recent parses by SQL text.
+//! - [`command`] sorts a parsed statement by kind (and refuses kinds vectable does not have),
+//!   so that [`crate::db`] can take the right lock before binding.
+//! - The binders, one module per kind: [`select`], [`dml`] (`INSERT`, `UPDATE`, `DELETE`),
+//!   [`ddl`] (`CREATE` / `DROP` of tables and indexes), [`copy`] and [`set`]; [`bind`] binds
+//!   the expressions inside them. They read the catalog through [`Catalog`], and evaluate
+//!   scalar subqueries through a callback ([`SubqueryFn`]) that the caller provides.
+//!
+//! [`parse_one`]: crate::sql::parse_one
+//! [`StatementCache`]: crate::sql::cache::StatementCache
+//! [`command`]: crate::sql::command
+//! [`select`]: crate::sql::select
+//! [`dml`]: crate::sql::dml
+//! [`ddl`]: crate::sql::ddl
+//! [`copy`]: crate::sql::copy
+//! [`set`]: crate::sql::set
+//! [`bind`]: crate::sql::bind
+//! [`Catalog`]: crate::sql::Catalog
+//! [`SubqueryFn`]: crate::sql::bind::SubqueryFn
 
 pub(crate) mod bind;
+pub(crate) mod cache;
+pub(crate) mod copy;
+pub(crate) mod ddl;
+pub(crate) mod dml;
+pub(crate) mod select;
+pub(crate) mod set;
 
-use sqlparser::ast::Statement as SqlStatement;
+use sqlparser::ast::{self as sql, Statement as SqlStatement};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, Tokenizer};
 
+use crate::catalog::{IndexMeta, SecondaryIndex, TableSchema};
 use crate::error::{Error, Result};
+
+/// What the binders read from the catalog: the tables and vector indexes, as seen under the
+/// lock the caller holds while it binds and runs the statement.
+pub(crate) trait Catalog {
+    /// The table called `name` (exact name first, then ASCII case-insensitive).
+    ///
+    /// # Errors
+    /// [`Error::NoSuchTable`].
+    fn table(&self, name: &str) -> Result<TableSchema>;
+    /// Every table.
+    fn tables(&self) -> Vec<TableSchema>;
+    /// Every vector index, explicit or built lazily.
+    fn indexes(&self) -> Vec<IndexMeta>;
+    /// The index on column `column` of table `table_id`, if there is one.
+    fn index(&self, table_id: u64, column: usize) -> Option<IndexMeta>;
+    /// Every secondary (B-tree) index, with its table's schema.
+    fn secondary_indexes(&self) -> Vec<(TableSchema, SecondaryIndex)>;
+}
 
 /// A parsed statement: a sqlparser AST or one of vectable's own commands.
 #[derive(Debug)]
@@ -65,6 +112,124 @@ pub(crate) fn parse_one(sql: &str) -> Result<(Parsed, usize)> {
             column: 1,
         }),
     }
+}
+
+/// A parsed statement by kind, borrowing its parts: what [`crate::db`] dispatches on.
+pub(crate) enum Command<'a> {
+    /// `CHECKPOINT`.
+    Checkpoint,
+    /// `SELECT` (a query).
+    Select(&'a sql::Query),
+    /// `EXPLAIN [ANALYZE] SELECT …`.
+    Explain {
+        query: &'a sql::Query,
+        analyze: bool,
+    },
+    /// `SHOW TABLES`.
+    ShowTables,
+    /// `SET …`; see [`set::bind_set`].
+    Set(&'a sql::Set),
+    /// See [`ddl::bind_create_table`].
+    CreateTable(&'a sql::CreateTable),
+    /// See [`ddl::bind_create_index`].
+    CreateIndex(&'a sql::CreateIndex),
+    /// See [`ddl::bind_drop_tables`].
+    DropTable {
+        names: &'a [sql::ObjectName],
+        if_exists: bool,
+    },
+    /// See [`ddl::bind_drop_indexes`].
+    DropIndex {
+        names: &'a [sql::ObjectName],
+        if_exists: bool,
+    },
+    /// See [`dml::bind_insert`].
+    Insert(&'a sql::Insert),
+    /// See [`dml::bind_update`].
+    Update(&'a sql::Update),
+    /// See [`dml::bind_delete`].
+    Delete(&'a sql::Delete),
+    /// `COPY … FROM`; see [`copy::bind_copy`].
+    Copy(copy::CopyStatement<'a>),
+}
+
+/// Sorts a parsed statement by kind.
+///
+/// # Errors
+/// [`Error::Unsupported`] for statements vectable does not run: `EXPLAIN` of anything but a
+/// `SELECT`, `DROP` of anything but a table or an index, `COPY … TO`, and
+/// every other kind of statement (the message names its first two words).
+pub(crate) fn command(parsed: &Parsed) -> Result<Command<'_>> {
+    let stmt = match parsed {
+        Parsed::Checkpoint => return Ok(Command::Checkpoint),
+        Parsed::Sql(stmt) => stmt.as_ref(),
+    };
+    Ok(match stmt {
+        SqlStatement::Query(q) => Command::Select(q),
+        SqlStatement::Explain {
+            statement, analyze, ..
+        } => {
+            let SqlStatement::Query(q) = statement.as_ref() else {
+                return Err(Error::unsupported("EXPLAIN of anything but SELECT"));
+            };
+            Command::Explain {
+                query: q,
+                analyze: *analyze,
+            }
+        }
+        SqlStatement::ShowTables { .. } => Command::ShowTables,
+        SqlStatement::Set(set) => Command::Set(set),
+        SqlStatement::CreateTable(ct) => Command::CreateTable(ct),
+        SqlStatement::Drop {
+            object_type,
+            if_exists,
+            names,
+            ..
+        } => match object_type {
+            sql::ObjectType::Table => Command::DropTable {
+                names,
+                if_exists: *if_exists,
+            },
+            sql::ObjectType::Index => Command::DropIndex {
+                names,
+                if_exists: *if_exists,
+            },
+            other => return Err(Error::unsupported(format!("DROP {other}"))),
+        },
+        SqlStatement::CreateIndex(ci) => Command::CreateIndex(ci),
+        SqlStatement::Insert(ins) => Command::Insert(ins),
+        SqlStatement::Update(up) => Command::Update(up),
+        SqlStatement::Delete(del) => Command::Delete(del),
+        SqlStatement::Copy {
+            source,
+            to,
+            target,
+            options,
+            legacy_options,
+            ..
+        } => {
+            if *to {
+                return Err(Error::unsupported("COPY ... TO"));
+            }
+            Command::Copy(copy::CopyStatement {
+                source,
+                target,
+                options,
+                legacy_options,
+            })
+        }
+        other => {
+            return Err(Error::unsupported(format!(
+                "statement {}",
+                other
+                    .to_string()
+                    .split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )))
+        }
+    })
 }
 
 /// The most tokens accepted at one parenthesis level between two commas. A chain this long

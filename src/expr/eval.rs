@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use crate::error::{Error, Result};
-use crate::sql::bind::{BinOp, Expr, Func};
+use crate::expr::{BinOp, Expr, Func};
 use crate::value::{self, DataType, Value};
 use crate::vector::distance;
 

@@ -1,0 +1,121 @@
+//! `SET` binding: vectable has two settings, `ef_search` (also as pgvector's
+//! `hnsw.ef_search`) and `filtered_knn`.
+
+use sqlparser::ast as sql;
+
+use crate::error::{Error, Result};
+use crate::expr::Expr;
+use crate::sql::bind::{self, Binder};
+use crate::value::Value;
+
+/// Largest `SET ef_search` accepted.
+pub const MAX_EF_SEARCH: usize = 10_000;
+
+/// A bound `SET`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Setting {
+    /// `SET ef_search = n`, 1 ≤ n ≤ [`MAX_EF_SEARCH`].
+    EfSearch(usize),
+    /// `SET filtered_knn = auto | exact | index`.
+    FilteredKnn(FilteredKnnSetting),
+}
+
+/// `SET filtered_knn`: which strategy a kNN query with a `WHERE` uses (see the README's
+/// "kNN plans").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FilteredKnnSetting {
+    /// Chosen by estimated cost (the default).
+    #[default]
+    Auto,
+    /// Always exact distances over the matching rows.
+    Exact,
+    /// Always the HNSW graph: a search filtered to a secondary index's candidates when an
+    /// index answers the filter, else the iterative search.
+    Index,
+}
+
+impl FilteredKnnSetting {
+    /// Parses `auto`, `exact` or `index` (any case).
+    ///
+    /// # Errors
+    /// [`Error::UnknownStrategy`] for any other text.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "exact" => Ok(Self::Exact),
+            "index" => Ok(Self::Index),
+            _ => Err(Error::UnknownStrategy(s.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for FilteredKnnSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::Exact => "exact",
+            Self::Index => "index",
+        })
+    }
+}
+
+/// Binds `SET ef_search = n` (`n` may be a parameter or a constant expression) and
+/// `SET filtered_knn = auto | exact | index`.
+///
+/// # Errors
+/// [`Error::Unsupported`] for other forms of `SET`; [`Error::InvalidArgument`] for another
+/// setting, several values, or a value that is not an integer from 1 to [`MAX_EF_SEARCH`];
+/// [`Error::UnknownStrategy`] for a `filtered_knn` value other than the three.
+pub(crate) fn bind_set(set: &sql::Set, params: &[Value]) -> Result<Setting> {
+    let sql::Set::SingleAssignment {
+        variable, values, ..
+    } = set
+    else {
+        return Err(Error::unsupported(format!("{set}")));
+    };
+    // `hnsw.ef_search` (pgvector's name) has two parts; object_name accepts only one.
+    let name = variable
+        .0
+        .iter()
+        .map(|p| p.as_ident().map_or_else(|| p.to_string(), bind::ident_name))
+        .collect::<Vec<_>>()
+        .join(".");
+    if name == "filtered_knn" {
+        let [value] = values.as_slice() else {
+            return Err(Error::invalid("SET filtered_knn takes one value"));
+        };
+        let text = match value {
+            sql::Expr::Identifier(id) => id.value.clone(),
+            sql::Expr::Value(v) => match &v.value {
+                sql::Value::SingleQuotedString(s) => s.clone(),
+                other => other.to_string(),
+            },
+            other => other.to_string(),
+        };
+        return FilteredKnnSetting::parse(&text).map(Setting::FilteredKnn);
+    }
+    if name != "ef_search" && name != "hnsw.ef_search" {
+        return Err(Error::invalid(format!(
+            "unknown setting {name}; vectable has ef_search and filtered_knn"
+        )));
+    }
+    let [value] = values.as_slice() else {
+        return Err(Error::invalid("SET ef_search takes one value"));
+    };
+    let noop = |_: &sql::Query| Err(Error::unsupported("subquery in SET"));
+    let mut b = Binder {
+        table: None,
+        params,
+        subquery: &noop,
+        aggs: None,
+    };
+    match b.bind(value)? {
+        Expr::Literal(Value::Integer(n)) if n >= 1 && n as usize <= MAX_EF_SEARCH => {
+            Ok(Setting::EfSearch(n as usize))
+        }
+        _ => Err(Error::invalid(format!(
+            "ef_search must be an integer from 1 to {MAX_EF_SEARCH}, got {value}"
+        ))),
+    }
+}
