@@ -556,11 +556,31 @@ fn knn(
     let ids: Vec<u64> = hits.iter().map(|h| h.0).collect();
     // Only the columns the statement reads: the vector column for the exact distance, the
     // projected ones; nothing else of the row.
-    let columns = plan.columns_read();
+    let mut columns = plan.columns_read();
+    // An index that stores f32 holds the rows' vectors exactly: read them from it (memory)
+    // rather than from RocksDB. The exact distance is still computed from them, so results
+    // are the same whichever path ran.
+    let from_index = columns.get(column).copied().unwrap_or(false)
+        && cx.vectors.cached_f32(table.id, column).is_some();
+    if from_index {
+        columns[column] = false;
+    }
     let rows = cx.store.get_rows(table, &ids, Some(&columns))?;
     cx.note(|s| s.rows_read.set(s.rows_read.get() + ids.len() as u64));
     if rows.iter().any(Option::is_none) {
         return Ok(None);
     }
-    Ok(Some(rows.into_iter().flatten().collect()))
+    let mut rows: Vec<Vec<Value>> = rows.into_iter().flatten().collect();
+    if from_index {
+        let mut buf = vec![0f32; query.len()];
+        for (row, id) in rows.iter_mut().zip(&ids) {
+            if !live.get(*id, &mut buf)? {
+                return Ok(None);
+            }
+            if let Some(slot) = row.get_mut(column) {
+                *slot = Value::Vector(buf.clone());
+            }
+        }
+    }
+    Ok(Some(rows))
 }
