@@ -15,6 +15,7 @@ use sqlparser::ast::Query;
 
 use crate::catalog::{IndexMeta, Metric, SecondaryIndex, TableSchema};
 use crate::error::{Error, Result};
+use crate::exec::candidates::CandidateCache;
 use crate::exec::copy;
 use crate::exec::explain;
 use crate::exec::select::{self, ExecCtx};
@@ -201,6 +202,8 @@ struct Inner {
     progress: Option<ProgressFn>,
     /// Recently parsed statements, by SQL text.
     statements: StatementCache,
+    /// Recent secondary-index scan results.
+    candidates: CandidateCache,
 }
 
 impl Drop for Inner {
@@ -414,6 +417,7 @@ impl Database {
                         schema,
                         counters,
                         indexes,
+                        generation: 0,
                     },
                 )
             })
@@ -442,6 +446,7 @@ impl Database {
                 exact_threshold: options.exact_search_threshold,
                 progress: options.progress,
                 statements: StatementCache::new(options.statement_cache_capacity),
+                candidates: CandidateCache::default(),
             }),
         })
     }
@@ -809,10 +814,8 @@ impl Database {
     }
 
     fn exec_ctx<'a>(&'a self, state: &'a State, table: Option<&TableSchema>) -> ExecCtx<'a> {
-        let counters = table
-            .and_then(|t| state.tables.get(&t.name))
-            .map(|e| e.counters)
-            .unwrap_or_default();
+        let entry = table.and_then(|t| state.tables.get(&t.name));
+        let counters = entry.map(|e| e.counters).unwrap_or_default();
         ExecCtx {
             store: &self.inner.store,
             vectors: &self.inner.vectors,
@@ -820,6 +823,8 @@ impl Database {
             ef_search: self.ef_search(),
             exact_threshold: self.inner.exact_threshold,
             stats: None,
+            candidates: &self.inner.candidates,
+            generation: entry.map_or(0, |e| e.generation),
         }
     }
 
@@ -896,6 +901,7 @@ impl Database {
                 schema,
                 counters,
                 indexes: Vec::new(),
+                generation: 0,
             },
         );
         Ok(())

@@ -648,3 +648,67 @@ fn a_point_read_of_scalar_columns_does_not_need_vectors() {
         &[vec![Value::Null, Value::Null]]
     );
 }
+
+#[test]
+fn repeated_filters_see_every_write() {
+    // The candidate rowids of a secondary-index scan are cached between queries; a write to
+    // the table must make the next query read the index again.
+    let dir = tempfile::tempdir().unwrap();
+    let db = sample_db(dir.path());
+    db.execute("CREATE INDEX packages_section ON packages (section)", ())
+        .unwrap();
+    let (queries, _) = dev_queries();
+    let q = queries[0].clone();
+    let sql = "SELECT id FROM packages WHERE section = 'math' ORDER BY embedding <=> $1 LIMIT 5";
+    for strategy in ["exact", "index"] {
+        db.execute(&format!("SET filtered_knn = {strategy}"), ())
+            .unwrap();
+        let before = common::ids(&db.query(sql, params![q.clone()]).unwrap());
+        assert_eq!(
+            before,
+            common::ids(&db.query(sql, params![q.clone()]).unwrap())
+        );
+        let analyzed: Vec<String> = db
+            .query(&format!("EXPLAIN ANALYZE {sql}"), params![q.clone()])
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String>(0).unwrap())
+            .collect();
+        assert!(
+            analyzed
+                .iter()
+                .any(|l| l.contains("from the cache of index scans")),
+            "{strategy}: {analyzed:?}"
+        );
+        // Move the nearest one out of the section, and the nearest row of the whole table in.
+        let nearest = common::ids(
+            &db.query(
+                "SELECT id FROM packages ORDER BY embedding <=> $1 LIMIT 1",
+                params![q.clone()],
+            )
+            .unwrap(),
+        )[0];
+        db.execute(
+            "UPDATE packages SET section = 'gone' WHERE id = $1",
+            [before[0]],
+        )
+        .unwrap();
+        db.execute(
+            "UPDATE packages SET section = 'math' WHERE id = $1",
+            [nearest],
+        )
+        .unwrap();
+        let after = common::ids(&db.query(sql, params![q.clone()]).unwrap());
+        assert_eq!(after[0], nearest, "{strategy}");
+        assert!(
+            !after.contains(&before[0]) || before[0] == nearest,
+            "{strategy}"
+        );
+        // Put the first one back; the next strategy starts from this state.
+        db.execute(
+            "UPDATE packages SET section = 'math' WHERE id = $1",
+            [before[0]],
+        )
+        .unwrap();
+    }
+}

@@ -111,10 +111,19 @@ pub(crate) fn filtered(
             let RowSource::Index(scan) = &plan.source else {
                 return Ok(None);
             };
-            let candidates = super::index_rowids(cx.store, scan, None)?;
+            let (candidates, cached) =
+                cx.candidates
+                    .rowids(cx.store, table.id, cx.generation, scan)?;
             note(&|s| {
-                s.index_entries
-                    .set(s.index_entries.get() + candidates.len() as u64)
+                if cached {
+                    s.step(format!(
+                        "{} candidates from the cache of index scans",
+                        candidates.len()
+                    ));
+                } else {
+                    s.index_entries
+                        .set(s.index_entries.get() + candidates.len() as u64);
+                }
             });
             let m = candidates.len();
             if m == 0 {
@@ -219,12 +228,21 @@ pub(crate) fn exact(
     };
     let rowids: Vec<u64> = match &plan.source {
         RowSource::Index(scan) if scan.covers_filter => {
-            let ids = super::index_rowids(cx.store, scan, None)?;
+            let (ids, cached) = cx
+                .candidates
+                .rowids(cx.store, table.id, cx.generation, scan)?;
             note(&|s| {
-                s.index_entries
-                    .set(s.index_entries.get() + ids.len() as u64)
+                if cached {
+                    s.step(format!(
+                        "{} candidates from the cache of index scans",
+                        ids.len()
+                    ));
+                } else {
+                    s.index_entries
+                        .set(s.index_entries.get() + ids.len() as u64);
+                }
             });
-            ids
+            ids.to_vec()
         }
         source => {
             let nothing = vec![false; table.columns.len()];

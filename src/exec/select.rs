@@ -30,6 +30,9 @@ pub(crate) struct ExecCtx<'a> {
     pub exact_threshold: usize,
     /// Counters for `EXPLAIN ANALYZE` (`None` otherwise).
     pub stats: Option<&'a ExecStats>,
+    /// Recent secondary-index scan results, and the write generation of the plan's table.
+    pub candidates: &'a crate::exec::candidates::CandidateCache,
+    pub generation: u64,
 }
 
 impl ExecCtx<'_> {

@@ -20,6 +20,9 @@ pub(crate) struct TableEntry {
     pub schema: TableSchema,
     pub counters: Counters,
     pub indexes: Vec<SecondaryIndex>,
+    /// Bumped by every committed write to the table (in memory only): keys the cache of
+    /// secondary-index scan results ([`crate::exec::candidates`]).
+    pub generation: u64,
 }
 
 /// The index-key prefix (`table ‖ index ‖ values`) of a row, and whether uniqueness applies
@@ -189,6 +192,7 @@ pub(crate) fn insert_rows(
     }
     let first = entry.counters.next_rowid;
     entry.counters = counters;
+    entry.generation += 1;
     if !indexed.is_empty() {
         let changes: Vec<VectorChange<'_>> = rows
             .iter()
@@ -340,6 +344,7 @@ pub(crate) fn update(
     batch.put_counters(t.id, &counters)?;
     store.write(batch)?;
     entry.counters = counters;
+    entry.generation += 1;
     if !vchanges.is_empty() || !indexed.is_empty() {
         let changes: Vec<VectorChange<'_>> = vchanges
             .iter()
@@ -417,6 +422,7 @@ pub(crate) fn delete(
     batch.put_counters(t.id, &counters)?;
     store.write(batch)?;
     entry.counters = counters;
+    entry.generation += 1;
     let changes: Vec<VectorChange<'_>> = deleted
         .iter()
         .flat_map(|(rowid, cols)| {

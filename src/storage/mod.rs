@@ -82,7 +82,7 @@ pub(crate) struct LoadedCatalog {
 }
 
 /// A key range of a secondary index: the keys `k` with `start <= k < end`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct KeyRange {
     pub start: Vec<u8>,
     pub end: Vec<u8>,
