@@ -13,7 +13,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use sqlparser::ast::Query;
 
-use crate::catalog::{IndexMeta, Metric, SecondaryIndex, TableSchema};
+use crate::catalog::{SecondaryIndex, TableSchema};
 use crate::error::{Error, Result};
 use crate::exec::candidates::CandidateCache;
 use crate::exec::copy;
@@ -21,9 +21,8 @@ use crate::exec::explain;
 use crate::exec::select::{self, ExecCtx};
 use crate::exec::write::{self, TableEntry};
 use crate::expr::Expr;
-use crate::plan::access::{self as access_path, IndexStats, RowSource};
-use crate::plan::knn::KnnSettings;
-use crate::plan::{self, PlanCatalog, SelectPlan};
+use crate::plan::access::{self as access_path, RowSource};
+use crate::plan::{self, SelectPlan};
 use crate::row::{Row, Rows};
 use crate::sql::cache::{ParsedStatement, StatementCache};
 use crate::sql::copy::bind_copy;
@@ -33,124 +32,16 @@ use crate::sql::select::{bind_select, BoundSelect};
 use crate::sql::set::{bind_set, FilteredKnnSetting, Setting};
 use crate::sql::{self, Catalog, Command, Parsed};
 use crate::statement::Statement;
-use crate::storage::{Counters, KeyRange, Store};
+use crate::storage::{Counters, Store};
 use crate::value::{Params, Value};
-use crate::vector::{IndexStatus, Progress, ProgressFn, VectorConfig, VectorIndexes};
+use crate::vector::{IndexStatus, ProgressFn, VectorConfig, VectorIndexes};
 
 pub use crate::sql::set::MAX_EF_SEARCH;
+pub use options::Options;
+use view::CatalogView;
 
-/// Settings for [`Database::open_with`].
-///
-/// ## Defaults
-/// - `index_cache_capacity`: 16 indexes
-/// - `ef_search`: 64
-/// - `checkpoint_changes`: 10,000 changes
-/// - `build_threads`: the number of available cores
-/// - `exact_search_threshold`: 2,000 vectors
-/// - `statement_cache_capacity`: 64 statements
-/// - `on_progress`: none
-#[derive(Clone)]
-pub struct Options {
-    index_cache_capacity: usize,
-    ef_search: usize,
-    checkpoint_changes: u64,
-    build_threads: usize,
-    exact_search_threshold: usize,
-    statement_cache_capacity: usize,
-    progress: Option<ProgressFn>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            index_cache_capacity: 16,
-            ef_search: 64,
-            checkpoint_changes: 10_000,
-            build_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            exact_search_threshold: 2_000,
-            statement_cache_capacity: 64,
-            progress: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for Options {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Options")
-            .field("index_cache_capacity", &self.index_cache_capacity)
-            .field("ef_search", &self.ef_search)
-            .field("checkpoint_changes", &self.checkpoint_changes)
-            .field("build_threads", &self.build_threads)
-            .field("exact_search_threshold", &self.exact_search_threshold)
-            .field("statement_cache_capacity", &self.statement_cache_capacity)
-            .field("on_progress", &self.progress.is_some())
-            .finish()
-    }
-}
-
-impl Options {
-    /// The defaults listed on [`Options`].
-    pub fn new() -> Options {
-        Options::default()
-    }
-
-    /// How many vector indexes stay in memory at once (a count of indexes, not bytes; at
-    /// least 1). When a new one is needed, the least recently used is saved if dirty and
-    /// then dropped from memory; its next use maps it back.
-    pub fn index_cache_capacity(mut self, n: usize) -> Options {
-        self.index_cache_capacity = n.max(1);
-        self
-    }
-
-    /// Initial `ef_search` (USearch `expansion_search`, the candidate list size of an HNSW
-    /// search), 1 to 10,000; `SET ef_search = n` changes it later. Larger is slower and more
-    /// accurate.
-    pub fn ef_search(mut self, n: usize) -> Options {
-        self.ef_search = n.clamp(1, MAX_EF_SEARCH);
-        self
-    }
-
-    /// Save a dirty index after this many changes to it (inserted, updated or deleted
-    /// vectors). Between saves, changes are kept in the change log, so nothing is lost.
-    pub fn checkpoint_changes(mut self, n: u64) -> Options {
-        self.checkpoint_changes = n.max(1);
-        self
-    }
-
-    /// Threads adding vectors while an index is built.
-    pub fn build_threads(mut self, n: usize) -> Options {
-        self.build_threads = n.max(1);
-        self
-    }
-
-    /// A kNN query on an index holding at most this many vectors searches it exhaustively
-    /// (USearch `exact_search`) instead of through its HNSW graph: at that size it costs about
-    /// the same and cannot miss a row. 0 sends every index kNN query through the graph.
-    /// (A kNN query with a `WHERE` never uses the index: it computes exact distances over the
-    /// matching rows while the scan evaluates the filter.)
-    pub fn exact_search_threshold(mut self, n: usize) -> Options {
-        self.exact_search_threshold = n;
-        self
-    }
-
-    /// How many parsed statements [`Database::run`], [`execute`](Database::execute),
-    /// [`query`](Database::query), [`query_row`](Database::query_row) and
-    /// [`prepare`](Database::prepare) keep, by SQL text, so that running the same text again
-    /// does not parse it again (each run still binds and plans it with its parameters). The
-    /// least recently used goes first; statements over 16 KiB of text are never kept. 0
-    /// disables the cache.
-    pub fn statement_cache_capacity(mut self, n: usize) -> Options {
-        self.statement_cache_capacity = n;
-        self
-    }
-
-    /// Calls `f` while an index is built or rows are imported (`COPY`): first with
-    /// `done == 0`, last with `done == total`.
-    pub fn on_progress(mut self, f: impl Fn(&Progress<'_>) + Send + Sync + 'static) -> Options {
-        self.progress = Some(Arc::new(f));
-        self
-    }
-}
+mod options;
+mod view;
 
 /// The result of [`Database::run`].
 #[derive(Debug, Clone, PartialEq)]
@@ -261,110 +152,7 @@ impl std::fmt::Debug for Database {
     }
 }
 
-struct CatalogView<'a> {
-    db: &'a Database,
-    state: &'a State,
-}
-
-impl Catalog for CatalogView<'_> {
-    fn table(&self, name: &str) -> Result<TableSchema> {
-        lookup(self.state, name).map(|e| e.schema.clone())
-    }
-    fn tables(&self) -> Vec<TableSchema> {
-        self.state
-            .tables
-            .values()
-            .map(|e| e.schema.clone())
-            .collect()
-    }
-    fn indexes(&self) -> Vec<IndexMeta> {
-        self.db.inner.vectors.all_metas()
-    }
-    fn index(&self, table_id: u64, column: usize) -> Option<IndexMeta> {
-        self.db.inner.vectors.meta(table_id, column)
-    }
-    fn secondary_indexes(&self) -> Vec<(TableSchema, SecondaryIndex)> {
-        self.state
-            .tables
-            .values()
-            .flat_map(|e| e.indexes.iter().map(|s| (e.schema.clone(), s.clone())))
-            .collect()
-    }
-}
-
-impl IndexStats for CatalogView<'_> {
-    fn count(&self, ranges: &[KeyRange], cap: u64) -> Result<u64> {
-        let mut n = 0u64;
-        self.db.inner.store.scan_index(ranges, false, |_, _| {
-            n += 1;
-            Ok(n < cap)
-        })?;
-        Ok(n)
-    }
-}
-
-impl PlanCatalog for CatalogView<'_> {
-    fn index_metric(&self, table_id: u64, column: usize) -> Option<Metric> {
-        self.db.inner.vectors.metric(table_id, column)
-    }
-    fn table_indexes(&self, table_id: u64) -> Vec<SecondaryIndex> {
-        entry_by_id(self.state, table_id).map_or_else(Vec::new, |e| e.indexes.clone())
-    }
-    fn row_count(&self, table_id: u64) -> u64 {
-        entry_by_id(self.state, table_id).map_or(0, |e| e.counters.rows)
-    }
-    fn sample_selectivity(
-        &self,
-        table: &TableSchema,
-        filter: &Expr,
-        n: usize,
-    ) -> Result<(f64, u64)> {
-        let (mut seen, mut hits) = (0u64, 0u64);
-        let mut mask = vec![false; table.columns.len()];
-        crate::expr::mark_columns(filter, &mut mask);
-        self.db.inner.store.scan(table, Some(&mask), |_, row| {
-            seen += 1;
-            // A filter that fails to evaluate on a row counts as not matching here; the
-            // statement itself reports the error.
-            if crate::expr::eval::truthy(filter, crate::expr::eval::Ctx::row(&row)).unwrap_or(false)
-            {
-                hits += 1;
-            }
-            Ok(seen < n as u64)
-        })?;
-        Ok((
-            if seen == 0 {
-                0.0
-            } else {
-                hits as f64 / seen as f64
-            },
-            seen,
-        ))
-    }
-    fn vectors_in_memory(&self, table_id: u64, column: usize) -> bool {
-        self.db.inner.vectors.cached_f32(table_id, column).is_some()
-    }
-    fn index_size(&self, table_id: u64, column: usize) -> Option<u64> {
-        self.db
-            .inner
-            .vectors
-            .meta(table_id, column)
-            .and_then(|m| m.saved.map(|s| s.rows))
-    }
-    fn knn_settings(&self) -> KnnSettings {
-        KnnSettings {
-            ef_search: self.db.ef_search(),
-            exact_threshold: self.db.inner.exact_threshold,
-            filtered: self.db.filtered_knn(),
-        }
-    }
-}
-
-fn entry_by_id(state: &State, table_id: u64) -> Option<&TableEntry> {
-    state.tables.values().find(|e| e.schema.id == table_id)
-}
-
-fn lookup<'s>(state: &'s State, name: &str) -> Result<&'s TableEntry> {
+pub(super) fn lookup<'s>(state: &'s State, name: &str) -> Result<&'s TableEntry> {
     state
         .tables
         .get(name)

@@ -1,0 +1,121 @@
+//! [`Options`]: the settings of [`Database::open_with`](crate::Database::open_with).
+
+use std::sync::Arc;
+
+use crate::sql::set::MAX_EF_SEARCH;
+use crate::vector::{Progress, ProgressFn};
+#[cfg(doc)]
+use crate::Database;
+
+/// Settings for [`Database::open_with`].
+///
+/// ## Defaults
+/// - `index_cache_capacity`: 16 indexes
+/// - `ef_search`: 64
+/// - `checkpoint_changes`: 10,000 changes
+/// - `build_threads`: the number of available cores
+/// - `exact_search_threshold`: 2,000 vectors
+/// - `statement_cache_capacity`: 64 statements
+/// - `on_progress`: none
+#[derive(Clone)]
+pub struct Options {
+    pub(crate) index_cache_capacity: usize,
+    pub(crate) ef_search: usize,
+    pub(crate) checkpoint_changes: u64,
+    pub(crate) build_threads: usize,
+    pub(crate) exact_search_threshold: usize,
+    pub(crate) statement_cache_capacity: usize,
+    pub(crate) progress: Option<ProgressFn>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            index_cache_capacity: 16,
+            ef_search: 64,
+            checkpoint_changes: 10_000,
+            build_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            exact_search_threshold: 2_000,
+            statement_cache_capacity: 64,
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("index_cache_capacity", &self.index_cache_capacity)
+            .field("ef_search", &self.ef_search)
+            .field("checkpoint_changes", &self.checkpoint_changes)
+            .field("build_threads", &self.build_threads)
+            .field("exact_search_threshold", &self.exact_search_threshold)
+            .field("statement_cache_capacity", &self.statement_cache_capacity)
+            .field("on_progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl Options {
+    /// The defaults listed on [`Options`].
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// How many vector indexes stay in memory at once (a count of indexes, not bytes; at
+    /// least 1). When a new one is needed, the least recently used is saved if dirty and
+    /// then dropped from memory; its next use maps it back.
+    pub fn index_cache_capacity(mut self, n: usize) -> Options {
+        self.index_cache_capacity = n.max(1);
+        self
+    }
+
+    /// Initial `ef_search` (USearch `expansion_search`, the candidate list size of an HNSW
+    /// search), 1 to 10,000; `SET ef_search = n` changes it later. Larger is slower and more
+    /// accurate.
+    pub fn ef_search(mut self, n: usize) -> Options {
+        self.ef_search = n.clamp(1, MAX_EF_SEARCH);
+        self
+    }
+
+    /// Save a dirty index after this many changes to it (inserted, updated or deleted
+    /// vectors). Between saves, changes are kept in the change log, so nothing is lost.
+    pub fn checkpoint_changes(mut self, n: u64) -> Options {
+        self.checkpoint_changes = n.max(1);
+        self
+    }
+
+    /// Threads adding vectors while an index is built.
+    pub fn build_threads(mut self, n: usize) -> Options {
+        self.build_threads = n.max(1);
+        self
+    }
+
+    /// A kNN query on an index holding at most this many vectors searches it exhaustively
+    /// (USearch `exact_search`) instead of through its HNSW graph: at that size it costs about
+    /// the same and cannot miss a row. 0 sends every index kNN query through the graph.
+    /// (A kNN query with a `WHERE` never uses the index: it computes exact distances over the
+    /// matching rows while the scan evaluates the filter.)
+    pub fn exact_search_threshold(mut self, n: usize) -> Options {
+        self.exact_search_threshold = n;
+        self
+    }
+
+    /// How many parsed statements [`Database::run`], [`execute`](Database::execute),
+    /// [`query`](Database::query), [`query_row`](Database::query_row) and
+    /// [`prepare`](Database::prepare) keep, by SQL text, so that running the same text again
+    /// does not parse it again (each run still binds and plans it with its parameters). The
+    /// least recently used goes first; statements over 16 KiB of text are never kept. 0
+    /// disables the cache.
+    pub fn statement_cache_capacity(mut self, n: usize) -> Options {
+        self.statement_cache_capacity = n;
+        self
+    }
+
+    /// Calls `f` while an index is built or rows are imported (`COPY`): first with
+    /// `done == 0`, last with `done == total`.
+    pub fn on_progress(mut self, f: impl Fn(&Progress<'_>) + Send + Sync + 'static) -> Options {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+}
