@@ -80,6 +80,9 @@ pub(crate) struct State {
     pub next_table_id: u64,
 }
 
+/// (table id, write generation, filter as text): what a selectivity sample depends on.
+type SampleKey = (u64, u64, String);
+
 struct Inner {
     path: PathBuf,
     store: Store,
@@ -95,6 +98,8 @@ struct Inner {
     statements: StatementCache,
     /// Recent secondary-index scan results.
     candidates: CandidateCache,
+    /// Recent filter-selectivity samples, by (table id, write generation, filter).
+    samples: parking_lot::Mutex<lru::LruCache<SampleKey, (f64, u64)>>,
 }
 
 impl Drop for Inner {
@@ -235,6 +240,9 @@ impl Database {
                 progress: options.progress,
                 statements: StatementCache::new(options.statement_cache_capacity),
                 candidates: CandidateCache::default(),
+                samples: parking_lot::Mutex::new(lru::LruCache::new(
+                    std::num::NonZeroUsize::new(256).expect("non-zero"),
+                )),
             }),
         })
     }

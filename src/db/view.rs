@@ -71,27 +71,68 @@ impl PlanCatalog for CatalogView<'_> {
         filter: &Expr,
         n: usize,
     ) -> Result<(f64, u64)> {
+        let entry = entry_by_id(self.state, table.id);
+        let generation = entry.map_or(0, |e| e.generation);
+        let key = (table.id, generation, format!("{filter:?}"));
+        if let Some(hit) = self.db.inner.samples.lock().get(&key) {
+            return Ok(*hit);
+        }
+        // Spread the sample over the rowid range (16 runs of n/16 rows), so that a table
+        // loaded in the order of the filtered column is not judged by its first rows.
+        let next_rowid = entry.map_or(0, |e| e.counters.next_rowid);
+        let runs = 16u64;
+        let per_run = (n as u64).div_ceil(runs).max(1);
         let (mut seen, mut hits) = (0u64, 0u64);
         let mut mask = vec![false; table.columns.len()];
         crate::expr::mark_columns(filter, &mut mask);
-        self.db.inner.store.scan(table, Some(&mask), |_, row| {
-            seen += 1;
-            // A filter that fails to evaluate on a row counts as not matching here; the
-            // statement itself reports the error.
-            if crate::expr::eval::truthy(filter, crate::expr::eval::Ctx::row(&row)).unwrap_or(false)
-            {
-                hits += 1;
+        let has_vector = table
+            .columns
+            .iter()
+            .enumerate()
+            .any(|(i, c)| mask[i] && matches!(c.data_type, crate::value::DataType::Vector(_)));
+        // A filter that fails on a row counts as not matching here; the statement itself
+        // reports the error.
+        let passes = |row: &[crate::value::Value]| {
+            u64::from(
+                crate::expr::eval::truthy(filter, crate::expr::eval::Ctx::row(row))
+                    .unwrap_or(false),
+            )
+        };
+        if has_vector {
+            // Rare: a filter on a vector column; the plain scan fills vectors.
+            self.db.inner.store.scan(table, Some(&mask), |_, row| {
+                seen += 1;
+                hits += passes(&row);
+                Ok(seen < n as u64)
+            })?;
+        } else {
+            let mut last_end = 0u64;
+            for r in 0..runs {
+                let from = (next_rowid / runs * r).max(last_end);
+                let mut taken = 0u64;
+                self.db
+                    .inner
+                    .store
+                    .scan_raw_from(table.id, from, |rowid, bytes| {
+                        last_end = rowid + 1;
+                        let row = crate::storage::keys::decode_row(bytes, Some(&mask))?;
+                        seen += 1;
+                        taken += 1;
+                        hits += passes(&row);
+                        Ok(taken < per_run && seen < n as u64)
+                    })?;
             }
-            Ok(seen < n as u64)
-        })?;
-        Ok((
+        }
+        let result = (
             if seen == 0 {
                 0.0
             } else {
                 hits as f64 / seen as f64
             },
             seen,
-        ))
+        );
+        self.db.inner.samples.lock().put(key, result);
+        Ok(result)
     }
     fn vectors_in_memory(&self, table_id: u64, column: usize) -> bool {
         self.db.inner.vectors.cached_f32(table_id, column).is_some()

@@ -101,8 +101,8 @@ pub(crate) trait PlanCatalog: IndexStats {
     fn table_indexes(&self, table_id: u64) -> Vec<SecondaryIndex>;
     /// Rows in a table (kept by every write).
     fn row_count(&self, table_id: u64) -> u64;
-    /// The fraction of a sample of the table's rows (its first `n`, scalar columns only)
-    /// that satisfy `filter`, and the sample size.
+    /// The fraction of a sample of about `n` of the table's rows, spread over its rowid
+    /// range, that satisfy `filter`, and the sample size (cached until the table is written).
     fn sample_selectivity(
         &self,
         table: &TableSchema,
