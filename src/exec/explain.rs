@@ -218,6 +218,14 @@ pub(crate) fn analyze(
     let rows = select::run(plan, &run_cx)?;
     let elapsed = started.elapsed();
     lines.push("Actual:".to_string());
+    if stats.steps.borrow().is_empty() {
+        stats.step(format!(
+            "{}: {} rows read, {} passed the filter",
+            source_line(plan),
+            stats.rows_read.get(),
+            stats.matched.get()
+        ));
+    }
     for s in stats.steps.borrow().iter() {
         lines.push(format!("  step: {s}"));
     }
@@ -235,9 +243,13 @@ pub(crate) fn analyze(
         ));
     }
     lines.push(format!(
-        "  rows read: {}, rows passing the filter: {}, exact distances: {}",
+        "  rows read: {}{}, distances computed: {}",
         stats.rows_read.get(),
-        stats.matched.get(),
+        if plan.filter.is_some() {
+            format!(", rows passing the filter: {}", stats.matched.get())
+        } else {
+            String::new()
+        },
         stats.distances.get()
     ));
     lines.push(format!(

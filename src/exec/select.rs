@@ -552,6 +552,11 @@ fn knn(
     cx.note(|s| {
         s.graph_searches.set(s.graph_searches.get() + 1);
         s.candidates.set(s.candidates.get() + hits.len() as u64);
+        s.step(format!(
+            "HNSW search (ef_search {}): asked {k}, got {}",
+            cx.ef_search,
+            hits.len()
+        ));
     });
     if hits.len() < k && (hits.len() as u64) < cx.counters.rows {
         return Ok(None);
@@ -574,6 +579,17 @@ fn knn(
         return Ok(None);
     }
     let mut rows: Vec<Vec<Value>> = rows.into_iter().flatten().collect();
+    cx.note(|s| {
+        s.step(format!(
+            "fetched the {} rows by rowid ({})",
+            rows.len(),
+            if from_index {
+                "vectors from the index in memory"
+            } else {
+                "vectors from RocksDB"
+            }
+        ))
+    });
     if from_index {
         let mut buf = vec![0f32; query.len()];
         for (row, id) in rows.iter_mut().zip(&ids) {

@@ -1,12 +1,15 @@
 //! What `EXPLAIN ANALYZE` counts while a `SELECT` runs.
 
 use std::cell::{Cell, RefCell};
+use std::time::Instant;
 
 use crate::value::Value;
 
 /// Counters one statement's execution fills when it runs under `EXPLAIN ANALYZE`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ExecStats {
+    /// When the statement started (steps are stamped relative to it).
+    pub started: Instant,
     /// Rows read from storage (scanned, or fetched by rowid).
     pub rows_read: Cell<u64>,
     /// Rows that passed the `WHERE` (or were candidates without one).
@@ -25,10 +28,29 @@ pub(crate) struct ExecStats {
     pub result_keys: RefCell<Vec<Value>>,
 }
 
+impl Default for ExecStats {
+    fn default() -> Self {
+        ExecStats {
+            started: Instant::now(),
+            rows_read: Cell::new(0),
+            matched: Cell::new(0),
+            index_entries: Cell::new(0),
+            graph_searches: Cell::new(0),
+            candidates: Cell::new(0),
+            distances: Cell::new(0),
+            steps: RefCell::new(Vec::new()),
+            result_keys: RefCell::new(Vec::new()),
+        }
+    }
+}
+
 impl ExecStats {
-    /// Records a step.
+    /// Records a step, stamped with the time since the statement started (milliseconds).
     pub fn step(&self, s: impl Into<String>) {
-        self.steps.borrow_mut().push(s.into());
+        let ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        self.steps
+            .borrow_mut()
+            .push(format!("{} (done at {ms:.3} ms)", s.into()));
     }
 }
 
