@@ -1,5 +1,6 @@
 //! vectable's benchmark suite: reload vs rebuild, SQL overhead over raw USearch, recall/speed
-//! on real data, filtered kNN, ingest, concurrency.
+//! on real data, access paths on real data (filtered kNN strategies, secondary indexes),
+//! filtered kNN, ingest, concurrency.
 //!
 //! ```text
 //! cargo bench --bench vectable_bench -- [--quick|--full] [--json PATH] [--only SUITE,...]
@@ -10,7 +11,7 @@
 //! adds the 1,000,000-vector cases. Every figure is the median of repeated runs with min and
 //! max beside it; comparisons are measured side by side in the same run. Results go to stdout
 //! as markdown tables and to `target/bench/results.json` (or `--json PATH`). Suites:
-//! `reload`, `overhead`, `recall`, `filtered`, `ingest`, `concurrency`. `--cases` restricts the
+//! `reload`, `overhead`, `recall`, `access`, `filtered`, `ingest`, `concurrency`. `--cases` restricts the
 //! reload suite to the given sizes, e.g. `--only reload --cases 1000000x384`.
 //!
 //! Timings that must start at `Database::open` (reload vs rebuild) run in a fresh child
@@ -1135,6 +1136,721 @@ fn suite_concurrency(cx: &mut Ctx) {
     cx.report.print_section(s);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Suite 7: access paths on the real Debian data.
+
+/// Latencies of a measurement: the rounds' p50 and p99 (µs), and the results and latencies of
+/// the first round.
+struct Timed<T> {
+    p50: Stat,
+    p99: Stat,
+    first: Vec<T>,
+    first_us: Vec<f64>,
+}
+
+impl<T> Timed<T> {
+    /// The query that was slowest in the first round.
+    fn slowest(&self) -> usize {
+        (0..self.first_us.len())
+            .max_by(|a, b| self.first_us[*a].total_cmp(&self.first_us[*b]))
+            .unwrap_or(0)
+    }
+}
+
+/// Runs `f(i)` for every query `i < nq` in `rounds` rounds, timing each call.
+fn timed_rounds<T>(rounds: usize, nq: usize, mut f: impl FnMut(usize) -> T) -> Timed<T> {
+    let (mut p50, mut p99, mut first) = (Vec::new(), Vec::new(), Vec::new());
+    let mut first_us = Vec::new();
+    for round in 0..rounds {
+        let mut lat = Vec::with_capacity(nq);
+        for i in 0..nq {
+            let t0 = Instant::now();
+            let out = f(i);
+            lat.push(t0.elapsed().as_secs_f64() * 1e6);
+            if round == 0 {
+                first.push(out);
+            }
+        }
+        p50.push(percentile(&lat, 50.0));
+        p99.push(percentile(&lat, 99.0));
+        if round == 0 {
+            first_us = lat;
+        }
+    }
+    Timed {
+        p50: stat(&p50),
+        p99: stat(&p99),
+        first,
+        first_us,
+    }
+}
+
+/// The short name of the strategy in the first line of a kNN query's `EXPLAIN`.
+fn short_strategy(first_line: &str) -> String {
+    if first_line.starts_with("Index kNN scan") {
+        "HNSW (no filter)".into()
+    } else if first_line.contains("exact distances") {
+        "exact".into()
+    } else if first_line.contains("secondary index's candidates") {
+        "filtered HNSW".into()
+    } else if first_line.contains("iterative") {
+        "iterative HNSW".into()
+    } else {
+        first_line.to_string()
+    }
+}
+
+/// The strategy `EXPLAIN` reports for `sql` with `params` (first line, shortened) and the
+/// planner's estimate of the matching rows (`estimate: N of M rows`), if it printed one.
+fn explained(db: &Database, sql: &str, params: &[&dyn vectable::ToValue]) -> (String, Option<f64>) {
+    let rows = db.query(&format!("EXPLAIN {sql}"), params).unwrap();
+    let lines: Vec<String> = rows.iter().map(|r| r.get(0).unwrap()).collect();
+    let estimate = lines.iter().find_map(|l| {
+        l.trim()
+            .strip_prefix("estimate: ")
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+    });
+    (short_strategy(&lines[0]), estimate)
+}
+
+/// The lines of `EXPLAIN ANALYZE sql` (kept in the JSON report for one query per case).
+fn analyzed(db: &Database, sql: &str, params: &[&dyn vectable::ToValue]) -> Vec<String> {
+    db.query(&format!("EXPLAIN ANALYZE {sql}"), params)
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0).unwrap())
+        .collect()
+}
+
+/// Median (min–max) of the planner's estimate over the actual matching rows, per query.
+fn estimate_ratio(est: &[Option<f64>], actual: &[usize]) -> Option<Stat> {
+    let r: Vec<f64> = est
+        .iter()
+        .zip(actual)
+        .filter_map(|(e, a)| {
+            // A filter matching no row: an estimate of 0 is exact.
+            e.map(|e| {
+                if *a == 0 && e == 0.0 {
+                    1.0
+                } else {
+                    e / (*a).max(1) as f64
+                }
+            })
+        })
+        .collect();
+    (!r.is_empty()).then(|| stat(&r))
+}
+
+fn show_ratio(s: Option<Stat>) -> String {
+    s.map_or("—".into(), |s| {
+        format!("{:.2} ({:.2}–{:.2})", s.median, s.min, s.max)
+    })
+}
+
+/// `exact 97, filtered HNSW 3`: how often each strategy was chosen, most frequent first.
+fn tally(names: &[String]) -> (String, Json) {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for n in names {
+        match counts.iter_mut().find(|(m, _)| m == n) {
+            Some(c) => c.1 += 1,
+            None => counts.push((n.clone(), 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let text = if counts.len() == 1 {
+        counts[0].0.clone()
+    } else {
+        counts
+            .iter()
+            .map(|(n, c)| format!("{n} ×{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let j = Json::Object(counts.into_iter().map(|(n, c)| (n, json!(c))).collect());
+    (text, j)
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**missed**"
+    }
+}
+
+/// One real data set of the access suite.
+struct RealSet {
+    /// Short name for tables and JSON (`20K`, `63K`, `5K sample`).
+    tag: &'static str,
+    parquet: PathBuf,
+    queries: PathBuf,
+    filters: PathBuf,
+    /// `gt_dev.npy` (its sibling `gt_dev_filtered.npy` is the filtered truth); `None`: brute force.
+    gt: Option<PathBuf>,
+}
+
+/// The data sets of the access suite: the 20K and 63K Debian sets when `../shared` has them,
+/// else (or with `VECTABLE_BENCH_SAMPLE` set) the bundled 5K sample with brute-force ground truth.
+fn access_sets(cx: &Ctx) -> Vec<RealSet> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shared = repo.join("../shared/datasets");
+    let mut sets = Vec::new();
+    let sample_only = std::env::var_os("VECTABLE_BENCH_SAMPLE").is_some();
+    for (dir, tag, quick) in [
+        ("debian_packages", "20K", true),
+        ("debian_packages_63k", "63K", ACCESS_63K_QUICK),
+    ] {
+        let d = shared.join(dir);
+        if !sample_only && d.join("packages.parquet").exists() && (cx.full || quick) {
+            sets.push(RealSet {
+                tag,
+                parquet: d.join("packages.parquet"),
+                queries: d.join("queries_dev.npy"),
+                filters: d.join("filter_dev.txt"),
+                gt: Some(d.join("gt_dev.npy")),
+            });
+        }
+    }
+    if sets.is_empty() {
+        let s = repo.join("data/samples");
+        sets.push(RealSet {
+            tag: "5K sample",
+            parquet: s.join("debian_packages_5k.parquet"),
+            queries: s.join("queries_dev.npy"),
+            filters: s.join("filter_dev.txt"),
+            gt: None,
+        });
+    }
+    sets
+}
+
+/// Whether the quick mode (`make bench`) includes the 63K set: measured on 2 busy cores, the
+/// suite took 188 s with both sets (20K 50 s, 63K 138 s), within its budget of about 4 minutes.
+const ACCESS_63K_QUICK: bool = true;
+
+/// Selectivities of the synthetic filter `bucket < s` (bucket = id % 1000).
+const BUCKETS: [(i64, &str); 5] = [
+    (1, "0.1%"),
+    (10, "1%"),
+    (100, "10%"),
+    (500, "50%"),
+    (1000, "100%"),
+];
+
+/// Section indexes of the access suite's markdown tables.
+struct AccessTables {
+    unfiltered: usize,
+    section: usize,
+    synthetic: usize,
+    count: usize,
+}
+
+/// Suite 7. Access paths on real data: unfiltered SQL kNN against raw USearch on the same file,
+/// filtered kNN by section without and with a secondary index under each `filtered_knn`
+/// setting, synthetic filters of known selectivity, and `count(*)` through an index.
+fn suite_access(cx: &mut Ctx) {
+    let sets = access_sets(cx);
+    let rounds = 3;
+    let t = AccessTables {
+        unfiltered: cx.report.section(
+            "Access 1. Unfiltered kNN, k = 10: SQL `SELECT id FROM packages ORDER BY embedding <=> $1 LIMIT 10` vs raw `usearch::Index::search` on vectable's own index file, separate passes (µs; p50 and p99 of each round: median (min–max) of 3 rounds)",
+            &["data", "ef_search", "SQL p50", "SQL p99", "raw p50", "raw p99", "SQL / raw p50", "SQL − raw p50", "of which parse + bind + plan (EXPLAIN p50)", "recall@10 SQL", "recall@10 raw"],
+        ),
+        section: cx.report.section(
+            "Access 2. Filtered kNN with the dev filters, `… WHERE section = $2 ORDER BY embedding <=> $1 LIMIT 10` (µs; 3 rounds)",
+            &["data", "secondary index on section", "filtered_knn", "ef_search", "strategy (EXPLAIN, per query)", "estimated / actual matching rows", "p50", "p99", "recall@10", "% short of min(k, matching)", "p50 / unfiltered p50"],
+        ),
+        synthetic: cx.report.section(
+            "Access 3. Synthetic filters on the real rows, `WHERE bucket < s` (bucket = id % 1000), filtered_knn = auto, ef_search 40 (µs; 3 rounds)",
+            &["data", "selectivity", "matching rows", "index on bucket", "strategy (EXPLAIN)", "estimated / actual matching rows", "p50", "p99", "recall@10", "rows = min(k, matching)", "p50 / unfiltered p50"],
+        ),
+        count: cx.report.section(
+            "Access 4. `SELECT count(*) FROM packages WHERE section = $1` (µs; p50 of 10 runs, median (min–max) of 3 rounds)",
+            &["data", "section", "matching rows", "p50 without index", "p50 with index", "µs per matching row (with index)", "without / with"],
+        ),
+    };
+    let mut out = Vec::new();
+    for set in &sets {
+        let started = Instant::now();
+        let j = access_on(cx, set, rounds, &t);
+        eprintln!(
+            "access {}: {:.0} s",
+            set.tag,
+            started.elapsed().as_secs_f64()
+        );
+        out.push(j);
+    }
+    cx.report.note(t.unfiltered, format!("Targets: SQL / raw p50 ≤ 1.10 and a fixed cost per query (SQL p50 − raw p50) of about 15 µs. The raw index is `Index::restore_view` of `<dir>/vectors/packages_embedding.usearch` with the same `expansion_search`; each round runs all queries through SQL, then all through raw USearch. {}", access_target_line(&out, "unfiltered")));
+    cx.report.note(t.section, format!("Targets: with the index, p50 ≤ 1.5 × the unfiltered SQL p50 (same ef_search) and recall@10 ≥ 0.99; without it, p50 ≤ 3 ×; 0% of queries short of min(k, matching) rows. recall@10 is against the dataset's `gt_dev_filtered.npy` (brute force on the 5K sample), denominator min(10, matching). The `filtered_knn = index` rows force the graph: filtered HNSW with a secondary index, iterative without. {}", access_target_line(&out, "section")));
+    cx.report.note(t.synthetic, format!("Ground truth is brute force in the bench (cosine = 1 − dot on these unit vectors) over the rows with bucket < s; no target was set beyond 0 short queries, but recall below 0.99 is flagged. {}", access_target_line(&out, "synthetic")));
+    cx.report.note(t.count, "Without an index `count(*)` scans every row's scalar columns; with one it counts the index keys in the range and reads no row, so its time follows the matching rows.".into());
+    cx.report.json.insert(
+        "access".into(),
+        json!({"k": K, "rounds": rounds, "datasets": out, "targets": {
+            "sql_over_raw_p50": 1.10, "fixed_cost_us": 15.0,
+            "filtered_p50_over_unfiltered_with_index": 1.5, "filtered_p50_over_unfiltered_without_index": 3.0,
+            "filtered_recall_with_index": 0.99, "short_queries_pct": 0.0}}),
+    );
+    for s in [t.unfiltered, t.section, t.synthetic, t.count] {
+        cx.report.print_section(s);
+    }
+}
+
+/// `met` / `missed` per data set for one part of the access suite, from its JSON.
+fn access_target_line(out: &[Json], part: &str) -> String {
+    let mut parts = Vec::new();
+    for d in out {
+        let tag = d["dataset"].as_str().unwrap_or("?");
+        let verdicts = d["verdicts"][part].as_array().cloned().unwrap_or_default();
+        let text: Vec<String> = verdicts
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        parts.push(format!("{tag}: {}", text.join("; ")));
+    }
+    parts.join(". ")
+}
+
+/// Reads a float32 `.npy` of shape (n, d) into rows.
+fn read_f32_rows(path: &Path) -> Vec<Vec<f32>> {
+    let (n, d, descr, b) = read_npy(path);
+    assert_eq!(descr, "<f4", "{}", path.display());
+    (0..n)
+        .map(|i| {
+            b[i * d * 4..(i + 1) * d * 4]
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
+        })
+        .collect()
+}
+
+fn access_on(cx: &mut Ctx, set: &RealSet, rounds: usize, t: &AccessTables) -> Json {
+    let tag = set.tag;
+    let dir = cx.base.join(format!("access_{}", tag.replace(' ', "_")));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = Database::open(&dir).unwrap();
+    let t0 = Instant::now();
+    db.execute("CREATE TABLE packages (id INTEGER PRIMARY KEY, name TEXT, section TEXT, component TEXT, priority TEXT, installed_size INTEGER, version TEXT, description TEXT, embedding VECTOR(384), bucket INTEGER)", ()).unwrap();
+    // COPY matches Parquet columns by name and leaves `bucket` (not in the file) NULL.
+    db.execute(
+        &format!(
+            "COPY packages FROM '{}' WITH (FORMAT parquet)",
+            set.parquet.display()
+        ),
+        (),
+    )
+    .unwrap();
+    let copy_s = t0.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    db.execute("UPDATE packages SET bucket = id % 1000", ())
+        .unwrap();
+    let update_s = t0.elapsed().as_secs_f64();
+    // The rows, in memory for the ground truth.
+    let rows = db
+        .query("SELECT id, section, embedding FROM packages", ())
+        .unwrap();
+    let n = rows.len();
+    let dims = 384;
+    let mut vecs = vec![0f32; n * dims];
+    let mut sections = vec![String::new(); n];
+    for r in rows.iter() {
+        let id: i64 = r.get(0).unwrap();
+        let id = id as usize;
+        assert!(id < n, "ids are 0..n-1");
+        sections[id] = r.get(1).unwrap();
+        let v: Vec<f32> = r.get(2).unwrap();
+        vecs[id * dims..(id + 1) * dims].copy_from_slice(&v);
+    }
+    drop(rows);
+    let qs = read_f32_rows(&set.queries);
+    let filters: Vec<String> = std::fs::read_to_string(&set.filters)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let nq = qs.len().min(filters.len());
+    let buckets: Vec<i64> = (0..n as i64).map(|i| i % 1000).collect();
+    // Brute-force ground truth: unfiltered, per dev filter, and per synthetic selectivity.
+    let t0 = Instant::now();
+    let mut bf_plain = Vec::with_capacity(nq);
+    let mut bf_section = Vec::with_capacity(nq);
+    let mut bf_bucket: Vec<Vec<Vec<i64>>> = vec![Vec::with_capacity(nq); BUCKETS.len()];
+    for (q, sec) in qs.iter().zip(&filters).take(nq) {
+        let mut all: Vec<(f64, i64)> = (0..n)
+            .map(|id| {
+                let v = &vecs[id * dims..(id + 1) * dims];
+                let dot: f64 = v.iter().zip(q).map(|(a, b)| *a as f64 * *b as f64).sum();
+                (1.0 - dot, id as i64)
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let top = |keep: &dyn Fn(usize) -> bool| -> Vec<i64> {
+            all.iter()
+                .filter(|(_, id)| keep(*id as usize))
+                .take(K)
+                .map(|x| x.1)
+                .collect()
+        };
+        bf_plain.push(top(&|_| true));
+        bf_section.push(top(&|id| sections[id] == *sec));
+        for (b, (s, _)) in BUCKETS.iter().enumerate() {
+            bf_bucket[b].push(top(&|id| buckets[id] < *s));
+        }
+    }
+    let gt_s = t0.elapsed().as_secs_f64();
+    let (truth, ftruth) = match &set.gt {
+        Some(p) => (
+            read_ground_truth(p),
+            read_ground_truth(&p.with_file_name("gt_dev_filtered.npy"))
+                .into_iter()
+                .map(|ids| ids.into_iter().filter(|id| *id >= 0).collect::<Vec<_>>())
+                .collect::<Vec<_>>(),
+        ),
+        None => (bf_plain.clone(), bf_section.clone()),
+    };
+    // The bench's brute force against the dataset's ground truth (1.0 unless ties differ).
+    let agree = bf_plain
+        .iter()
+        .zip(&truth)
+        .map(|(a, b)| recall(a, b))
+        .sum::<f64>()
+        / nq as f64;
+    let agree_f = bf_section
+        .iter()
+        .zip(&ftruth)
+        .map(|(a, b)| recall(a, b))
+        .sum::<f64>()
+        / nq as f64;
+    let section_rows = |sec: &str| sections.iter().filter(|s| *s == sec).count();
+    let q = |i: usize| &qs[i][..];
+
+    // 1. Unfiltered kNN, SQL vs raw USearch.
+    let knn = "SELECT id FROM packages ORDER BY embedding <=> $1 LIMIT 10";
+    let t0 = Instant::now();
+    db.query(knn, params![q(0)]).unwrap(); // lazy build + save
+    let build_s = t0.elapsed().as_secs_f64();
+    db.checkpoint().unwrap();
+    let file = dir.join("vectors").join("packages_embedding.usearch");
+    let raw = usearch::Index::restore_view(file.to_str().unwrap()).unwrap();
+    // Rowids are assigned in COPY order from 0, so a row's USearch key is its id; checked here.
+    let key_is_id = (0..n)
+        .step_by((n / 50).max(1))
+        .filter(|&id| {
+            raw.search(&vecs[id * dims..(id + 1) * dims], 1)
+                .unwrap()
+                .keys
+                .first()
+                == Some(&(id as u64))
+        })
+        .count();
+    let key_is_id = key_is_id * 10 >= 9 * (0..n).step_by((n / 50).max(1)).count();
+    let mut unfiltered_p50 = std::collections::HashMap::new();
+    let mut j_unf = Vec::new();
+    let mut v_unf = Vec::new();
+    for ef in [40usize, 64] {
+        db.execute(&format!("SET ef_search = {ef}"), ()).unwrap();
+        raw.change_expansion_search(ef);
+        // Warm both paths (page cache, mapped pages) before timing.
+        for i in 0..nq {
+            db.query(knn, params![q(i)]).unwrap();
+            raw.search(q(i), K).unwrap();
+        }
+        let (mut sp50, mut sp99, mut rp50, mut rp99) = (vec![], vec![], vec![], vec![]);
+        let explain_knn = format!("EXPLAIN {knn}");
+        let mut ep50 = vec![];
+        let (mut srec, mut rrec) = (0.0, 0.0);
+        for round in 0..rounds {
+            let sql_t = timed_rounds(1, nq, |i| ids_of(&db.query(knn, params![q(i)]).unwrap()));
+            sp50.push(sql_t.p50.median);
+            sp99.push(sql_t.p99.median);
+            let raw_t = timed_rounds(1, nq, |i| raw.search(q(i), K).unwrap().keys);
+            rp50.push(raw_t.p50.median);
+            rp99.push(raw_t.p99.median);
+            let explain_t = timed_rounds(1, nq, |i| {
+                db.query(&explain_knn, params![q(i)]).unwrap().len()
+            });
+            ep50.push(explain_t.p50.median);
+            let (got, rgot) = (&sql_t.first, &raw_t.first);
+            if round == 0 {
+                for i in 0..nq {
+                    assert_eq!(got[i].len(), K);
+                    srec += recall(&got[i], &truth[i]);
+                    let ids: Vec<i64> = rgot[i].iter().map(|k| *k as i64).collect();
+                    rrec += recall(&ids, &truth[i]);
+                }
+            }
+        }
+        let (sp, rp) = (stat(&sp50), stat(&rp50));
+        let (srec, rrec) = (
+            srec / nq as f64,
+            if key_is_id {
+                rrec / nq as f64
+            } else {
+                f64::NAN
+            },
+        );
+        let ratio = sp.median / rp.median;
+        let fixed = sp.median - rp.median;
+        let ep = stat(&ep50);
+        unfiltered_p50.insert(ef, sp.median);
+        cx.report.row(
+            t.unfiltered,
+            vec![
+                tag.into(),
+                ef.to_string(),
+                show(sp),
+                show(stat(&sp99)),
+                show(rp),
+                show(stat(&rp99)),
+                format!("{ratio:.2}×"),
+                fmt(fixed),
+                show(ep),
+                format!("{srec:.3}"),
+                format!("{rrec:.3}"),
+            ],
+        );
+        v_unf.push(format!(
+            "ef {ef}: ratio {ratio:.2}× {} (≤ 1.10), fixed cost {} µs {} (≈ 15)",
+            met(ratio <= 1.10),
+            fmt(fixed),
+            met(fixed <= 20.0)
+        ));
+        j_unf.push(
+            json!({"ef_search": ef, "sql_p50_us": sj(sp), "sql_p99_us": sj(stat(&sp99)),
+            "raw_p50_us": sj(rp), "raw_p99_us": sj(stat(&rp99)), "sql_over_raw_p50": ratio,
+            "fixed_cost_us": fixed, "explain_p50_us": sj(ep), "recall_at_10_sql": srec, "recall_at_10_raw": rrec}),
+        );
+    }
+    drop(raw);
+
+    // 4 (without an index). count(*) by section: the smallest, a middle one and the largest
+    // sections, and the largest dev filter.
+    let mut by_size: Vec<(String, usize)> = Vec::new();
+    for s in &sections {
+        match by_size.iter_mut().find(|(m, _)| m == s) {
+            Some(c) => c.1 += 1,
+            None => by_size.push((s.clone(), 1)),
+        }
+    }
+    by_size.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    let mut count_secs: Vec<(String, usize)> = vec![
+        by_size[0].clone(),
+        by_size[by_size.len() / 2].clone(),
+        by_size[by_size.len() * 9 / 10].clone(),
+        by_size[by_size.len() - 1].clone(),
+    ];
+    count_secs.dedup();
+    let count_sql = "SELECT count(*) FROM packages WHERE section = $1";
+    let count_pass = |db: &Database| -> Vec<(Stat, i64)> {
+        count_secs
+            .iter()
+            .map(|(sec, _)| {
+                db.query(count_sql, params![sec.as_str()]).unwrap(); // warm
+                let tm = timed_rounds(rounds, 10, |_| {
+                    db.query(count_sql, params![sec.as_str()])
+                        .unwrap()
+                        .iter()
+                        .next()
+                        .unwrap()
+                        .get::<i64>(0)
+                        .unwrap()
+                });
+                (tm.p50, tm.first[0])
+            })
+            .collect()
+    };
+    let counts_without = count_pass(&db);
+
+    // 2 and 3. Filtered kNN, by section and synthetic, under a setting.
+    let fsql = "SELECT id FROM packages WHERE section = $2 ORDER BY embedding <=> $1 LIMIT 10";
+    let bsql = "SELECT id FROM packages WHERE bucket < $2 ORDER BY embedding <=> $1 LIMIT 10";
+    let mut j_sec = Vec::new();
+    let mut v_sec = Vec::new();
+    let mut section_pass = |cx: &mut Ctx, indexed: bool, mode: &str, ef: usize| {
+        db.execute(&format!("SET filtered_knn = {mode}"), ())
+            .unwrap();
+        db.execute(&format!("SET ef_search = {ef}"), ()).unwrap();
+        let (strategies, estimates): (Vec<String>, Vec<Option<f64>>) = (0..nq)
+            .map(|i| explained(&db, fsql, params![q(i), filters[i].as_str()]))
+            .unzip();
+        let actual: Vec<usize> = (0..nq).map(|i| section_rows(&filters[i])).collect();
+        let est = estimate_ratio(&estimates, &actual);
+        for (i, f) in filters.iter().enumerate().take(nq.min(5)) {
+            db.query(fsql, params![q(i), f.as_str()]).unwrap(); // warm
+        }
+        let tm = timed_rounds(rounds, nq, |i| {
+            ids_of(&db.query(fsql, params![q(i), filters[i].as_str()]).unwrap())
+        });
+        let (p50, p99, got, w) = (tm.p50, tm.p99, &tm.first, tm.slowest());
+        let slowest = json!({"query": w, "filter": filters[w], "matching": section_rows(&filters[w]),
+            "us": tm.first_us[w],
+            "explain_analyze": analyzed(&db, fsql, params![q(w), filters[w].as_str()])});
+        let mut rec = 0.0;
+        let mut short = 0;
+        for i in 0..nq {
+            rec += recall(&got[i], &ftruth[i]);
+            if got[i].len() < K.min(section_rows(&filters[i])) {
+                short += 1;
+            }
+        }
+        let rec = rec / nq as f64;
+        let short_pct = 100.0 * short as f64 / nq as f64;
+        let ratio = p50.median / unfiltered_p50[&ef];
+        let (strat, sj_) = tally(&strategies);
+        cx.report.row(
+            t.section,
+            vec![
+                tag.into(),
+                if indexed { "yes" } else { "no" }.into(),
+                mode.into(),
+                ef.to_string(),
+                strat,
+                show_ratio(est),
+                show(p50),
+                show(p99),
+                format!("{rec:.3}"),
+                format!("{short_pct:.0}%"),
+                format!("{ratio:.2}×"),
+            ],
+        );
+        if mode == "auto" {
+            let limit = if indexed { 1.5 } else { 3.0 };
+            let mut v = format!(
+                "{} index, ef {ef}: p50 ratio {ratio:.2}× {} (≤ {limit})",
+                if indexed { "with" } else { "without" },
+                met(ratio <= limit)
+            );
+            if indexed {
+                v += &format!(", recall {rec:.3} {} (≥ 0.99)", met(rec >= 0.99));
+            }
+            v += &format!(", short {short_pct:.0}% {}", met(short == 0));
+            v_sec.push(v);
+        }
+        j_sec.push(
+            json!({"secondary_index": indexed, "filtered_knn": mode, "ef_search": ef,
+            "strategies": sj_, "estimate_over_actual": est.map(sj), "p50_us": sj(p50), "p99_us": sj(p99), "recall_at_10": rec,
+            "short_pct": short_pct, "p50_over_unfiltered_p50": ratio, "slowest_query": slowest}),
+        );
+    };
+    let mut j_syn = Vec::new();
+    let mut v_syn = Vec::new();
+    let mut synthetic_pass = |cx: &mut Ctx, indexed: bool| {
+        db.execute("SET filtered_knn = auto", ()).unwrap();
+        db.execute("SET ef_search = 40", ()).unwrap();
+        for (b, (s, label)) in BUCKETS.iter().enumerate() {
+            let matching = buckets.iter().filter(|x| **x < *s).count();
+            let (strategies, estimates): (Vec<String>, Vec<Option<f64>>) = (0..nq)
+                .map(|i| explained(&db, bsql, params![q(i), *s]))
+                .unzip();
+            let est = estimate_ratio(&estimates, &vec![matching; nq]);
+            db.query(bsql, params![q(0), *s]).unwrap(); // warm
+            let tm = timed_rounds(rounds, nq, |i| {
+                ids_of(&db.query(bsql, params![q(i), *s]).unwrap())
+            });
+            let (p50, p99, got, w) = (tm.p50, tm.p99, &tm.first, tm.slowest());
+            let slowest = json!({"query": w, "us": tm.first_us[w],
+                "explain_analyze": analyzed(&db, bsql, params![q(w), *s])});
+            let mut rec = 0.0;
+            let mut exact_count = true;
+            for i in 0..nq {
+                rec += recall(&got[i], &bf_bucket[b][i]);
+                exact_count &= got[i].len() == K.min(matching);
+            }
+            let rec = rec / nq as f64;
+            let ratio = p50.median / unfiltered_p50[&40];
+            let (strat, sj_) = tally(&strategies);
+            cx.report.row(
+                t.synthetic,
+                vec![
+                    tag.into(),
+                    label.to_string(),
+                    matching.to_string(),
+                    if indexed { "yes" } else { "no" }.into(),
+                    strat,
+                    show_ratio(est),
+                    show(p50),
+                    show(p99),
+                    format!("{rec:.3}"),
+                    exact_count.to_string(),
+                    format!("{ratio:.2}×"),
+                ],
+            );
+            if rec < 0.99 || !exact_count {
+                v_syn.push(format!(
+                    "{label} {} index: recall {rec:.3}{}",
+                    if indexed { "with" } else { "without" },
+                    if exact_count { "" } else { ", **rows short**" }
+                ));
+            }
+            j_syn.push(
+                json!({"selectivity": label, "bucket_lt": s, "matching": matching,
+                "secondary_index": indexed, "strategies": sj_, "estimate_over_actual": est.map(sj), "p50_us": sj(p50), "p99_us": sj(p99),
+                "recall_at_10": rec, "exact_count": exact_count, "p50_over_unfiltered_p50": ratio,
+                "slowest_query": slowest}),
+            );
+        }
+    };
+    let t_parts = Instant::now();
+    for mode in ["auto", "exact", "index"] {
+        section_pass(cx, false, mode, 40);
+    }
+    synthetic_pass(cx, false);
+    let no_index_s = t_parts.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    db.execute("CREATE INDEX packages_section ON packages (section)", ())
+        .unwrap();
+    let index_section_s = t0.elapsed().as_secs_f64();
+    db.execute("CREATE INDEX packages_bucket ON packages (bucket)", ())
+        .unwrap();
+    let t_parts = Instant::now();
+    for (mode, ef) in [("auto", 40), ("exact", 40), ("index", 40), ("auto", 64)] {
+        section_pass(cx, true, mode, ef);
+    }
+    synthetic_pass(cx, true);
+    let with_index_s = t_parts.elapsed().as_secs_f64();
+    db.execute("SET filtered_knn = auto", ()).unwrap();
+    db.execute("SET ef_search = 40", ()).unwrap();
+    if v_syn.is_empty() {
+        v_syn.push("recall ≥ 0.99 and min(k, matching) rows at every selectivity".into());
+    }
+
+    // 4 (with the index).
+    let counts_with = count_pass(&db);
+    let mut j_cnt = Vec::new();
+    for (((sec, m), (a, ca)), (b, cb)) in count_secs.iter().zip(&counts_without).zip(&counts_with) {
+        assert_eq!(*ca as usize, *m, "count(*) without index, section {sec}");
+        assert_eq!(*cb as usize, *m, "count(*) with index, section {sec}");
+        cx.report.row(
+            t.count,
+            vec![
+                tag.into(),
+                format!("`{sec}`"),
+                m.to_string(),
+                show(*a),
+                show(*b),
+                format!("{:.3}", b.median / *m as f64),
+                format!("{:.0}×", a.median / b.median),
+            ],
+        );
+        j_cnt.push(
+            json!({"section": sec, "matching": m, "p50_us_without_index": sj(*a),
+            "p50_us_with_index": sj(*b), "us_per_matching_row_with_index": b.median / *m as f64,
+            "us_per_table_row_without_index": a.median / n as f64}),
+        );
+    }
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+    json!({"dataset": tag, "rows": n, "queries": nq, "parquet": set.parquet.display().to_string(),
+        "ground_truth": if set.gt.is_some() { "dataset gt_dev*.npy" } else { "brute force" },
+        "bruteforce_vs_dataset_gt": {"unfiltered": agree, "filtered": agree_f},
+        "seconds": {"copy": copy_s, "update_bucket": update_s, "ground_truth": gt_s, "lazy_build_first_query": build_s,
+            "create_index_section": index_section_s, "parts_without_index": no_index_s, "parts_with_index": with_index_s},
+        "unfiltered": j_unf, "section_filter": j_sec, "synthetic": j_syn, "count": j_cnt,
+        "verdicts": {"unfiltered": v_unf, "section": v_sec, "synthetic": v_syn}})
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--child") {
@@ -1180,10 +1896,11 @@ fn main() {
     );
     let started = Instant::now();
     type Suite = (&'static str, fn(&mut Ctx));
-    let suites: [Suite; 6] = [
+    let suites: [Suite; 7] = [
         ("reload", suite_reload),
         ("overhead", suite_overhead),
         ("recall", suite_recall),
+        ("access", suite_access),
         ("filtered", suite_filtered),
         ("ingest", suite_ingest),
         ("concurrency", suite_concurrency),
