@@ -1257,6 +1257,15 @@ fn timed_rounds<T>(rounds: usize, nq: usize, mut f: impl FnMut(usize) -> T) -> T
     }
 }
 
+/// One untimed pass over the queries, then one timed pass: each path measured this way starts
+/// from the same cache state (its own data warm), whatever ran before it.
+fn warm_then_time<T>(nq: usize, mut f: impl FnMut(usize) -> T) -> Timed<T> {
+    for i in 0..nq {
+        f(i);
+    }
+    timed_rounds(1, nq, f)
+}
+
 /// The short name of the strategy in the first line of a kNN query's `EXPLAIN`.
 fn short_strategy(first_line: &str) -> String {
     if first_line.starts_with("Index kNN scan") {
@@ -1398,7 +1407,8 @@ fn access_sets(cx: &Ctx) -> Vec<RealSet> {
 }
 
 /// Whether the quick mode (`make bench`) includes the 63K set: measured on 2 busy cores, the
-/// suite took 188 s with both sets (20K 50 s, 63K 138 s), within its budget of about 4 minutes.
+/// suite took 136–188 s with both sets (20K 36–50 s, 63K 95–138 s; four runs), within its
+/// budget of about 4 minutes.
 const ACCESS_63K_QUICK: bool = true;
 
 /// Selectivities of the synthetic filter `bucket < s` (bucket = id % 1000).
@@ -1427,7 +1437,7 @@ fn suite_access(cx: &mut Ctx) {
     let t = AccessTables {
         unfiltered: cx.report.section(
             "Access 1. Unfiltered kNN, k = 10: SQL `SELECT id FROM packages ORDER BY embedding <=> $1 LIMIT 10` vs raw `usearch::Index::search` on vectable's own index file, separate passes (µs; p50 and p99 of each round: median (min–max) of 3 rounds)",
-            &["data", "ef_search", "SQL p50", "SQL p99", "raw p50", "raw p99", "SQL / raw p50", "SQL − raw p50", "of which parse + bind + plan (EXPLAIN p50)", "recall@10 SQL", "recall@10 raw"],
+            &["data", "ef_search", "SQL p50", "SQL p99", "raw p50", "raw p99", "SQL / raw p50", "SQL − raw p50", "of which bind + plan (EXPLAIN p50)", "prepared `Statement` p50", "recall@10 SQL", "recall@10 raw"],
         ),
         section: cx.report.section(
             "Access 2. Filtered kNN with the dev filters, `… WHERE section = $2 ORDER BY embedding <=> $1 LIMIT 10` (µs; 3 rounds)",
@@ -1453,7 +1463,7 @@ fn suite_access(cx: &mut Ctx) {
         );
         out.push(j);
     }
-    cx.report.note(t.unfiltered, format!("Targets: SQL / raw p50 ≤ 1.10 and a fixed cost per query (SQL p50 − raw p50) of about 15 µs. The raw index is `Index::restore_view` of `<dir>/vectors/packages_embedding.usearch` with the same `expansion_search`; each round runs all queries through SQL, then all through raw USearch. {}", access_target_line(&out, "unfiltered")));
+    cx.report.note(t.unfiltered, format!("Targets: SQL / raw p50 ≤ 1.10 and a fixed cost per query (SQL p50 − raw p50) of about 15 µs. The raw index is `Index::restore_view` of `<dir>/vectors/packages_embedding.usearch` with the same `expansion_search`; each round runs all queries through `Database::query`, then all through raw USearch, then `EXPLAIN` of the same text (bind + plan: the statement cache holds the parse), then a prepared `Statement`, each pass timed after an untimed pass of the same path (so each starts with its own data in the CPU caches). {}", access_target_line(&out, "unfiltered")));
     cx.report.note(t.section, format!("Targets: with the index, p50 ≤ 1.5 × the unfiltered SQL p50 (same ef_search) and recall@10 ≥ 0.99; without it, p50 ≤ 3 ×; 0% of queries short of min(k, matching) rows. recall@10 is against the dataset's `gt_dev_filtered.npy` (brute force on the 5K sample), denominator min(10, matching). The `filtered_knn = index` rows force the graph: filtered HNSW with a secondary index, iterative without. {}", access_target_line(&out, "section")));
     cx.report.note(t.synthetic, format!("Ground truth is brute force in the bench (cosine = 1 − dot on these unit vectors) over the rows with bucket < s; no target was set beyond 0 short queries, but recall below 0.99 is flagged. {}", access_target_line(&out, "synthetic")));
     cx.report.note(t.count, "Without an index `count(*)` scans every row's scalar columns; with one it counts the index keys in the range and reads no row, so its time follows the matching rows.".into());
@@ -1624,26 +1634,23 @@ fn access_on(cx: &mut Ctx, set: &RealSet, rounds: usize, t: &AccessTables) -> Js
     for ef in [40usize, 64] {
         db.execute(&format!("SET ef_search = {ef}"), ()).unwrap();
         raw.change_expansion_search(ef);
-        // Warm both paths (page cache, mapped pages) before timing.
-        for i in 0..nq {
-            db.query(knn, params![q(i)]).unwrap();
-            raw.search(q(i), K).unwrap();
-        }
         let (mut sp50, mut sp99, mut rp50, mut rp99) = (vec![], vec![], vec![], vec![]);
         let explain_knn = format!("EXPLAIN {knn}");
-        let mut ep50 = vec![];
+        let prepared = db.prepare(knn).unwrap();
+        let (mut ep50, mut pp50) = (vec![], vec![]);
         let (mut srec, mut rrec) = (0.0, 0.0);
         for round in 0..rounds {
-            let sql_t = timed_rounds(1, nq, |i| ids_of(&db.query(knn, params![q(i)]).unwrap()));
+            let sql_t = warm_then_time(nq, |i| ids_of(&db.query(knn, params![q(i)]).unwrap()));
             sp50.push(sql_t.p50.median);
             sp99.push(sql_t.p99.median);
-            let raw_t = timed_rounds(1, nq, |i| raw.search(q(i), K).unwrap().keys);
+            let raw_t = warm_then_time(nq, |i| raw.search(q(i), K).unwrap().keys);
             rp50.push(raw_t.p50.median);
             rp99.push(raw_t.p99.median);
-            let explain_t = timed_rounds(1, nq, |i| {
-                db.query(&explain_knn, params![q(i)]).unwrap().len()
-            });
+            let explain_t =
+                warm_then_time(nq, |i| db.query(&explain_knn, params![q(i)]).unwrap().len());
             ep50.push(explain_t.p50.median);
+            let prep_t = warm_then_time(nq, |i| prepared.query(params![q(i)]).unwrap().len());
+            pp50.push(prep_t.p50.median);
             let (got, rgot) = (&sql_t.first, &raw_t.first);
             if round == 0 {
                 for i in 0..nq {
@@ -1665,7 +1672,7 @@ fn access_on(cx: &mut Ctx, set: &RealSet, rounds: usize, t: &AccessTables) -> Js
         );
         let ratio = sp.median / rp.median;
         let fixed = sp.median - rp.median;
-        let ep = stat(&ep50);
+        let (ep, pp) = (stat(&ep50), stat(&pp50));
         unfiltered_p50.insert(ef, sp.median);
         cx.report.row(
             t.unfiltered,
@@ -1679,6 +1686,7 @@ fn access_on(cx: &mut Ctx, set: &RealSet, rounds: usize, t: &AccessTables) -> Js
                 format!("{ratio:.2}×"),
                 fmt(fixed),
                 show(ep),
+                show(pp),
                 format!("{srec:.3}"),
                 format!("{rrec:.3}"),
             ],
@@ -1692,7 +1700,7 @@ fn access_on(cx: &mut Ctx, set: &RealSet, rounds: usize, t: &AccessTables) -> Js
         j_unf.push(
             json!({"ef_search": ef, "sql_p50_us": sj(sp), "sql_p99_us": sj(stat(&sp99)),
             "raw_p50_us": sj(rp), "raw_p99_us": sj(stat(&rp99)), "sql_over_raw_p50": ratio,
-            "fixed_cost_us": fixed, "explain_p50_us": sj(ep), "recall_at_10_sql": srec, "recall_at_10_raw": rrec}),
+            "fixed_cost_us": fixed, "explain_p50_us": sj(ep), "prepared_p50_us": sj(pp), "recall_at_10_sql": srec, "recall_at_10_raw": rrec}),
         );
     }
     drop(raw);
