@@ -53,18 +53,6 @@ impl IndexStats for CatalogView<'_> {
         })?;
         Ok(n)
     }
-}
-
-impl PlanCatalog for CatalogView<'_> {
-    fn index_metric(&self, table_id: u64, column: usize) -> Option<Metric> {
-        self.db.inner.vectors.metric(table_id, column)
-    }
-    fn table_indexes(&self, table_id: u64) -> Vec<SecondaryIndex> {
-        entry_by_id(self.state, table_id).map_or_else(Vec::new, |e| e.indexes.clone())
-    }
-    fn row_count(&self, table_id: u64) -> u64 {
-        entry_by_id(self.state, table_id).map_or(0, |e| e.counters.rows)
-    }
     fn sample_selectivity(
         &self,
         table: &TableSchema,
@@ -133,6 +121,18 @@ impl PlanCatalog for CatalogView<'_> {
         );
         self.db.inner.samples.lock().put(key, result);
         Ok(result)
+    }
+}
+
+impl PlanCatalog for CatalogView<'_> {
+    fn index_metric(&self, table_id: u64, column: usize) -> Option<Metric> {
+        self.db.inner.vectors.metric(table_id, column)
+    }
+    fn table_indexes(&self, table_id: u64) -> Vec<SecondaryIndex> {
+        entry_by_id(self.state, table_id).map_or_else(Vec::new, |e| e.indexes.clone())
+    }
+    fn row_count(&self, table_id: u64) -> u64 {
+        entry_by_id(self.state, table_id).map_or(0, |e| e.counters.rows)
     }
     fn vectors_in_memory(&self, table_id: u64, column: usize) -> bool {
         self.db.inner.vectors.cached_f32(table_id, column).is_some()

@@ -46,6 +46,8 @@ fn source_line(plan: &SelectPlan) -> String {
                 s.condition,
                 if s.estimate_capped {
                     "at least"
+                } else if s.estimate_sampled {
+                    "sampled estimate"
                 } else {
                     "estimate"
                 },

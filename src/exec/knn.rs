@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::exec::select::ExecCtx;
 use crate::expr::eval::{truthy, Ctx};
 use crate::plan::access::RowSource;
-use crate::plan::knn::KnnStrategy;
+use crate::plan::knn::{graph_round_cost, KnnStrategy};
 use crate::plan::SelectPlan;
 use crate::value::Value;
 use crate::vector::distance::QueryF32;
@@ -79,6 +79,27 @@ pub(crate) fn filtered(
     if size <= cx.exact_threshold {
         return Ok(None);
     }
+    // The planner's estimate for the exact strategy bounds how far a graph search widens.
+    // A forced strategy (`SET filtered_knn = index`) widens as far as it must.
+    let (exact_cost, first_round) = match &plan.access {
+        crate::plan::Access::Knn {
+            filtered: Some(f), ..
+        } => (
+            if f.forced {
+                f64::INFINITY
+            } else {
+                f.costs[0].unwrap_or(f64::INFINITY)
+            },
+            f.costs[if strategy == KnnStrategy::IndexFiltered {
+                1
+            } else {
+                2
+            }]
+            .unwrap_or(0.0),
+        ),
+        _ => (f64::INFINITY, 0.0),
+    };
+    let mut spent = first_round;
     let mut columns = plan.columns_read();
     crate::expr::mark_columns(filter, &mut columns);
     let note = |f: &dyn Fn(&crate::exec::stats::ExecStats)| {
@@ -154,6 +175,15 @@ pub(crate) fn filtered(
                     return Ok(None);
                 }
                 want = want.saturating_mul(4).min(m);
+                if spent + graph_round_cost(want, cx.ef_search, false) > exact_cost {
+                    note(&|s| {
+                        s.step(format!(
+                            "widening to {want} would cost more than the exact strategy: falling back"
+                        ))
+                    });
+                    return Ok(None);
+                }
+                spent += graph_round_cost(want, cx.ef_search, false);
             }
         }
         KnnStrategy::Iterative => {
@@ -185,7 +215,8 @@ pub(crate) fn filtered(
                     note(&|s| s.step("widening would reach the whole index: falling back"));
                     return Ok(None);
                 }
-                // Widen by the selectivity observed so far (at least 4×).
+                // Widen by the selectivity observed so far (at least 4×), unless that would
+                // cost more than exact distances over the matching rows.
                 let observed = passing.len() as f64 / seen.len().max(1) as f64;
                 let need = if observed > 0.0 {
                     (k as f64 / observed * 1.5).ceil() as usize
@@ -193,6 +224,15 @@ pub(crate) fn filtered(
                     want.saturating_mul(8)
                 };
                 want = need.max(want.saturating_mul(4));
+                if spent + graph_round_cost(want.min(size), cx.ef_search, true) > exact_cost {
+                    note(&|s| {
+                        s.step(format!(
+                            "widening to {want} would cost more than the exact strategy: falling back"
+                        ))
+                    });
+                    return Ok(None);
+                }
+                spent += graph_round_cost(want.min(size), cx.ef_search, true);
             }
         }
     }

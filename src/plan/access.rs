@@ -5,8 +5,9 @@
 //! the column's type, constrains a column. A secondary index is usable when its first column
 //! is constrained: equalities on its leading columns narrow the key prefix, and the first
 //! column without one contributes its ranges (the intersection of that column's terms). The
-//! planner counts the index entries in those ranges (up to a cap) — the estimate — and picks
-//! the index with the fewest, when that is at most a quarter of the table; otherwise it scans.
+//! planner counts the index entries in those ranges up to [`COUNT_LIMIT`] (beyond that, a
+//! sample of the table's rows estimates them) — the estimate — and picks the index with the
+//! fewest, when that is at most a quarter of the table; otherwise it scans.
 //! `pk = c` still reads one row through the primary-key index.
 //!
 //! Whatever the path, the executor evaluates the whole `WHERE` on every row it reads, unless
@@ -37,10 +38,13 @@ pub(crate) struct IndexScan {
     pub index: SecondaryIndex,
     /// Key ranges, ascending and disjoint.
     pub ranges: Vec<KeyRange>,
-    /// Entries in the ranges, counted when planning (exact unless `estimate_capped`).
+    /// Entries in the ranges: counted when planning, up to [`COUNT_LIMIT`]; beyond that
+    /// estimated from a sample of the table (`estimate_sampled`).
     pub estimate: u64,
     /// The count stopped at its cap: there are at least `estimate` entries.
     pub estimate_capped: bool,
+    /// The count passed [`COUNT_LIMIT`] and `estimate` comes from a sample of the rows.
+    pub estimate_sampled: bool,
     /// Every `WHERE` term is answered exactly by the ranges.
     pub covers_filter: bool,
     /// The terms the ranges come from, as text (for `EXPLAIN`).
@@ -53,7 +57,22 @@ pub(crate) struct IndexScan {
 pub(crate) trait IndexStats {
     /// Entries of a secondary index in `ranges`, counting at most `cap`.
     fn count(&self, ranges: &[KeyRange], cap: u64) -> Result<u64>;
+    /// The fraction of a sample of about `n` of the table's rows, spread over its rowid
+    /// range, that satisfy `filter`, and the sample size (cached until the table is written).
+    fn sample_selectivity(
+        &self,
+        table: &TableSchema,
+        filter: &Expr,
+        n: usize,
+    ) -> Result<(f64, u64)>;
 }
+
+/// Index entries counted exactly when planning; a range holding more is estimated from a
+/// sample of the table's rows instead, so planning never walks a large part of an index.
+pub(crate) const COUNT_LIMIT: u64 = 1024;
+
+/// Rows sampled for an estimate (see [`IndexStats::sample_selectivity`]).
+pub(crate) const SAMPLE_ROWS: usize = 1000;
 
 /// A constraint one term puts on a column.
 #[derive(Debug, Clone)]
@@ -361,12 +380,35 @@ pub(crate) fn choose_source(
         let Some((ranges, used, exact, condition)) = index_ranges(t, index, &terms) else {
             continue;
         };
-        let n = stats.count(&ranges, cap + 1)?;
+        let counted = stats.count(&ranges, COUNT_LIMIT + 1)?;
+        let (estimate, sampled) = if counted <= COUNT_LIMIT {
+            (counted, false)
+        } else {
+            // Many entries: estimate from a sample of the rows, on the terms this index
+            // answers, instead of walking the range.
+            let on_index: Vec<&Expr> = all
+                .iter()
+                .copied()
+                .filter(|e| constraint(t, e).is_some_and(|(c, _)| index.columns.contains(&c)))
+                .collect();
+            let Some(first) = on_index.first() else {
+                continue;
+            };
+            let expr = on_index[1..].iter().fold((*first).clone(), |acc, e| {
+                Expr::Binary(BinOp::And, Box::new(acc), Box::new((*e).clone()))
+            });
+            let (sel, _) = stats.sample_selectivity(t, &expr, SAMPLE_ROWS)?;
+            (
+                ((sel * rows as f64).round() as u64).max(COUNT_LIMIT + 1),
+                true,
+            )
+        };
         let scan = IndexScan {
             index: index.clone(),
             ranges,
-            estimate: n.min(cap),
-            estimate_capped: n > cap,
+            estimate: estimate.min(cap),
+            estimate_capped: estimate > cap,
+            estimate_sampled: sampled,
             covers_filter: exact && used == all.len() && used == terms.len(),
             condition,
             order: None,
@@ -399,6 +441,7 @@ pub(crate) fn ordered_source(
         }],
         estimate: 0,
         estimate_capped: false,
+        estimate_sampled: false,
         covers_filter: false,
         condition: format!("order of {}", t.columns[col].name),
         order: Some(desc),

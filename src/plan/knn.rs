@@ -75,6 +75,9 @@ pub(crate) struct FilteredKnn {
     pub costs: [Option<f64>; 3],
     /// Why this strategy.
     pub reason: String,
+    /// Set by `SET filtered_knn = exact | index` rather than by cost: a graph strategy then
+    /// widens as far as it must instead of falling back when widening costs more than exact.
+    pub forced: bool,
 }
 
 impl FilteredKnn {
@@ -85,8 +88,7 @@ impl FilteredKnn {
     }
 }
 
-/// Rows sampled to estimate a filter's selectivity when no secondary index applies.
-pub(crate) const SAMPLE_ROWS: usize = 1000;
+use super::access::SAMPLE_ROWS;
 
 // Cost model, in microseconds, fitted on 2 cores to the 20K real set (see README, "Filtered
 // kNN"): reading one secondary-index key; reading one row by rowid; scanning one row's scalar
@@ -100,6 +102,12 @@ const C_SCAN: f64 = 0.5;
 const C_VECTOR_MEMORY_384: f64 = 0.6;
 const C_VECTOR_STORED_384: f64 = 1.3;
 const C_SEARCH_PER_EF: f64 = 4.0;
+
+/// The estimated cost (µs) of one graph search asking for `want` results with `ef` at least
+/// that, plus reading and filtering the `want` rows it returns when `fetch`.
+pub(crate) fn graph_round_cost(want: usize, ef_search: usize, fetch: bool) -> f64 {
+    C_SEARCH_PER_EF * ef_search.max(want) as f64 + if fetch { want as f64 * C_ROW } else { 0.0 }
+}
 
 /// Chooses the strategy of a filtered kNN query on `column` of `table`.
 ///
@@ -121,6 +129,14 @@ pub(crate) fn choose(
     };
     let (estimate, estimate_source) = match source {
         RowSource::PrimaryKey(_) => (1, "primary key".to_string()),
+        RowSource::Index(scan) if scan.estimate_sampled && !scan.estimate_capped => (
+            scan.estimate,
+            format!(
+                "index {} has over {} entries; a sample of the rows puts them at this",
+                scan.index.name,
+                super::access::COUNT_LIMIT
+            ),
+        ),
         RowSource::Index(scan) if !scan.estimate_capped => (
             scan.estimate,
             format!("count of index {} entries", scan.index.name),
@@ -215,5 +231,6 @@ pub(crate) fn choose(
         rows,
         costs,
         reason,
+        forced: settings.filtered != FilteredKnnSetting::Auto,
     }))
 }

@@ -101,14 +101,6 @@ pub(crate) trait PlanCatalog: IndexStats {
     fn table_indexes(&self, table_id: u64) -> Vec<SecondaryIndex>;
     /// Rows in a table (kept by every write).
     fn row_count(&self, table_id: u64) -> u64;
-    /// The fraction of a sample of about `n` of the table's rows, spread over its rowid
-    /// range, that satisfy `filter`, and the sample size (cached until the table is written).
-    fn sample_selectivity(
-        &self,
-        table: &TableSchema,
-        filter: &Expr,
-        n: usize,
-    ) -> Result<(f64, u64)>;
     /// True when the column's HNSW index is in memory and stores f32 vectors (the exact
     /// strategy then reads vectors from it instead of RocksDB).
     fn vectors_in_memory(&self, table_id: u64, column: usize) -> bool;
