@@ -30,7 +30,7 @@ use std::fmt;
 use crate::catalog::TableSchema;
 use crate::error::Result;
 use crate::expr::Expr;
-use crate::plan::access::RowSource;
+use crate::plan::access::{RowSource, SAMPLE_ROWS};
 use crate::plan::PlanCatalog;
 pub use crate::sql::set::FilteredKnnSetting;
 use crate::value::DataType;
@@ -87,8 +87,6 @@ impl FilteredKnn {
         (self.estimate as f64 / rows).clamp(1.0 / rows, 1.0)
     }
 }
-
-use super::access::SAMPLE_ROWS;
 
 // Cost model, in microseconds, fitted on 2 cores to the 20K real set (see README, "Filtered
 // kNN"): reading one secondary-index key; reading one row by rowid; scanning one row's scalar
