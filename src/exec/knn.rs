@@ -46,6 +46,47 @@ impl RowidSet {
     }
 }
 
+/// The column's HNSW index usable for `metric` (brought into memory when needed), or `None`
+/// when its index has another metric.
+pub(crate) fn acquire(
+    cx: &ExecCtx<'_>,
+    table: &crate::catalog::TableSchema,
+    column: usize,
+    metric: Metric,
+) -> Result<Option<std::sync::Arc<crate::vector::LiveIndex>>> {
+    cx.vectors.acquire(
+        cx.store,
+        table,
+        cx.counters.seq,
+        column,
+        metric,
+        cx.counters.rows,
+    )
+}
+
+/// The candidate rowids of an index scan (sorted), through the cache of index scans.
+fn index_candidates(
+    cx: &ExecCtx<'_>,
+    table_id: u64,
+    scan: &crate::plan::access::IndexScan,
+) -> Result<std::sync::Arc<Vec<u64>>> {
+    let (ids, cached) = cx
+        .candidates
+        .rowids(cx.store, table_id, cx.generation, scan)?;
+    if let Some(s) = cx.stats {
+        if cached {
+            s.step(format!(
+                "{} candidates from the cache of index scans",
+                ids.len()
+            ));
+        } else {
+            s.index_entries
+                .set(s.index_entries.get() + ids.len() as u64);
+        }
+    }
+    Ok(ids)
+}
+
 /// Runs a graph strategy. Returns the candidate rows (all passing the filter, at least
 /// min(k, matching) of them) or `None` to fall back to exact distances.
 #[allow(clippy::too_many_arguments)]
@@ -64,15 +105,7 @@ pub(crate) fn filtered(
     if k == 0 {
         return Ok(Some(Vec::new()));
     }
-    let Some(live) = cx.vectors.acquire(
-        cx.store,
-        table,
-        cx.counters.seq,
-        column,
-        metric,
-        cx.counters.rows,
-    )?
-    else {
+    let Some(live) = acquire(cx, table, column, metric)? else {
         return Ok(None);
     };
     let size = live.size();
@@ -132,20 +165,7 @@ pub(crate) fn filtered(
             let RowSource::Index(scan) = &plan.source else {
                 return Ok(None);
             };
-            let (candidates, cached) =
-                cx.candidates
-                    .rowids(cx.store, table.id, cx.generation, scan)?;
-            note(&|s| {
-                if cached {
-                    s.step(format!(
-                        "{} candidates from the cache of index scans",
-                        candidates.len()
-                    ));
-                } else {
-                    s.index_entries
-                        .set(s.index_entries.get() + candidates.len() as u64);
-                }
-            });
+            let candidates = index_candidates(cx, table.id, scan)?;
             let m = candidates.len();
             if m == 0 {
                 return Ok(Some(Vec::new()));
@@ -268,21 +288,7 @@ pub(crate) fn exact(
     };
     let rowids: Vec<u64> = match &plan.source {
         RowSource::Index(scan) if scan.covers_filter => {
-            let (ids, cached) = cx
-                .candidates
-                .rowids(cx.store, table.id, cx.generation, scan)?;
-            note(&|s| {
-                if cached {
-                    s.step(format!(
-                        "{} candidates from the cache of index scans",
-                        ids.len()
-                    ));
-                } else {
-                    s.index_entries
-                        .set(s.index_entries.get() + ids.len() as u64);
-                }
-            });
-            ids.to_vec()
+            index_candidates(cx, table.id, scan)?.to_vec()
         }
         source => {
             let nothing = vec![false; table.columns.len()];

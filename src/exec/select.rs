@@ -536,15 +536,7 @@ fn knn(
     if k == 0 {
         return Ok(Some(Vec::new()));
     }
-    let Some(live) = cx.vectors.acquire(
-        cx.store,
-        table,
-        cx.counters.seq,
-        column,
-        metric,
-        cx.counters.rows,
-    )?
-    else {
+    let Some(live) = super::knn::acquire(cx, table, column, metric)? else {
         return Ok(None);
     };
     debug_assert!(plan.filter.is_none());
