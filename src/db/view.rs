@@ -65,10 +65,11 @@ impl IndexStats for CatalogView<'_> {
         if let Some(hit) = self.db.inner.samples.lock().get(&key) {
             return Ok(*hit);
         }
-        // Spread the sample over the rowid range (16 runs of n/16 rows), so that a table
-        // loaded in the order of the filtered column is not judged by its first rows.
+        // Spread the sample over the rowid range: 64 short runs starting at rowids placed by
+        // the golden ratio, so that neither a table loaded in the order of the filtered column
+        // nor a column periodic in the rowid is judged by a few aligned stretches.
         let next_rowid = entry.map_or(0, |e| e.counters.next_rowid);
-        let runs = 16u64;
+        let runs = 64u64;
         let per_run = (n as u64).div_ceil(runs).max(1);
         let (mut seen, mut hits) = (0u64, 0u64);
         let mut mask = vec![false; table.columns.len()];
@@ -94,15 +95,17 @@ impl IndexStats for CatalogView<'_> {
                 Ok(seen < n as u64)
             })?;
         } else {
-            let mut last_end = 0u64;
             for r in 0..runs {
-                let from = (next_rowid / runs * r).max(last_end);
+                if seen >= n as u64 {
+                    break;
+                }
+                let phase = (r as f64 * 0.618_033_988_749_895).fract();
+                let from = (next_rowid as f64 * phase) as u64;
                 let mut taken = 0u64;
                 self.db
                     .inner
                     .store
-                    .scan_raw_from(table.id, from, |rowid, bytes| {
-                        last_end = rowid + 1;
+                    .scan_raw_from(table.id, from, |_, bytes| {
                         let row = crate::storage::keys::decode_row(bytes, Some(&mask))?;
                         seen += 1;
                         taken += 1;
