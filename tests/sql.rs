@@ -1944,3 +1944,36 @@ fn order_by_with_limit_keeps_the_full_sort_order() {
         knn.iter().skip(7).take(30).map(|x| x.1).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn sum_and_avg_of_reals_are_compensated() {
+    // Found by the differential test under stress: ten 0.001s summed naively give
+    // 0.010000000000000002, so `HAVING avg(0.001) <= 0.001` was false where SQLite (which sums
+    // with Kahan–Babuška–Neumaier compensation) says true.
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, r REAL)", ())
+        .unwrap();
+    for i in 0..10 {
+        db.execute("INSERT INTO t VALUES ($1, 0.001)", [i]).unwrap();
+    }
+    let row = db
+        .query(
+            "SELECT sum(r), avg(r), avg(0.001) <= 0.001 FROM t HAVING avg(0.001) <= 0.001",
+            (),
+        )
+        .unwrap();
+    assert_eq!(
+        row.values(),
+        &[vec![
+            Value::Real(0.01),
+            Value::Real(0.001),
+            Value::Boolean(true)
+        ]]
+    );
+    // Infinities stay infinite (no NaN from the compensation term).
+    db.execute("INSERT INTO t VALUES (100, 1e308), (101, 1e308)", ())
+        .unwrap();
+    let v = db.query("SELECT sum(r) FROM t", ()).unwrap();
+    assert_eq!(v.values(), &[vec![Value::Real(f64::INFINITY)]]);
+}

@@ -317,16 +317,46 @@ fn project<'a>(plan: &SelectPlan, ctxs: impl Iterator<Item = Ctx<'a>>) -> Result
     Ok(Rows::new(plan.names.clone(), out))
 }
 
+/// A compensated (Kahan–Babuška–Neumaier) sum of reals, as SQLite sums them: adding 0.001
+/// ten times gives 0.01, not 0.010000000000000002.
+#[derive(Default)]
+struct RealSum {
+    sum: f64,
+    compensation: f64,
+}
+
+impl RealSum {
+    fn add(&mut self, x: f64) {
+        let t = self.sum + x;
+        if t.is_finite() {
+            self.compensation += if self.sum.abs() >= x.abs() {
+                (self.sum - t) + x
+            } else {
+                (x - t) + self.sum
+            };
+        }
+        self.sum = t;
+    }
+
+    fn value(&self) -> f64 {
+        if self.sum.is_finite() {
+            self.sum + self.compensation
+        } else {
+            self.sum
+        }
+    }
+}
+
 enum Acc {
     Count(i64),
     Sum {
         int: i64,
-        real: f64,
+        real: RealSum,
         is_real: bool,
         any: bool,
     },
     Avg {
-        sum: f64,
+        sum: RealSum,
         n: u64,
     },
     Min(Value),
@@ -339,11 +369,14 @@ impl Acc {
             AggFunc::Count | AggFunc::CountStar => Acc::Count(0),
             AggFunc::Sum => Acc::Sum {
                 int: 0,
-                real: 0.0,
+                real: RealSum::default(),
                 is_real: false,
                 any: false,
             },
-            AggFunc::Avg => Acc::Avg { sum: 0.0, n: 0 },
+            AggFunc::Avg => Acc::Avg {
+                sum: RealSum::default(),
+                n: 0,
+            },
             AggFunc::Min => Acc::Min(Value::Null),
             AggFunc::Max => Acc::Max(Value::Null),
         }
@@ -371,13 +404,14 @@ impl Acc {
                         Some(s) => *int = s,
                         None => return Err(Error::invalid("integer overflow in SUM")),
                     },
-                    Value::Integer(i) => *real += i as f64,
+                    Value::Integer(i) => real.add(i as f64),
                     Value::Real(r) => {
                         if !*is_real {
                             *is_real = true;
-                            *real = *int as f64;
+                            *real = RealSum::default();
+                            real.add(*int as f64);
                         }
-                        *real += r;
+                        real.add(r);
                     }
                     other => {
                         return Err(Error::type_mismatch("SUM", "a number", other.type_name()))
@@ -386,11 +420,11 @@ impl Acc {
             }
             Acc::Avg { sum, n } => match v {
                 Value::Integer(i) => {
-                    *sum += i as f64;
+                    sum.add(i as f64);
                     *n += 1;
                 }
                 Value::Real(r) => {
-                    *sum += r;
+                    sum.add(r);
                     *n += 1;
                 }
                 other => return Err(Error::type_mismatch("AVG", "a number", other.type_name())),
@@ -417,13 +451,13 @@ impl Acc {
                 int, real, is_real, ..
             } => {
                 if is_real {
-                    Value::Real(real)
+                    Value::Real(real.value())
                 } else {
                     Value::Integer(int)
                 }
             }
             Acc::Avg { n: 0, .. } => Value::Null,
-            Acc::Avg { sum, n } => Value::Real(sum / n as f64),
+            Acc::Avg { sum, n } => Value::Real(sum.value() / n as f64),
             Acc::Min(v) | Acc::Max(v) => v,
         }
     }
