@@ -140,6 +140,27 @@ pub(crate) fn filtered(
             f(s);
         }
     };
+    // Records one graph search round.
+    let searched = |step: String, returned: usize| {
+        note(&|s| {
+            s.graph_searches.set(s.graph_searches.get() + 1);
+            s.candidates.set(s.candidates.get() + returned as u64);
+            s.step(step.clone());
+        })
+    };
+    // Whether a round of `cost` still costs less, with what was spent, than the exact plan.
+    let afford = |spent: &mut f64, cost: f64, want: usize| {
+        if *spent + cost > exact_cost {
+            note(&|s| {
+                s.step(format!(
+                    "widening to {want} would cost more than the exact strategy: falling back"
+                ))
+            });
+            return false;
+        }
+        *spent += cost;
+        true
+    };
     // Fetches the rows of `ids` not seen before and keeps those passing the filter.
     let mut seen: HashSet<u64> = HashSet::new();
     let mut passing: Vec<Vec<Value>> = Vec::new();
@@ -175,14 +196,13 @@ pub(crate) fn filtered(
             loop {
                 let ef = cx.ef_search.max(want);
                 let hits = live.filtered_search(query, want, ef, |id| set.contains(id))?;
-                note(&|s| {
-                    s.graph_searches.set(s.graph_searches.get() + 1);
-                    s.candidates.set(s.candidates.get() + hits.len() as u64);
-                    s.step(format!(
+                searched(
+                    format!(
                         "filtered HNSW search over {m} candidates: asked {want} (ef {ef}), got {}",
                         hits.len()
-                    ));
-                });
+                    ),
+                    hits.len(),
+                );
                 let ids: Vec<u64> = hits.iter().map(|h| h.0).collect();
                 take(&ids, !scan.covers_filter, &mut seen, &mut passing)?;
                 // With the filter covered, every candidate matches: min(k, m) is the target.
@@ -195,15 +215,13 @@ pub(crate) fn filtered(
                     return Ok(None);
                 }
                 want = want.saturating_mul(4).min(m);
-                if spent + graph_round_cost(want, cx.ef_search, false) > exact_cost {
-                    note(&|s| {
-                        s.step(format!(
-                            "widening to {want} would cost more than the exact strategy: falling back"
-                        ))
-                    });
+                if !afford(
+                    &mut spent,
+                    graph_round_cost(want, cx.ef_search, false),
+                    want,
+                ) {
                     return Ok(None);
                 }
-                spent += graph_round_cost(want, cx.ef_search, false);
             }
         }
         KnnStrategy::Iterative => {
@@ -218,14 +236,10 @@ pub(crate) fn filtered(
                 want = want.min(size);
                 let ef = cx.ef_search.max(want);
                 let hits = live.search(query, want, ef, cx.exact_threshold)?;
-                note(&|s| {
-                    s.graph_searches.set(s.graph_searches.get() + 1);
-                    s.candidates.set(s.candidates.get() + hits.len() as u64);
-                    s.step(format!(
-                        "iterative HNSW search: asked {want} (ef {ef}), got {}, WHERE evaluated on the new ones",
-                        hits.len()
-                    ));
-                });
+                searched(format!(
+                    "iterative HNSW search: asked {want} (ef {ef}), got {}, WHERE evaluated on the new ones",
+                    hits.len()
+                ), hits.len());
                 let ids: Vec<u64> = hits.iter().map(|h| h.0).collect();
                 take(&ids, true, &mut seen, &mut passing)?;
                 if passing.len() >= k {
@@ -244,15 +258,13 @@ pub(crate) fn filtered(
                     want.saturating_mul(8)
                 };
                 want = need.max(want.saturating_mul(4));
-                if spent + graph_round_cost(want.min(size), cx.ef_search, true) > exact_cost {
-                    note(&|s| {
-                        s.step(format!(
-                            "widening to {want} would cost more than the exact strategy: falling back"
-                        ))
-                    });
+                if !afford(
+                    &mut spent,
+                    graph_round_cost(want.min(size), cx.ef_search, true),
+                    want,
+                ) {
                     return Ok(None);
                 }
-                spent += graph_round_cost(want.min(size), cx.ef_search, true);
             }
         }
     }

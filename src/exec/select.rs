@@ -594,8 +594,7 @@ fn knn(
     // An index that stores f32 holds the rows' vectors exactly: read them from it (memory)
     // rather than from RocksDB. The exact distance is still computed from them, so results
     // are the same whichever path ran.
-    let from_index = columns.get(column).copied().unwrap_or(false)
-        && cx.vectors.cached_f32(table.id, column).is_some();
+    let from_index = columns.get(column).copied().unwrap_or(false) && live.stores_f32();
     if from_index {
         columns[column] = false;
     }

@@ -1228,6 +1228,11 @@ impl LiveIndex {
         Ok(matches.keys.into_iter().zip(matches.distances).collect())
     }
 
+    /// True when the index stores f32 vectors, so [`LiveIndex::get`] returns them exactly.
+    pub fn stores_f32(&self) -> bool {
+        self.state.read().index.scalar_kind() == ScalarKind::F32
+    }
+
     /// Copies the vector stored under `rowid` into `buf` (of the index's dimensions); false
     /// when the index has no such key.
     pub fn get(&self, rowid: u64, buf: &mut [f32]) -> Result<bool> {
