@@ -216,8 +216,10 @@ impl Database {
     /// or process has it open for writing. Any number of read-only handles may be open.
     ///
     /// - Each statement sees the database as the writer last committed it: at its start the
-    ///   handle catches up with the writer (a RocksDB secondary instance, `try_catch_up_with_primary`),
-    ///   then reads a consistent state, committed statements whole.
+    ///   handle catches up with the writer (a RocksDB secondary instance,
+    ///   `try_catch_up_with_primary`), then reads a consistent state, committed statements
+    ///   whole. [`Database::tables`], [`Database::index_status`] and the like show the state
+    ///   as of the last statement.
     /// - Nothing is written to the directory: vector index files are mapped read-only; an
     ///   index that is stale or unsaved is caught up or built in memory only; a column with
     ///   no index is searched by exact distances.

@@ -110,7 +110,7 @@ const MAX_LOG_FILE_BYTES: usize = 1 << 20;
 pub(crate) struct Store {
     db: DB,
     /// Where a secondary instance keeps its info log; removed after `db` is closed.
-    _secondary_dir: Option<tempfile::TempDir>,
+    secondary_dir: Option<tempfile::TempDir>,
 }
 
 impl Store {
@@ -169,10 +169,7 @@ impl Store {
             }
         };
         let db = db.map_err(|e| open_error(e, dir))?;
-        Ok(Store {
-            db,
-            _secondary_dir: secondary_dir,
-        })
+        Ok(Store { db, secondary_dir })
     }
 
     /// True when `path` (`<dir>/db`) holds a RocksDB database with vectable's column
@@ -196,7 +193,7 @@ impl Store {
     /// # Errors
     /// [`Error::Storage`] when RocksDB cannot read the primary's manifest or log.
     pub fn catch_up(&self) -> Result<bool> {
-        if self._secondary_dir.is_none() {
+        if self.secondary_dir.is_none() {
             return Ok(false);
         }
         let before = self.db.latest_sequence_number();
