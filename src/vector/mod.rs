@@ -537,12 +537,24 @@ impl VectorIndexes {
         let changes = store
             .changes_since(meta.table_id, meta.column_index, saved.seq)
             .map_err(|e| format!("cannot read the change log: {e}"))?;
+        // On a read-only database the writer may save (rename a new file over this one)
+        // between the check above and the map below: what was mapped is the checked file
+        // only if the path still holds it afterwards (every save's file is unique).
+        let still_saved = || {
+            if self.config.read_only
+                && fingerprint(&path).ok() != Some((saved.file_bytes, saved.fingerprint))
+            {
+                return Err("the file was replaced while it was read".to_string());
+            }
+            Ok(())
+        };
         let options = index_options(meta);
         let index = Index::new(&options).map_err(|e| e.to_string())?;
         if changes.is_empty() {
             index
                 .view(path_str)
                 .map_err(|e| format!("cannot map the file: {e}"))?;
+            still_saved()?;
             if index.size() as u64 != saved.rows || index.dimensions() != meta.dims {
                 return Err("mapped index disagrees with the catalog".into());
             }
@@ -557,6 +569,7 @@ impl VectorIndexes {
         index
             .load(path_str)
             .map_err(|e| format!("cannot load the file: {e}"))?;
+        still_saved()?;
         if index.size() as u64 != saved.rows {
             return Err("loaded index disagrees with the catalog".into());
         }
