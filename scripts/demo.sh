@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The vectable demo on the bundled real data (5,000 Debian packages with 384-d
-# all-MiniLM-L6-v2 embeddings), in the default database ./data (override with VECTABLE_DB).
+# all-MiniLM-L6-v2 embeddings), in the default database ./data (override with VECTABLE_DB),
+# created there with --create beside data/samples/.
 # Run it twice: the second run's first kNN query maps the saved index instead of building it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,7 @@ VT=./target/release/vectable
 DB=${VECTABLE_DB:-./data}
 SAMPLE=data/samples/debian_packages_5k.parquet
 
-if ! "$VT" "$DB" --mode csv -c "SHOW TABLES" | grep -qx packages; then
+if ! "$VT" "$DB" --create --mode csv -c "SHOW TABLES" | grep -qx packages; then
     echo "==> creating table packages in $DB from $SAMPLE"
     "$VT" "$DB" --timer \
         -c "CREATE TABLE packages (id INTEGER PRIMARY KEY, name TEXT NOT NULL, section TEXT,

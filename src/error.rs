@@ -193,6 +193,40 @@ pub enum Error {
     #[error("database {0} is locked by another process")]
     Locked(PathBuf),
 
+    /// A write on a handle opened read-only ([`Database::open_read_only`](crate::Database::open_read_only),
+    /// `vectable --readonly`): `INSERT`, `UPDATE`, `DELETE`, `COPY`, `CREATE`, `DROP`,
+    /// `CHECKPOINT` and [`Database::checkpoint`](crate::Database::checkpoint). Nothing was written.
+    #[error("database {path} is open read-only: {statement} is refused")]
+    ReadOnly {
+        /// The database directory.
+        path: PathBuf,
+        /// What was refused (`INSERT`, `CHECKPOINT`…).
+        statement: String,
+    },
+
+    /// [`Database::open`](crate::Database::open) of a path that is not a vectable database
+    /// and where none is created: a file, a directory holding other files (create one there
+    /// with [`Options::create_in_non_empty`](crate::Options::create_in_non_empty) or
+    /// `vectable --create`), or, read-only, a missing or empty directory.
+    #[error("{path} is not a vectable database: {reason}")]
+    NotADatabase {
+        /// The path given.
+        path: PathBuf,
+        /// Why it is not one.
+        reason: String,
+    },
+
+    /// [`Database::open`](crate::Database::open) failed for a reason other than
+    /// [`Error::Locked`], [`Error::Corrupt`] or [`Error::NotADatabase`]: the directory cannot
+    /// be created or read (permissions, a missing parent…), or RocksDB cannot open it.
+    #[error("cannot open database {path}: {reason}")]
+    Open {
+        /// The database directory.
+        path: PathBuf,
+        /// The underlying I/O or RocksDB error.
+        reason: String,
+    },
+
     /// A vector index file could not be written or used. Reading damaged files is not an error
     /// (the index is rebuilt from rows); this is returned when saving fails, e.g. the
     /// `<dir>/vectors/` directory is not writable. Rows are never affected.
@@ -208,7 +242,8 @@ pub enum Error {
     #[error("vector index error: {0}")]
     VectorIndex(String),
 
-    /// A stored value could not be decoded (unknown format version or damaged bytes).
+    /// A stored value could not be decoded (unknown format version or damaged bytes), or
+    /// RocksDB reports corruption when opening the database (the message names the path).
     #[error("corrupt data: {0}")]
     Corrupt(String),
 

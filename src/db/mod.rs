@@ -34,12 +34,13 @@ use crate::sql::{self, Catalog, Command, Parsed};
 use crate::statement::Statement;
 use crate::storage::{Counters, Store};
 use crate::value::{Params, Value};
-use crate::vector::{IndexStatus, ProgressFn, VectorConfig, VectorIndexes};
+use crate::vector::{IndexStatus, ProgressFn, VectorIndexes};
 
 pub use crate::sql::set::MAX_EF_SEARCH;
 pub use options::Options;
 use view::CatalogView;
 
+mod open;
 mod options;
 mod view;
 
@@ -100,10 +101,18 @@ struct Inner {
     candidates: CandidateCache,
     /// Recent filter-selectivity samples, by (table id, write generation, filter).
     samples: parking_lot::Mutex<lru::LruCache<SampleKey, (f64, u64)>>,
+    /// Opened read-only (a RocksDB secondary instance): every write is [`Error::ReadOnly`].
+    read_only: bool,
+    /// The directory of an in-memory database (index files), removed after the store is
+    /// closed (fields drop in declaration order).
+    temp_dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        if self.read_only {
+            return;
+        }
         if let Err(e) = self.vectors.checkpoint(&self.store) {
             log::warn!(
                 "saving vector indexes at close failed: {e}; their changes stay in the change log"
@@ -171,13 +180,25 @@ pub(super) fn lookup<'s>(state: &'s State, name: &str) -> Result<&'s TableEntry>
 }
 
 impl Database {
-    /// Opens the database in directory `path`, creating it when missing, with default
-    /// [`Options`].
+    /// Opens the database in directory `path` with default [`Options`], creating a new one
+    /// when `path` is missing or an empty directory.
+    ///
+    /// - A directory holding a vectable database (`db/` with RocksDB's `CURRENT` and
+    ///   vectable's column families): opened.
+    /// - A missing or empty directory: a new database is created.
+    /// - A directory holding other files: [`Error::NotADatabase`], unless
+    ///   [`Options::create_in_non_empty`] is set.
+    /// - A directory this process already has open (by the same canonical path, in the same
+    ///   mode, read-write or read-only): a handle to that same database, as a clone of the
+    ///   first handle would be; the later call's [`Options`] are ignored. A read-only and a
+    ///   read-write handle of one directory are separate instances and may coexist.
     ///
     /// # Errors
-    /// [`Error::Locked`] when another process has it open; [`Error::Io`] when the directory
-    /// cannot be created; [`Error::Storage`] / [`Error::Corrupt`] when RocksDB or the catalog
-    /// cannot be read.
+    /// [`Error::Locked`] when another process has it open for writing; [`Error::NotADatabase`]
+    /// as above, or when `path` is a file; [`Error::Corrupt`] when RocksDB reports corruption;
+    /// [`Error::Open`] when the directory cannot be created or read, or RocksDB fails
+    /// otherwise; [`Error::UnsupportedLayout`]; [`Error::Storage`] when the catalog cannot be
+    /// read. Every one of them names the path.
     pub fn open(path: impl AsRef<Path>) -> Result<Database> {
         Database::open_with(path, Options::default())
     }
@@ -186,65 +207,60 @@ impl Database {
     /// vector indexes are mapped lazily by the first query that needs them.
     ///
     /// # Errors
-    /// As [`Database::open`].
+    /// As [`Database::open`]; read-only, as [`Database::open_read_only`].
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Database> {
-        let path = path.as_ref().to_path_buf();
-        std::fs::create_dir_all(path.join("vectors"))?;
-        let store = Store::open(&path.join("db"))?;
-        let mut loaded = store.load_catalog()?;
-        crate::storage::migrate::upgrade(&store, &loaded, &path)?;
-        let mut secondary = std::mem::take(&mut loaded.secondary);
-        secondary.sort_by_key(|s| s.id);
-        let tables = loaded
-            .tables
-            .into_iter()
-            .map(|(schema, counters)| {
-                let indexes = secondary
-                    .iter()
-                    .filter(|s| s.table_id == schema.id)
-                    .cloned()
-                    .collect();
-                (
-                    schema.name.clone(),
-                    TableEntry {
-                        schema,
-                        counters,
-                        indexes,
-                        generation: 0,
-                    },
-                )
-            })
-            .collect();
-        let vectors = VectorIndexes::new(
-            path.join("vectors"),
-            VectorConfig {
-                cache_capacity: options.index_cache_capacity,
-                checkpoint_changes: options.checkpoint_changes,
-                build_threads: options.build_threads,
-                progress: options.progress.clone(),
-            },
-            loaded.indexes,
-        );
-        Ok(Database {
-            inner: Arc::new(Inner {
-                path,
-                store,
-                state: RwLock::new(State {
-                    tables,
-                    next_table_id: loaded.next_table_id,
-                }),
-                vectors,
-                ef_search: AtomicUsize::new(options.ef_search),
-                filtered_knn: AtomicU8::new(0),
-                exact_threshold: options.exact_search_threshold,
-                progress: options.progress,
-                statements: StatementCache::new(options.statement_cache_capacity),
-                candidates: CandidateCache::default(),
-                samples: parking_lot::Mutex::new(lru::LruCache::new(
-                    std::num::NonZeroUsize::new(256).expect("non-zero"),
-                )),
-            }),
-        })
+        open::open_dir(path.as_ref(), options).map(|inner| Database { inner })
+    }
+
+    /// Opens the existing database in directory `path` read-only, even while another handle
+    /// or process has it open for writing. Any number of read-only handles may be open.
+    ///
+    /// - Each statement sees the database as the writer last committed it: at its start the
+    ///   handle catches up with the writer (a RocksDB secondary instance,
+    ///   `try_catch_up_with_primary`), then reads a consistent state, committed statements
+    ///   whole. [`Database::tables`], [`Database::index_status`] and the like show the state
+    ///   as of the last statement.
+    /// - Nothing is written to the directory: vector index files are mapped read-only; an
+    ///   index that is stale or unsaved is caught up or built in memory only; a column with
+    ///   no index is searched by exact distances.
+    /// - Every write (`INSERT`, `UPDATE`, `DELETE`, `COPY`, `CREATE`, `DROP`, `CHECKPOINT`)
+    ///   returns [`Error::ReadOnly`]; `SELECT`, `EXPLAIN`, `SHOW TABLES` and `SET` work.
+    ///
+    /// # Errors
+    /// [`Error::NotADatabase`] when `path` is missing, empty or not a vectable database;
+    /// [`Error::ReadOnly`] when the database's storage layout needs an upgrade (open it
+    /// read-write once); otherwise as [`Database::open`] (but never [`Error::Locked`]).
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Database> {
+        Database::open_with(path, Options::default().read_only(true))
+    }
+
+    /// Opens a new, empty database that lives in memory and is gone when the last clone of
+    /// the handle is dropped: rows in RocksDB's in-memory environment, vector index files in
+    /// a temporary directory that is removed then. [`Database::path`] is that directory.
+    ///
+    /// # Errors
+    /// [`Error::Open`] when the temporary directory cannot be created.
+    pub fn open_in_memory() -> Result<Database> {
+        Database::open_in_memory_with(Options::default())
+    }
+
+    /// [`Database::open_in_memory`] with `options` (`read_only` and `create_in_non_empty`
+    /// do not apply).
+    ///
+    /// # Errors
+    /// As [`Database::open_in_memory`].
+    pub fn open_in_memory_with(options: Options) -> Result<Database> {
+        open::open_memory(options).map(|inner| Database { inner })
+    }
+
+    /// True for a handle from [`Database::open_read_only`] (or [`Options::read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.inner.read_only
+    }
+
+    /// True for a database from [`Database::open_in_memory`].
+    pub fn is_in_memory(&self) -> bool {
+        self.inner.temp_dir.is_some()
     }
 
     /// The database directory.
@@ -364,6 +380,7 @@ impl Database {
     /// [`Error::IndexFile`] when an index file cannot be written (its changes stay in the
     /// change log, so nothing is lost); [`Error::Storage`].
     pub fn checkpoint(&self) -> Result<()> {
+        self.refuse_if_read_only("CHECKPOINT")?;
         let _w = self.inner.state.write();
         self.inner.vectors.checkpoint(&self.inner.store)?;
         self.inner.store.flush()
@@ -421,7 +438,14 @@ impl Database {
 
     /// Runs one parsed statement: takes the lock it needs, binds it, runs it.
     fn run_parsed(&self, parsed: &Parsed, params: &[Value]) -> Result<Output> {
-        match sql::command(parsed)? {
+        let command = sql::command(parsed)?;
+        if self.inner.read_only {
+            if let Some(name) = open::write_name(&command) {
+                self.refuse_if_read_only(name)?;
+            }
+            self.catch_up()?;
+        }
+        match command {
             Command::Checkpoint => {
                 self.checkpoint()?;
                 Ok(Output::Done("CHECKPOINT".into()))
@@ -715,6 +739,33 @@ impl Database {
         )?;
         Ok(Output::Affected(n))
     }
+}
+
+/// The tables of a catalog as read from the store.
+fn table_entries(
+    tables: Vec<(TableSchema, Counters)>,
+    mut secondary: Vec<SecondaryIndex>,
+) -> BTreeMap<String, TableEntry> {
+    secondary.sort_by_key(|s| s.id);
+    tables
+        .into_iter()
+        .map(|(schema, counters)| {
+            let indexes = secondary
+                .iter()
+                .filter(|s| s.table_id == schema.id)
+                .cloned()
+                .collect();
+            (
+                schema.name.clone(),
+                TableEntry {
+                    schema,
+                    counters,
+                    indexes,
+                    generation: 0,
+                },
+            )
+        })
+        .collect()
 }
 
 /// The entry of the table whose catalog name is `key` (as a binder returned it).

@@ -17,6 +17,8 @@ use crate::Database;
 /// - `exact_search_threshold`: 2,000 vectors
 /// - `statement_cache_capacity`: 64 statements
 /// - `on_progress`: none
+/// - `read_only`: false
+/// - `create_in_non_empty`: false
 #[derive(Clone)]
 pub struct Options {
     pub(crate) index_cache_capacity: usize,
@@ -26,6 +28,8 @@ pub struct Options {
     pub(crate) exact_search_threshold: usize,
     pub(crate) statement_cache_capacity: usize,
     pub(crate) progress: Option<ProgressFn>,
+    pub(crate) read_only: bool,
+    pub(crate) create_in_non_empty: bool,
 }
 
 impl Default for Options {
@@ -38,6 +42,8 @@ impl Default for Options {
             exact_search_threshold: 2_000,
             statement_cache_capacity: 64,
             progress: None,
+            read_only: false,
+            create_in_non_empty: false,
         }
     }
 }
@@ -52,6 +58,8 @@ impl std::fmt::Debug for Options {
             .field("exact_search_threshold", &self.exact_search_threshold)
             .field("statement_cache_capacity", &self.statement_cache_capacity)
             .field("on_progress", &self.progress.is_some())
+            .field("read_only", &self.read_only)
+            .field("create_in_non_empty", &self.create_in_non_empty)
             .finish()
     }
 }
@@ -109,6 +117,23 @@ impl Options {
     /// disables the cache.
     pub fn statement_cache_capacity(mut self, n: usize) -> Options {
         self.statement_cache_capacity = n;
+        self
+    }
+
+    /// Opens the database read-only, as [`Database::open_read_only`] does: while another
+    /// handle or process holds it open for writing, and without writing anything.
+    pub fn read_only(mut self, yes: bool) -> Options {
+        self.read_only = yes;
+        self
+    }
+
+    /// Creates a new database even in a directory that holds other files (never in place of
+    /// a vectable database: an existing one is opened). Without it, [`Database::open`]
+    /// creates a database only in a missing or empty directory and returns
+    /// [`Error::NotADatabase`](crate::Error::NotADatabase) for a directory holding other files.
+    /// The database takes the entries `db/` and `vectors/` of the directory. (`vectable --create`.)
+    pub fn create_in_non_empty(mut self, yes: bool) -> Options {
+        self.create_in_non_empty = yes;
         self
     }
 

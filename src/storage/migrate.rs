@@ -154,7 +154,7 @@ mod tests {
     /// vectors inline under version byte 1, no layout record. `already` rows are written in
     /// layout 2, as a migration cut off halfway leaves them.
     fn write_layout_1(dir: &Path, n: i64, already: i64) {
-        let store = Store::open(&dir.join("db")).unwrap();
+        let store = Store::open(&dir.join("db"), crate::storage::Access::ReadWrite).unwrap();
         let t = schema();
         let mut batch = store.batch();
         batch.put_table(&t).unwrap();
@@ -219,7 +219,7 @@ mod tests {
         check(&db, n);
         drop(db);
         // The layout is recorded: a second open rewrites nothing.
-        let store = Store::open(&dir.path().join("db")).unwrap();
+        let store = Store::open(&dir.path().join("db"), crate::storage::Access::ReadWrite).unwrap();
         let cat = store.load_catalog().unwrap();
         assert_eq!(cat.layout, Some(keys::LAYOUT_VERSION));
         assert_eq!(upgrade(&store, &cat, dir.path()).unwrap(), 0);
@@ -229,7 +229,7 @@ mod tests {
     fn a_migration_cut_off_halfway_is_finished_on_the_next_open() {
         let dir = tempfile::tempdir().unwrap();
         write_layout_1(dir.path(), 500, 200);
-        let store = Store::open(&dir.path().join("db")).unwrap();
+        let store = Store::open(&dir.path().join("db"), crate::storage::Access::ReadWrite).unwrap();
         let cat = store.load_catalog().unwrap();
         assert_eq!(cat.layout, None);
         assert_eq!(upgrade(&store, &cat, dir.path()).unwrap(), 300);
@@ -242,7 +242,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_layout_1(dir.path(), 10, 10);
         {
-            let store = Store::open(&dir.path().join("db")).unwrap();
+            let store =
+                Store::open(&dir.path().join("db"), crate::storage::Access::ReadWrite).unwrap();
             let mut b = store.batch();
             b.put_layout(keys::LAYOUT_VERSION + 1).unwrap();
             store.write(b).unwrap();
@@ -253,7 +254,7 @@ mod tests {
             }) => assert_eq!((found, supported), (3, 2)),
             other => panic!("{other:?}"),
         }
-        let store = Store::open(&dir.path().join("db")).unwrap();
+        let store = Store::open(&dir.path().join("db"), crate::storage::Access::ReadWrite).unwrap();
         assert_eq!(store.load_catalog().unwrap().layout, Some(3));
     }
 }

@@ -88,22 +88,52 @@ pub(crate) struct KeyRange {
     pub end: Vec<u8>,
 }
 
+/// How [`Store::open`] opens RocksDB.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Access {
+    /// The primary instance, creating the database when missing.
+    ReadWrite,
+    /// A secondary instance, which reads a database that a primary (in this or another
+    /// process) may hold open for writing, and follows it with [`Store::catch_up`]. RocksDB
+    /// keeps the secondary's own info log in a temporary directory, outside the database.
+    Secondary,
+    /// A primary instance in RocksDB's in-memory environment: nothing reaches the disk.
+    Memory,
+}
+
+/// RocksDB info logs (`LOG`, `LOG.old.*`) kept in `<dir>/db`: each open starts a new one.
+const KEEP_LOG_FILES: usize = 3;
+/// An info log is rolled over past this size (bytes).
+const MAX_LOG_FILE_BYTES: usize = 1 << 20;
+
 /// The RocksDB database of one vectable directory (`<dir>/db`).
 pub(crate) struct Store {
     db: DB,
+    /// Where a secondary instance keeps its info log; removed after `db` is closed.
+    secondary_dir: Option<tempfile::TempDir>,
 }
 
 impl Store {
-    /// Opens (creating when missing) the RocksDB database in `path`.
+    /// Opens the RocksDB database in `path` (`<dir>/db`); [`Access::ReadWrite`] and
+    /// [`Access::Memory`] create it when missing.
     ///
     /// # Errors
-    /// [`Error::Locked`] when another process has it open, [`Error::Storage`] otherwise.
-    pub fn open(path: &Path) -> Result<Store> {
+    /// [`Error::Locked`] when another process has it open for writing, [`Error::Corrupt`]
+    /// when RocksDB reports corruption, [`Error::Open`] otherwise; each names the database
+    /// directory (the parent of `path`).
+    pub fn open(path: &Path, access: Access) -> Result<Store> {
+        let dir = path.parent().unwrap_or(path);
         let mut opts = rocksdb::Options::default();
-        opts.create_if_missing(true);
-        opts.create_missing_column_families(true);
+        opts.create_if_missing(!matches!(access, Access::Secondary));
+        opts.create_missing_column_families(!matches!(access, Access::Secondary));
         opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
         opts.increase_parallelism(2);
+        opts.set_keep_log_file_num(KEEP_LOG_FILES);
+        opts.set_max_log_file_size(MAX_LOG_FILE_BYTES);
+        if matches!(access, Access::Memory) {
+            let env = rocksdb::Env::mem_env().map_err(|e| open_error(e, dir))?;
+            opts.set_env(&env);
+        }
         // One block cache for every column family: point reads by rowid (kNN results,
         // index scans) then hit memory instead of reading and decompressing a block.
         let cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES);
@@ -121,15 +151,54 @@ impl Store {
             });
             rocksdb::ColumnFamilyDescriptor::new(name, cf_opts)
         });
-        let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| {
-            let msg = e.to_string();
-            if msg.contains("lock") || msg.contains("LOCK") {
-                Error::Locked(path.parent().unwrap_or(path).to_path_buf())
-            } else {
-                Error::Storage(e)
+        let (db, secondary_dir) = match access {
+            Access::ReadWrite | Access::Memory => (DB::open_cf_descriptors(&opts, path, cfs), None),
+            Access::Secondary => {
+                // A secondary keeps every table file open, so that the primary's compactions
+                // cannot delete a file from under it.
+                opts.set_max_open_files(-1);
+                let log_dir = tempfile::Builder::new()
+                    .prefix("vectable-reader-")
+                    .tempdir()
+                    .map_err(|e| Error::Open {
+                        path: dir.to_path_buf(),
+                        reason: format!("cannot create a temporary directory: {e}"),
+                    })?;
+                let db = DB::open_cf_descriptors_as_secondary(&opts, path, log_dir.path(), cfs);
+                (db, Some(log_dir))
             }
-        })?;
-        Ok(Store { db })
+        };
+        let db = db.map_err(|e| open_error(e, dir))?;
+        Ok(Store { db, secondary_dir })
+    }
+
+    /// True when `path` (`<dir>/db`) holds a RocksDB database with vectable's column
+    /// families. Reads only RocksDB's `CURRENT` and manifest, takes no lock.
+    ///
+    /// # Errors
+    /// As [`Store::open`] (a damaged `CURRENT` or manifest is [`Error::Corrupt`]).
+    pub fn exists(path: &Path) -> Result<bool> {
+        if !path.join("CURRENT").is_file() {
+            return Ok(false);
+        }
+        let opts = rocksdb::Options::default();
+        let cfs =
+            DB::list_cf(&opts, path).map_err(|e| open_error(e, path.parent().unwrap_or(path)))?;
+        Ok(cfs.iter().any(|c| c == CF_CATALOG))
+    }
+
+    /// A secondary instance reads what the primary has written since it last caught up.
+    /// Returns whether anything new was found (always `false` for a primary).
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when RocksDB cannot read the primary's manifest or log.
+    pub fn catch_up(&self) -> Result<bool> {
+        if self.secondary_dir.is_none() {
+            return Ok(false);
+        }
+        let before = self.db.latest_sequence_number();
+        self.db.try_catch_up_with_primary()?;
+        Ok(self.db.latest_sequence_number() != before)
     }
 
     fn cf(&self, name: &str) -> &ColumnFamily {
@@ -500,6 +569,29 @@ impl Store {
             self.db.flush_cf(self.cf(name))?;
         }
         Ok(())
+    }
+}
+
+/// The [`Error`] for a failed open of the database in directory `dir`: RocksDB's lock
+/// failures ("While lock file: <dir>/db/LOCK: …" when another process holds it, "lock hold
+/// by current process" when another RocksDB handle of this process does) are
+/// [`Error::Locked`], its corruption reports
+/// are [`Error::Corrupt`], anything else is [`Error::Open`].
+fn open_error(e: rocksdb::Error, dir: &Path) -> Error {
+    let msg = e.to_string();
+    match e.kind() {
+        rocksdb::ErrorKind::IOError
+            if msg.contains("While lock file") || msg.contains("lock hold by current process") =>
+        {
+            Error::Locked(dir.to_path_buf())
+        }
+        rocksdb::ErrorKind::Corruption => {
+            Error::Corrupt(format!("database {}: {msg}", dir.display()))
+        }
+        _ => Error::Open {
+            path: dir.to_path_buf(),
+            reason: msg,
+        },
     }
 }
 

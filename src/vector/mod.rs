@@ -161,6 +161,9 @@ pub(crate) struct VectorConfig {
     pub checkpoint_changes: u64,
     pub build_threads: usize,
     pub progress: Option<ProgressFn>,
+    /// A read-only database: indexes are mapped, caught up and built in memory only; no
+    /// `.usearch` file and no index metadata is ever written.
+    pub read_only: bool,
 }
 
 type Key = (u64, usize);
@@ -359,7 +362,10 @@ fn read_unreachable(path: &Path) -> std::io::Result<Vec<u64>> {
 
 impl VectorIndexes {
     pub fn new(dir: PathBuf, config: VectorConfig, metas: Vec<IndexMeta>) -> Self {
-        remove_stale_temp_files(&dir);
+        if !config.read_only {
+            // A reader must not remove the temporary file of a save the writer is making.
+            remove_stale_temp_files(&dir);
+        }
         let cap = NonZeroUsize::new(config.cache_capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
         VectorIndexes {
             dir,
@@ -464,6 +470,8 @@ impl VectorIndexes {
         let meta = match self.meta(table.id, column) {
             Some(meta) if meta.params.metric != metric => return Ok(None),
             Some(meta) => meta,
+            // A read-only database records no new index: the caller computes exact distances.
+            None if self.config.read_only => return Ok(None),
             None => {
                 let col = &table.columns[column];
                 let crate::value::DataType::Vector(dims) = col.data_type else {
@@ -585,12 +593,24 @@ impl VectorIndexes {
         let changes = store
             .changes_since(meta.table_id, meta.column_index, saved.seq)
             .map_err(|e| format!("cannot read the change log: {e}"))?;
+        // On a read-only database the writer may save (rename a new file over this one)
+        // between the check above and the map below: what was mapped is the checked file
+        // only if the path still holds it afterwards (every save's file is unique).
+        let still_saved = || {
+            if self.config.read_only
+                && fingerprint(&path).ok() != Some((saved.file_bytes, saved.fingerprint))
+            {
+                return Err("the file was replaced while it was read".to_string());
+            }
+            Ok(())
+        };
         let options = index_options(meta);
         let index = Index::new(&options).map_err(|e| e.to_string())?;
         if changes.is_empty() {
             index
                 .view(path_str)
                 .map_err(|e| format!("cannot map the file: {e}"))?;
+            still_saved()?;
             if index.size() as u64 != saved.rows || index.dimensions() != meta.dims {
                 return Err("mapped index disagrees with the catalog".into());
             }
@@ -606,6 +626,7 @@ impl VectorIndexes {
         index
             .load(path_str)
             .map_err(|e| format!("cannot load the file: {e}"))?;
+        still_saved()?;
         if index.size() as u64 != saved.rows {
             return Err("loaded index disagrees with the catalog".into());
         }
@@ -733,7 +754,11 @@ impl VectorIndexes {
     }
 
     /// Saves a loaded index atomically and records the save in the catalog.
+    /// On a read-only database, does nothing: the index stays in memory only.
     fn save(&self, store: &Store, meta: &IndexMeta, live: &LiveIndex) -> Result<()> {
+        if self.config.read_only {
+            return Ok(());
+        }
         let st = live.state.read();
         let path = self.path_of(meta);
         let io_err = |e: std::io::Error| Error::IndexFile {
@@ -906,6 +931,9 @@ impl VectorIndexes {
 
     /// Removes an index: metadata, change log, cache entry and file.
     pub fn forget(&self, store: &Store, key: Key) -> Result<()> {
+        if self.config.read_only {
+            return Ok(());
+        }
         let meta = self.metas.lock().get(&key).cloned();
         if let Some(meta) = meta {
             let mut batch = store.batch();
@@ -931,6 +959,18 @@ impl VectorIndexes {
             self.forget(store, (table_id, column))?;
         }
         Ok(())
+    }
+
+    /// Replaces the index metadata with `metas`, as a read-only database re-reads its catalog
+    /// after the writer changed it, and drops every index from memory (the next query maps
+    /// the saved file again and catches up from the change log, in memory).
+    pub fn reload(&self, metas: Vec<IndexMeta>) {
+        *self.metas.lock() = metas
+            .into_iter()
+            .map(|m| ((m.table_id, m.column_index), m))
+            .collect();
+        self.cache.lock().clear();
+        self.last_load.lock().clear();
     }
 
     /// Status of every index, sorted by table and column name.

@@ -2,9 +2,10 @@
 //! `sqlite3` and `duckdb` shells.
 //!
 //! ```text
-//! vectable [DIR] [-c SQL]... [--mode table|csv|json|line] [--timer]
+//! vectable [DIR] [--readonly | --create] [-c SQL]... [--mode table|csv|json|line] [--timer]
 //! ```
 //!
+//! Without DIR, the shell opens a transient in-memory database.
 //! With `-c`, runs the given statements and dot commands and exits; with piped stdin, runs
 //! all of it and exits (both stop at the first error, with exit code 1); otherwise opens an
 //! interactive prompt.
@@ -34,9 +35,17 @@ use crate::session::{Flow, Session, ShellError};
     about = "SQL shell for a vectable database"
 )]
 struct Args {
-    /// Database directory (created when missing).
-    #[arg(default_value = "./data")]
-    dir: PathBuf,
+    /// Database directory: created when missing or empty; without it, a transient in-memory
+    /// database.
+    dir: Option<PathBuf>,
+
+    /// Open DIR read-only: works while another process writes to it; writes are refused.
+    #[arg(long, requires = "dir", conflicts_with = "create")]
+    readonly: bool,
+
+    /// Create a new database in DIR even when the directory holds other files.
+    #[arg(long, requires = "dir")]
+    create: bool,
 
     /// Run SQL statements (separated by `;`) or a dot command, then exit; may be repeated.
     #[arg(short = 'c', long = "command", value_name = "SQL")]
@@ -60,7 +69,16 @@ fn main() -> ExitCode {
     if let Some(reporter) = &progress {
         options = options.on_progress(reporter.callback());
     }
-    let db = match Database::open_with(&args.dir, options) {
+    let opened = match &args.dir {
+        Some(dir) => Database::open_with(
+            dir,
+            options
+                .read_only(args.readonly)
+                .create_in_non_empty(args.create),
+        ),
+        None => Database::open_in_memory_with(options),
+    };
+    let db = match opened {
         Ok(db) => db,
         Err(e) => {
             eprintln!("Error: {e}");

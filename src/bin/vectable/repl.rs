@@ -179,9 +179,9 @@ pub fn interactive(session: &mut Session) -> Result<(), ReadlineError> {
         let _ = editor.load_history(path);
     }
     let banner = format!(
-        "vectable {} — database {}\nEnter \".help\" for usage hints.",
+        "vectable {} — {}\nEnter \".help\" for usage hints.",
         env!("CARGO_PKG_VERSION"),
-        session.path().display()
+        session.describe_database()
     );
     if session.message(&banner).is_err() {
         return Ok(());

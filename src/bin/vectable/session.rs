@@ -91,6 +91,19 @@ impl Session {
         self.db.path()
     }
 
+    /// What the banner says about the database: its directory (and read-only), or that it
+    /// is a transient in-memory one.
+    pub fn describe_database(&self) -> String {
+        if self.db.is_in_memory() {
+            "Connected to a transient in-memory database.\nUse \".open DIR\" to open a database."
+                .to_string()
+        } else if self.db.is_read_only() {
+            format!("database {} (read-only)", self.path().display())
+        } else {
+            format!("database {}", self.path().display())
+        }
+    }
+
     /// Writes one line of text to the output (banners, notices).
     pub fn message(&mut self, text: &str) -> Result<(), ShellError> {
         self.printer.line(text)?;
