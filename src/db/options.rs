@@ -17,6 +17,7 @@ use crate::Database;
 /// - `exact_search_threshold`: 2,000 vectors
 /// - `statement_cache_capacity`: 64 statements
 /// - `on_progress`: none
+/// - `statement_timeout`: none (zero)
 #[derive(Clone)]
 pub struct Options {
     pub(crate) index_cache_capacity: usize,
@@ -26,6 +27,7 @@ pub struct Options {
     pub(crate) exact_search_threshold: usize,
     pub(crate) statement_cache_capacity: usize,
     pub(crate) progress: Option<ProgressFn>,
+    pub(crate) statement_timeout: std::time::Duration,
 }
 
 impl Default for Options {
@@ -38,6 +40,7 @@ impl Default for Options {
             exact_search_threshold: 2_000,
             statement_cache_capacity: 64,
             progress: None,
+            statement_timeout: std::time::Duration::ZERO,
         }
     }
 }
@@ -52,6 +55,7 @@ impl std::fmt::Debug for Options {
             .field("exact_search_threshold", &self.exact_search_threshold)
             .field("statement_cache_capacity", &self.statement_cache_capacity)
             .field("on_progress", &self.progress.is_some())
+            .field("statement_timeout", &self.statement_timeout)
             .finish()
     }
 }
@@ -109,6 +113,20 @@ impl Options {
     /// disables the cache.
     pub fn statement_cache_capacity(mut self, n: usize) -> Options {
         self.statement_cache_capacity = n;
+        self
+    }
+
+    /// Cancels a statement that runs longer than `timeout` with [`Error::Interrupted`]
+    /// ([`InterruptReason::Timeout`]); it writes nothing. Zero (the default) disables the
+    /// timeout. Measured from the start of the statement, waiting for the lock included, and
+    /// checked every 1,024 rows or one chunk of an index build, so a statement may run a few
+    /// milliseconds past it. `SET statement_timeout = '5s'` changes it later (an integer is
+    /// milliseconds; units `ms`, `s`, `min`, `h`; `0` disables).
+    ///
+    /// [`Error::Interrupted`]: crate::Error::Interrupted
+    /// [`InterruptReason::Timeout`]: crate::InterruptReason::Timeout
+    pub fn statement_timeout(mut self, timeout: std::time::Duration) -> Options {
+        self.statement_timeout = timeout;
         self
     }
 

@@ -39,6 +39,7 @@ use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
 use crate::catalog::{HnswParams, IndexMeta, Metric, Quantization, SavedIndex, TableSchema};
 use crate::error::{Error, Result};
+use crate::exec::cancel::Cancel;
 use crate::storage::{Change, Store};
 
 /// How an index came into memory the last time (see the module docs).
@@ -383,7 +384,9 @@ impl VectorIndexes {
     ///
     /// Returns `Ok(None)` when the column's index has another metric (the caller scans).
     /// `table_seq` is the table's current change sequence. Must be called with no writer
-    /// running (the database's read or write lock held).
+    /// running (the database's read or write lock held). A build asks `cancel` between
+    /// chunks; an interrupted build is discarded (a lazily created index is forgotten).
+    #[allow(clippy::too_many_arguments)]
     pub fn acquire(
         &self,
         store: &Store,
@@ -392,6 +395,7 @@ impl VectorIndexes {
         column: usize,
         metric: Metric,
         row_estimate: u64,
+        cancel: &Cancel,
     ) -> Result<Option<Arc<LiveIndex>>> {
         let key = (table.id, column);
         if let Some(m) = self.metric(table.id, column) {
@@ -446,7 +450,7 @@ impl VectorIndexes {
                 if !first {
                     log::warn!("rebuilding vector index {} from rows: {reason}", meta.name);
                 }
-                let live = match self.build(store, table, &meta, table_seq, row_estimate) {
+                let live = match self.build(store, table, &meta, table_seq, row_estimate, cancel) {
                     Ok(live) => live,
                     Err(e) => {
                         if first && !meta.explicit {
@@ -574,7 +578,9 @@ impl VectorIndexes {
         ))
     }
 
-    /// Builds an index from the rows of `table`, saves it, and returns it.
+    /// Builds an index from the rows of `table`, saves it, and returns it. Asks `cancel`
+    /// every 1,024 vectors read and between chunks of vectors added; when it fires, returns
+    /// [`Error::Interrupted`] before anything is saved.
     fn build(
         &self,
         store: &Store,
@@ -582,6 +588,7 @@ impl VectorIndexes {
         meta: &IndexMeta,
         table_seq: u64,
         row_estimate: u64,
+        cancel: &Cancel,
     ) -> Result<Arc<LiveIndex>> {
         let column = meta.column_index;
         let dims = meta.dims;
@@ -589,6 +596,7 @@ impl VectorIndexes {
         let mut data: Vec<f32> = Vec::with_capacity(row_estimate as usize * dims);
         // Read only the vector column's own range: no row is decoded.
         store.scan_vectors(table.id, column, |rowid, bytes| {
+            cancel.tick()?;
             if bytes.len() == dims * 4 {
                 keys.push(rowid);
                 data.extend(
@@ -627,6 +635,10 @@ impl VectorIndexes {
                     if start >= keys.len() || failure.lock().is_some() {
                         break;
                     }
+                    if let Err(e) = cancel.check() {
+                        *failure.lock() = Some(e);
+                        return;
+                    }
                     let end = (start + chunk).min(keys.len());
                     for i in start..end {
                         if let Err(e) = index.add(keys[i], &data[i * dims..(i + 1) * dims]) {
@@ -645,6 +657,7 @@ impl VectorIndexes {
         if let Some(e) = failure.into_inner() {
             return Err(e);
         }
+        cancel.check()?;
         if threads > 1 {
             let started = Instant::now();
             let repaired = repair_stranded(&index, &keys, &data, dims)?;
@@ -655,6 +668,7 @@ impl VectorIndexes {
                 started.elapsed().as_millis()
             );
         }
+        cancel.check()?;
         report(total);
         drop(data);
         let live = Arc::new(LiveIndex::new(
@@ -803,7 +817,8 @@ impl VectorIndexes {
         first_err.map_or(Ok(()), Err)
     }
 
-    /// Creates (builds and saves) an explicit index, replacing a lazily created one.
+    /// Creates (builds and saves) an explicit index, replacing a lazily created one. When the
+    /// build fails or `cancel` fires, the index is forgotten (metadata and file).
     pub fn create(
         &self,
         store: &Store,
@@ -811,6 +826,7 @@ impl VectorIndexes {
         table_seq: u64,
         meta: IndexMeta,
         row_estimate: u64,
+        cancel: &Cancel,
     ) -> Result<()> {
         let key = (meta.table_id, meta.column_index);
         self.forget(store, key)?;
@@ -820,7 +836,7 @@ impl VectorIndexes {
         store.write(batch)?;
         self.metas.lock().insert(key, meta.clone());
         let started = Instant::now();
-        let live = match self.build(store, table, &meta, table_seq, row_estimate) {
+        let live = match self.build(store, table, &meta, table_seq, row_estimate, cancel) {
             Ok(live) => live,
             Err(e) => {
                 let _ = self.forget(store, key);
