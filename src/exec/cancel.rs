@@ -136,7 +136,11 @@ impl Cancel {
     /// # Errors
     /// As [`Cancel::check`].
     pub fn tick(&self) -> Result<()> {
-        if self.ticks.fetch_add(1, Ordering::Relaxed) % TICKS_PER_CHECK == 0 {
+        if self
+            .ticks
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(TICKS_PER_CHECK)
+        {
             self.check()
         } else {
             Ok(())
