@@ -45,7 +45,7 @@ impl fmt::Display for InterruptReason {
 
 /// A duration as `SHOW statement_timeout` would print it: `0` (none), `250ms`, `5s`, `2min`,
 /// `1h`; a whole number in the largest unit that divides it.
-pub fn format_duration(d: Duration) -> String {
+pub(crate) fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms == 0 {
         return "0".into();
