@@ -268,6 +268,25 @@ pub enum Error {
     #[error("query returned no rows")]
     QueryReturnedNoRows,
 
+    /// A statement was cancelled before it finished: by
+    /// [`InterruptHandle::interrupt`](crate::InterruptHandle::interrupt) (the shell's Ctrl-C) or
+    /// because it ran longer than `statement_timeout`. It wrote nothing. Returned by every
+    /// call that runs statements.
+    #[error("{reason}")]
+    Interrupted {
+        /// Interrupt or timeout.
+        reason: crate::exec::cancel::InterruptReason,
+    },
+
+    /// A setting that takes a duration (`SET statement_timeout`) was given something else.
+    #[error("invalid value for {setting}: {value:?} is not a duration (an integer of milliseconds, or a number with a unit ms, s, min or h)")]
+    InvalidDuration {
+        /// The setting.
+        setting: String,
+        /// The value as written.
+        value: String,
+    },
+
     /// An error from RocksDB.
     #[error("storage error: {0}")]
     Storage(#[from] rocksdb::Error),

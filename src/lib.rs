@@ -59,6 +59,7 @@ pub(crate) mod vector;
 pub use catalog::{ColumnDef, Metric, Quantization, SecondaryIndex, TableSchema};
 pub use db::{Database, Options, Output, MAX_EF_SEARCH};
 pub use error::{Error, Result};
+pub use exec::cancel::{InterruptHandle, InterruptReason};
 pub use row::{OptionalExtension, Row, RowIndex, Rows};
 pub use sql::set::FilteredKnnSetting;
 pub use sql::split_statements;

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -15,6 +15,7 @@ use sqlparser::ast::Query;
 
 use crate::catalog::{SecondaryIndex, TableSchema};
 use crate::error::{Error, Result};
+use crate::exec::cancel::{Cancel, InterruptHandle, Running};
 use crate::exec::candidates::CandidateCache;
 use crate::exec::copy;
 use crate::exec::explain;
@@ -106,6 +107,10 @@ struct Inner {
     /// The directory of an in-memory database (index files), removed after the store is
     /// closed (fields drop in declaration order).
     temp_dir: Option<tempfile::TempDir>,
+    /// The statements running now, for [`InterruptHandle::interrupt`].
+    running: Arc<Running>,
+    /// `SET statement_timeout`, in milliseconds; 0 is none.
+    statement_timeout_ms: AtomicU64,
 }
 
 impl Drop for Inner {
@@ -425,6 +430,20 @@ impl Database {
         }
     }
 
+    /// A handle that cancels the statements running on this database (and its clones) from
+    /// another thread; see [`InterruptHandle::interrupt`].
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        InterruptHandle {
+            running: self.inner.running.clone(),
+        }
+    }
+
+    /// The current `statement_timeout` of this database handle and its clones (zero: none).
+    /// Set by [`Options::statement_timeout`] and `SET statement_timeout`.
+    pub fn statement_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.inner.statement_timeout_ms.load(Ordering::Relaxed))
+    }
+
     /// The secondary (B-tree) indexes of every table, with the table's schema, by table name
     /// then index id.
     pub fn secondary_indexes(&self) -> Vec<(TableSchema, SecondaryIndex)> {
@@ -445,6 +464,9 @@ impl Database {
             }
             self.catch_up()?;
         }
+        // Registered as running until it returns: `interrupt()` and the timeout reach it.
+        let cancel = self.inner.running.start(self.statement_timeout());
+        let cancel: &Cancel = &cancel;
         match command {
             Command::Checkpoint => {
                 self.checkpoint()?;
@@ -452,12 +474,12 @@ impl Database {
             }
             Command::Select(q) => {
                 let state = self.inner.state.read();
-                self.select(&state, q, params).map(Output::Rows)
+                self.select(&state, q, params, cancel).map(Output::Rows)
             }
             Command::Explain { query: q, analyze } => {
                 let state = self.inner.state.read();
-                let plan = self.plan(&state, q, params)?;
-                let cx = self.exec_ctx(&state, plan.table.as_ref());
+                let plan = self.plan(&state, q, params, cancel)?;
+                let cx = self.exec_ctx(&state, plan.table.as_ref(), cancel);
                 let lines = if analyze {
                     explain::analyze(&plan, q, &cx)?
                 } else {
@@ -480,6 +502,11 @@ impl Database {
             Command::Set(set) => match bind_set(set, params)? {
                 Setting::EfSearch(n) => {
                     self.inner.ef_search.store(n, Ordering::Relaxed);
+                    Ok(Output::Done("SET".into()))
+                }
+                Setting::StatementTimeout(d) => {
+                    let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+                    self.inner.statement_timeout_ms.store(ms, Ordering::Relaxed);
                     Ok(Output::Done("SET".into()))
                 }
                 Setting::FilteredKnn(f) => {
@@ -554,6 +581,7 @@ impl Database {
                             entry.counters.seq,
                             meta,
                             entry.counters.rows,
+                            cancel,
                         )?;
                     }
                     Some(NewIndex::BTree {
@@ -575,6 +603,7 @@ impl Database {
                             entry,
                             index,
                             self.inner.progress.as_ref(),
+                            cancel,
                         )?;
                     }
                 }
@@ -583,16 +612,16 @@ impl Database {
             Command::Insert(ins) => {
                 let mut state = self.inner.state.write();
                 let bound = {
-                    let sub = |q: &Query| self.subquery(&state, q, params);
+                    let sub = |q: &Query| self.subquery(&state, q, params, cancel);
                     dml::bind_insert(ins, &self.catalog(&state), params, &sub)?
                 };
-                let (key, rows) = bound.into_rows(|s| self.run_select(&state, s))?;
-                self.insert_rows(&mut state, &key, rows)
+                let (key, rows) = bound.into_rows(|s| self.run_select(&state, s, cancel))?;
+                self.insert_rows(&mut state, &key, rows, cancel)
             }
             Command::Update(up) => {
                 let mut state = self.inner.state.write();
                 let bound = {
-                    let sub = |q: &Query| self.subquery(&state, q, params);
+                    let sub = |q: &Query| self.subquery(&state, q, params, cancel);
                     dml::bind_update(up, &self.catalog(&state), params, &sub)?
                 };
                 let source = self.write_source(&state, &bound.table.name, bound.filter.as_ref())?;
@@ -604,13 +633,14 @@ impl Database {
                     &bound.assignments,
                     bound.filter.as_ref(),
                     &source,
+                    cancel,
                 )?;
                 Ok(Output::Affected(n))
             }
             Command::Delete(del) => {
                 let mut state = self.inner.state.write();
                 let bound = {
-                    let sub = |q: &Query| self.subquery(&state, q, params);
+                    let sub = |q: &Query| self.subquery(&state, q, params, cancel);
                     dml::bind_delete(del, &self.catalog(&state), params, &sub)?
                 };
                 let source = self.write_source(&state, &bound.table.name, bound.filter.as_ref())?;
@@ -621,19 +651,25 @@ impl Database {
                     entry,
                     bound.filter.as_ref(),
                     &source,
+                    cancel,
                 )?;
                 Ok(Output::Affected(n))
             }
             Command::Copy(c) => {
                 let mut state = self.inner.state.write();
                 let c = bind_copy(&c, &self.catalog(&state))?;
-                let rows = copy::read_rows(&c.path, &c.format, &c.table)?;
-                self.insert_rows(&mut state, &c.table.name, rows)
+                let rows = copy::read_rows_cancellable(&c.path, &c.format, &c.table, cancel)?;
+                self.insert_rows(&mut state, &c.table.name, rows, cancel)
             }
         }
     }
 
-    fn exec_ctx<'a>(&'a self, state: &'a State, table: Option<&TableSchema>) -> ExecCtx<'a> {
+    fn exec_ctx<'a>(
+        &'a self,
+        state: &'a State,
+        table: Option<&TableSchema>,
+        cancel: &'a Cancel,
+    ) -> ExecCtx<'a> {
         let entry = table.and_then(|t| state.tables.get(&t.name));
         let counters = entry.map(|e| e.counters).unwrap_or_default();
         ExecCtx {
@@ -645,6 +681,7 @@ impl Database {
             stats: None,
             candidates: &self.inner.candidates,
             generation: entry.map_or(0, |e| e.generation),
+            cancel,
         }
     }
 
@@ -661,29 +698,41 @@ impl Database {
     }
 
     /// Binds and plans a query.
-    fn plan(&self, state: &State, q: &Query, params: &[Value]) -> Result<SelectPlan> {
-        let sub = |q: &Query| self.subquery(state, q, params);
+    fn plan(
+        &self,
+        state: &State,
+        q: &Query,
+        params: &[Value],
+        cancel: &Cancel,
+    ) -> Result<SelectPlan> {
+        let sub = |q: &Query| self.subquery(state, q, params, cancel);
         let bound = bind_select(q, &self.catalog(state), params, &sub)?;
         plan::plan_select(bound, &self.catalog(state))
     }
 
     /// Plans and runs a bound query.
-    fn run_select(&self, state: &State, bound: BoundSelect) -> Result<Rows> {
+    fn run_select(&self, state: &State, bound: BoundSelect, cancel: &Cancel) -> Result<Rows> {
         let plan = plan::plan_select(bound, &self.catalog(state))?;
-        let cx = self.exec_ctx(state, plan.table.as_ref());
+        let cx = self.exec_ctx(state, plan.table.as_ref(), cancel);
         select::run(&plan, &cx)
     }
 
     /// Binds, plans and runs a query.
-    fn select(&self, state: &State, q: &Query, params: &[Value]) -> Result<Rows> {
-        let plan = self.plan(state, q, params)?;
-        let cx = self.exec_ctx(state, plan.table.as_ref());
+    fn select(&self, state: &State, q: &Query, params: &[Value], cancel: &Cancel) -> Result<Rows> {
+        let plan = self.plan(state, q, params, cancel)?;
+        let cx = self.exec_ctx(state, plan.table.as_ref(), cancel);
         select::run(&plan, &cx)
     }
 
     /// A scalar subquery: one column, at most one row (none is NULL).
-    fn subquery(&self, state: &State, q: &Query, params: &[Value]) -> Result<Value> {
-        let rows = self.select(state, q, params)?;
+    fn subquery(
+        &self,
+        state: &State,
+        q: &Query,
+        params: &[Value],
+        cancel: &Cancel,
+    ) -> Result<Value> {
+        let rows = self.select(state, q, params, cancel)?;
         if rows.columns().len() != 1 {
             return Err(Error::invalid(format!(
                 "a scalar subquery returns one column, this one returns {}",
@@ -728,7 +777,13 @@ impl Database {
     }
 
     /// Inserts rows already converted to the table's column types (INSERT and COPY).
-    fn insert_rows(&self, state: &mut State, key: &str, rows: Vec<Vec<Value>>) -> Result<Output> {
+    fn insert_rows(
+        &self,
+        state: &mut State,
+        key: &str,
+        rows: Vec<Vec<Value>>,
+        cancel: &Cancel,
+    ) -> Result<Output> {
         let entry = lookup_mut(state, key)?;
         let n = write::insert_rows(
             &self.inner.store,
@@ -736,6 +791,7 @@ impl Database {
             entry,
             rows,
             self.inner.progress.as_ref(),
+            cancel,
         )?;
         Ok(Output::Affected(n))
     }

@@ -197,6 +197,10 @@ fn new_inner(
         )),
         read_only,
         temp_dir,
+        running: Default::default(),
+        statement_timeout_ms: std::sync::atomic::AtomicU64::new(
+            u64::try_from(options.statement_timeout.as_millis()).unwrap_or(u64::MAX),
+        ),
     })
 }
 

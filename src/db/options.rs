@@ -19,6 +19,7 @@ use crate::Database;
 /// - `on_progress`: none
 /// - `read_only`: false
 /// - `create_in_non_empty`: false
+/// - `statement_timeout`: none (zero)
 #[derive(Clone)]
 pub struct Options {
     pub(crate) index_cache_capacity: usize,
@@ -30,6 +31,7 @@ pub struct Options {
     pub(crate) progress: Option<ProgressFn>,
     pub(crate) read_only: bool,
     pub(crate) create_in_non_empty: bool,
+    pub(crate) statement_timeout: std::time::Duration,
 }
 
 impl Default for Options {
@@ -44,6 +46,7 @@ impl Default for Options {
             progress: None,
             read_only: false,
             create_in_non_empty: false,
+            statement_timeout: std::time::Duration::ZERO,
         }
     }
 }
@@ -60,6 +63,7 @@ impl std::fmt::Debug for Options {
             .field("on_progress", &self.progress.is_some())
             .field("read_only", &self.read_only)
             .field("create_in_non_empty", &self.create_in_non_empty)
+            .field("statement_timeout", &self.statement_timeout)
             .finish()
     }
 }
@@ -134,6 +138,20 @@ impl Options {
     /// The database takes the entries `db/` and `vectors/` of the directory. (`vectable --create`.)
     pub fn create_in_non_empty(mut self, yes: bool) -> Options {
         self.create_in_non_empty = yes;
+        self
+    }
+
+    /// Cancels a statement that runs longer than `timeout` with [`Error::Interrupted`]
+    /// ([`InterruptReason::Timeout`]); it writes nothing. Zero (the default) disables the
+    /// timeout. Measured from the start of the statement, waiting for the lock included, and
+    /// checked every 1,024 rows or one chunk of an index build, so a statement may run a few
+    /// milliseconds past it. `SET statement_timeout = '5s'` changes it later (an integer is
+    /// milliseconds; units `ms`, `s`, `min`, `h`; `0` disables).
+    ///
+    /// [`Error::Interrupted`]: crate::Error::Interrupted
+    /// [`InterruptReason::Timeout`]: crate::InterruptReason::Timeout
+    pub fn statement_timeout(mut self, timeout: std::time::Duration) -> Options {
+        self.statement_timeout = timeout;
         self
     }
 

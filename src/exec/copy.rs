@@ -53,6 +53,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::catalog::TableSchema;
 use crate::error::{Error, Result};
+use crate::exec::cancel::Cancel;
 use crate::value::{coerce, parse_vector, DataType, Value};
 
 /// The input format of a `COPY … FROM`.
@@ -69,6 +70,16 @@ pub(crate) enum CopyFormat {
     Parquet,
 }
 
+/// [`read_rows_cancellable`] with a token that never fires (the unit tests' entry).
+#[cfg(test)]
+pub(crate) fn read_rows(
+    path: &Path,
+    format: &CopyFormat,
+    table: &TableSchema,
+) -> Result<Vec<Vec<Value>>> {
+    read_rows_cancellable(path, format, table, &Cancel::never())
+}
+
 /// Reads `path` in `format` into rows for `table`.
 ///
 /// Returns one `Vec<Value>` per input row, each of length `table.columns.len()`, in table
@@ -78,17 +89,22 @@ pub(crate) enum CopyFormat {
 /// # Errors
 /// [`Error::Import`] for a missing or unreadable file, a malformed record, a value that cannot
 /// be converted (with its line or row) or an unsupported Parquet column type;
-/// [`Error::NoSuchColumn`] for an input column the table does not have.
-pub(crate) fn read_rows(
+/// [`Error::NoSuchColumn`] for an input column the table does not have;
+/// [`Error::Interrupted`] when the statement is interrupted or times out (`cancel` is asked
+/// every 1,024 CSV records and every Parquet record batch).
+pub(crate) fn read_rows_cancellable(
     path: &Path,
     format: &CopyFormat,
     table: &TableSchema,
+    cancel: &Cancel,
 ) -> Result<Vec<Vec<Value>>> {
     let file =
         File::open(path).map_err(|e| import_error(path, None, format!("cannot open file: {e}")))?;
     match *format {
-        CopyFormat::Csv { header, delimiter } => read_csv(path, file, header, delimiter, table),
-        CopyFormat::Parquet => read_parquet(path, file, table),
+        CopyFormat::Csv { header, delimiter } => {
+            read_csv(path, file, header, delimiter, table, cancel)
+        }
+        CopyFormat::Parquet => read_parquet(path, file, table, cancel),
     }
 }
 
@@ -144,6 +160,7 @@ fn read_csv(
     header: bool,
     delimiter: u8,
     table: &TableSchema,
+    cancel: &Cancel,
 ) -> Result<Vec<Vec<Value>>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(header)
@@ -169,6 +186,7 @@ fn read_csv(
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
+        cancel.tick()?;
         match reader.read_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
@@ -263,7 +281,12 @@ fn shorten(s: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Parquet
 
-fn read_parquet(path: &Path, file: File, table: &TableSchema) -> Result<Vec<Vec<Value>>> {
+fn read_parquet(
+    path: &Path,
+    file: File,
+    table: &TableSchema,
+    cancel: &Cancel,
+) -> Result<Vec<Vec<Value>>> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| import_error(path, None, format!("not a readable Parquet file: {e}")))?;
     let schema = builder.schema().clone();
@@ -297,6 +320,7 @@ fn read_parquet(path: &Path, file: File, table: &TableSchema) -> Result<Vec<Vec<
 
     let mut rows: Vec<Vec<Value>> = Vec::with_capacity(total);
     for batch in reader {
+        cancel.check()?;
         let first_row = rows.len() as u64 + 1;
         let batch = batch.map_err(|e| {
             import_error(

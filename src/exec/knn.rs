@@ -61,6 +61,7 @@ pub(crate) fn acquire(
         column,
         metric,
         cx.counters.rows,
+        cx.cancel,
     )
 }
 
@@ -169,6 +170,7 @@ pub(crate) fn filtered(
                 seen: &mut HashSet<u64>,
                 passing: &mut Vec<Vec<Value>>|
      -> Result<()> {
+        cx.cancel.check()?;
         let new: Vec<u64> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
         let rows = cx.store.get_rows(table, &new, Some(&columns))?;
         note(&|s| s.rows_read.set(s.rows_read.get() + new.len() as u64));
@@ -312,6 +314,7 @@ pub(crate) fn exact(
                 Some(&nothing),
                 source,
                 cx.stats,
+                cx.cancel,
                 |rowid, _| {
                     ids.push(rowid);
                     Ok(true)
@@ -329,19 +332,26 @@ pub(crate) fn exact(
         // The index in memory holds every committed vector exactly: no row store reads.
         let mut buf = vec![0f32; query.len()];
         for (i, id) in rowids.iter().enumerate() {
+            cx.cancel.tick()?;
             if live.get(*id, &mut buf)? {
                 has[i] = true;
                 scored.push((q.distance(&buf), *id));
             }
         }
     } else {
-        cx.store
-            .for_each_vector(table.id, column, &rowids, |i, v| {
+        // In parts, to ask `cancel` between them.
+        const PART: usize = 1 << 14;
+        for (p, part) in rowids.chunks(PART).enumerate() {
+            cx.cancel.check()?;
+            cx.store.for_each_vector(table.id, column, part, |i, v| {
+                let i = p * PART + i;
                 if v.len() == query.len() {
                     has[i] = true;
                     scored.push((q.distance(v), rowids[i]));
                 }
             })?;
+        }
+        cx.cancel.check()?;
     }
     without.extend(
         rowids

@@ -5,6 +5,7 @@
 //! order; a kNN query reads only the rows the index returns (plus a filter scan when there is
 //! a `WHERE`).
 
+pub(crate) mod cancel;
 pub(crate) mod candidates;
 pub(crate) mod copy;
 pub(crate) mod explain;
@@ -15,6 +16,7 @@ pub(crate) mod write;
 
 use crate::catalog::TableSchema;
 use crate::error::Result;
+use crate::exec::cancel::Cancel;
 use crate::exec::stats::ExecStats;
 use crate::expr::eval::{truthy, Ctx};
 use crate::expr::Expr;
@@ -30,6 +32,10 @@ use crate::value::Value;
 /// `source` is the access path the planner chose ([`RowSource`]): a full scan (rowid order),
 /// a primary-key point read, or a secondary-index range scan (rowid order, or index order when
 /// the plan reads the index in order); the filter is evaluated on every row either way.
+///
+/// Asks `cancel` every row ([`Cancel::tick`]): an interrupted or timed-out statement stops with
+/// [`crate::Error::Interrupted`].
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn for_each_match(
     store: &Store,
     table: &TableSchema,
@@ -37,12 +43,14 @@ pub(crate) fn for_each_match(
     columns: Option<&[bool]>,
     source: &RowSource,
     stats: Option<&ExecStats>,
+    cancel: &Cancel,
     mut f: impl FnMut(u64, Vec<Value>) -> Result<bool>,
 ) -> Result<()> {
-    let read = |n: u64| {
+    let read = |n: u64| -> Result<()> {
         if let Some(s) = stats {
             s.rows_read.set(s.rows_read.get() + n);
         }
+        cancel.tick()
     };
     let mut filter_columns = vec![false; table.columns.len()];
     if let Some(e) = filter {
@@ -61,7 +69,7 @@ pub(crate) fn for_each_match(
     match source {
         RowSource::PrimaryKey(key) => {
             if let Some(rowid) = store.pk_lookup(table.id, key)? {
-                read(1);
+                read(1)?;
                 if let Some(row) = store
                     .get_rows(table, &[rowid], wanted.as_deref())?
                     .pop()
@@ -75,13 +83,16 @@ pub(crate) fn for_each_match(
             Ok(())
         }
         RowSource::Index(scan) => {
+            cancel.check()?;
             let rowids = index_rowids(store, scan, None)?;
+            cancel.check()?;
             if let Some(s) = stats {
                 s.index_entries
                     .set(s.index_entries.get() + rowids.len() as u64);
             }
             for chunk in rowids.chunks(FETCH_CHUNK) {
-                read(chunk.len() as u64);
+                read(chunk.len() as u64)?;
+                cancel.check()?;
                 let rows = store.get_rows(table, chunk, wanted.as_deref())?;
                 for (rowid, row) in chunk.iter().zip(rows) {
                     let Some(row) = row else { continue };
@@ -95,7 +106,7 @@ pub(crate) fn for_each_match(
         RowSource::FullScan => {
             let Some(filter) = filter else {
                 return store.scan(table, columns, |rowid, row| {
-                    read(1);
+                    read(1)?;
                     f(rowid, row)
                 });
             };
@@ -103,7 +114,7 @@ pub(crate) fn for_each_match(
             // Vectors the filter itself reads (`v IS NULL`, a distance bound): filled first.
             let mut filter_vectors = store.vector_cursors(table, Some(&filter_columns));
             store.scan_raw(table.id, |rowid, bytes| {
-                read(1);
+                read(1)?;
                 let mut narrow = keys::decode_row(bytes, Some(&filter_columns))?;
                 filter_vectors.fill(rowid, &mut narrow)?;
                 if !truthy(filter, Ctx::row(&narrow))? {

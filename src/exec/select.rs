@@ -33,6 +33,8 @@ pub(crate) struct ExecCtx<'a> {
     /// Recent secondary-index scan results, and the write generation of the plan's table.
     pub candidates: &'a crate::exec::candidates::CandidateCache,
     pub generation: u64,
+    /// The statement's interrupt flag and deadline.
+    pub cancel: &'a crate::exec::cancel::Cancel,
 }
 
 impl ExecCtx<'_> {
@@ -112,6 +114,7 @@ fn for_each_row(
         Some(&columns),
         &plan.source,
         cx.stats,
+        cx.cancel,
         |_, row| {
             cx.note(|s| s.matched.set(s.matched.get() + 1));
             f(row)

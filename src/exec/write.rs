@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::catalog::{SecondaryIndex, TableSchema};
 use crate::error::{Error, Result};
+use crate::exec::cancel::Cancel;
 use crate::expr::eval::{eval, Ctx};
 use crate::expr::Expr;
 use crate::plan::access::RowSource;
@@ -118,6 +119,7 @@ pub(crate) fn insert_rows(
     entry: &mut TableEntry,
     rows: Vec<Vec<Value>>,
     progress: Option<&ProgressFn>,
+    cancel: &Cancel,
 ) -> Result<u64> {
     let t = &entry.schema;
     let indexed = vectors.indexed_columns(t.id);
@@ -140,6 +142,7 @@ pub(crate) fn insert_rows(
         report(0);
     }
     for (n, row) in rows.iter().enumerate() {
+        cancel.tick()?;
         check_not_null(t, row)?;
         if let Some(pk) = t.primary_key {
             let key = &row[pk];
@@ -186,6 +189,8 @@ pub(crate) fn insert_rows(
     }
     counters.rows += total;
     batch.put_counters(t.id, &counters)?;
+    // The last chance to stop: after this the statement is committed.
+    cancel.check()?;
     store.write(batch)?;
     if total >= 10_000 {
         report(total);
@@ -225,22 +230,32 @@ pub(crate) fn update(
     assignments: &[(usize, Expr)],
     filter: Option<&Expr>,
     source: &RowSource,
+    cancel: &Cancel,
 ) -> Result<u64> {
     let t = &entry.schema;
     let indexed = vectors.indexed_columns(t.id);
     let mut counters = entry.counters;
     let mut batch = store.batch();
     let mut changed: Vec<(u64, Vec<Value>, Vec<Value>)> = Vec::new();
-    super::for_each_match(store, t, filter, None, source, None, |rowid, row| {
-        let mut new_row = row.clone();
-        for (c, e) in assignments {
-            let v = eval(e, Ctx::row(&row))?;
-            new_row[*c] = coerce(v, t.columns[*c].data_type, &t.qualified(*c))?;
-        }
-        check_not_null(t, &new_row)?;
-        changed.push((rowid, row, new_row));
-        Ok(true)
-    })?;
+    super::for_each_match(
+        store,
+        t,
+        filter,
+        None,
+        source,
+        None,
+        cancel,
+        |rowid, row| {
+            let mut new_row = row.clone();
+            for (c, e) in assignments {
+                let v = eval(e, Ctx::row(&row))?;
+                new_row[*c] = coerce(v, t.columns[*c].data_type, &t.qualified(*c))?;
+            }
+            check_not_null(t, &new_row)?;
+            changed.push((rowid, row, new_row));
+            Ok(true)
+        },
+    )?;
     // Primary-key changes: the old keys of updated rows are free; new keys must be unique.
     if let Some(pk) = t.primary_key {
         let moved: Vec<&(u64, Vec<Value>, Vec<Value>)> = changed
@@ -319,6 +334,7 @@ pub(crate) fn update(
     }
     let mut vchanges: Vec<(usize, u64, Option<usize>)> = Vec::new();
     for (i, (rowid, old, new)) in changed.iter().enumerate() {
+        cancel.tick()?;
         batch.put_scalar_row(t, *rowid, new)?;
         for (c, col) in t.columns.iter().enumerate() {
             if matches!(col.data_type, DataType::Vector(_)) && old[c] != new[c] {
@@ -342,6 +358,7 @@ pub(crate) fn update(
         }
     }
     batch.put_counters(t.id, &counters)?;
+    cancel.check()?;
     store.write(batch)?;
     entry.counters = counters;
     entry.generation += 1;
@@ -369,6 +386,7 @@ pub(crate) fn delete(
     entry: &mut TableEntry,
     filter: Option<&Expr>,
     source: &RowSource,
+    cancel: &Cancel,
 ) -> Result<u64> {
     let t = &entry.schema;
     let indexed = vectors.indexed_columns(t.id);
@@ -388,6 +406,7 @@ pub(crate) fn delete(
         Some(&scalar),
         source,
         None,
+        cancel,
         |rowid, row| {
             batch.delete_row(t, rowid);
             if let Some(pk) = t.primary_key {
@@ -420,6 +439,7 @@ pub(crate) fn delete(
     }
     counters.rows = counters.rows.saturating_sub(deleted.len() as u64);
     batch.put_counters(t.id, &counters)?;
+    cancel.check()?;
     store.write(batch)?;
     entry.counters = counters;
     entry.generation += 1;
@@ -452,6 +472,7 @@ pub(crate) fn create_index(
     entry: &mut TableEntry,
     index: SecondaryIndex,
     progress: Option<&ProgressFn>,
+    cancel: &Cancel,
 ) -> Result<()> {
     let t = &entry.schema;
     let mut mask = vec![false; t.columns.len()];
@@ -483,6 +504,7 @@ pub(crate) fn create_index(
         Some(&mask),
         &RowSource::FullScan,
         None,
+        cancel,
         |rowid, row| {
             let (p, checked) = index_prefix(t, &index, &row)?;
             if checked {
@@ -512,11 +534,13 @@ pub(crate) fn create_index(
             }
         }
     }
+    cancel.check()?;
     let mut batch = store.batch();
     batch.put_sindex_meta(&index)?;
     for (p, rowid, _) in &entries {
         batch.put_sindex(&entry_key(p, *rowid));
     }
+    cancel.check()?;
     store.write(batch)?;
     report(total.max(n));
     entry.indexes.push(index);

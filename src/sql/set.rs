@@ -1,5 +1,5 @@
-//! `SET` binding: vectable has two settings, `ef_search` (also as pgvector's
-//! `hnsw.ef_search`) and `filtered_knn`.
+//! `SET` binding: vectable has three settings, `ef_search` (also as pgvector's
+//! `hnsw.ef_search`), `filtered_knn` and `statement_timeout`.
 
 use sqlparser::ast as sql;
 
@@ -18,6 +18,8 @@ pub(crate) enum Setting {
     EfSearch(usize),
     /// `SET filtered_knn = auto | exact | index`.
     FilteredKnn(FilteredKnnSetting),
+    /// `SET statement_timeout = '5s'` (zero: none).
+    StatementTimeout(std::time::Duration),
 }
 
 /// `SET filtered_knn`: which strategy a kNN query with a `WHERE` uses (see the README's
@@ -66,7 +68,8 @@ impl std::fmt::Display for FilteredKnnSetting {
 /// # Errors
 /// [`Error::Unsupported`] for other forms of `SET`; [`Error::InvalidArgument`] for another
 /// setting, several values, or a value that is not an integer from 1 to [`MAX_EF_SEARCH`];
-/// [`Error::UnknownStrategy`] for a `filtered_knn` value other than the three.
+/// [`Error::UnknownStrategy`] for a `filtered_knn` value other than the three;
+/// [`Error::InvalidDuration`] for a `statement_timeout` that is not a duration.
 pub(crate) fn bind_set(set: &sql::Set, params: &[Value]) -> Result<Setting> {
     let sql::Set::SingleAssignment {
         variable, values, ..
@@ -95,20 +98,42 @@ pub(crate) fn bind_set(set: &sql::Set, params: &[Value]) -> Result<Setting> {
         };
         return FilteredKnnSetting::parse(&text).map(Setting::FilteredKnn);
     }
-    if name != "ef_search" && name != "hnsw.ef_search" {
-        return Err(Error::invalid(format!(
-            "unknown setting {name}; vectable has ef_search and filtered_knn"
-        )));
-    }
-    let [value] = values.as_slice() else {
-        return Err(Error::invalid("SET ef_search takes one value"));
-    };
     let noop = |_: &sql::Query| Err(Error::unsupported("subquery in SET"));
     let mut b = Binder {
         table: None,
         params,
         subquery: &noop,
         aggs: None,
+    };
+    if name == "statement_timeout" {
+        let [value] = values.as_slice() else {
+            return Err(Error::invalid("SET statement_timeout takes one value"));
+        };
+        let bad = |text: String| Error::InvalidDuration {
+            setting: "statement_timeout".into(),
+            value: text,
+        };
+        // `SET statement_timeout = five`: a word, not a column.
+        if let sql::Expr::Identifier(id) = value {
+            return Err(bad(id.value.clone()));
+        }
+        return match b.bind(value)? {
+            Expr::Literal(Value::Integer(n)) => u64::try_from(n)
+                .map(|ms| Setting::StatementTimeout(std::time::Duration::from_millis(ms)))
+                .map_err(|_| bad(n.to_string())),
+            Expr::Literal(Value::Text(t)) => crate::exec::cancel::parse_duration(&t)
+                .map(Setting::StatementTimeout)
+                .ok_or_else(|| bad(t)),
+            _ => Err(bad(value.to_string())),
+        };
+    }
+    if name != "ef_search" && name != "hnsw.ef_search" {
+        return Err(Error::invalid(format!(
+            "unknown setting {name}; vectable has ef_search, filtered_knn and statement_timeout"
+        )));
+    }
+    let [value] = values.as_slice() else {
+        return Err(Error::invalid("SET ef_search takes one value"));
     };
     match b.bind(value)? {
         Expr::Literal(Value::Integer(n)) if n >= 1 && n as usize <= MAX_EF_SEARCH => {

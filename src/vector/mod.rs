@@ -39,6 +39,7 @@ use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
 use crate::catalog::{HnswParams, IndexMeta, Metric, Quantization, SavedIndex, TableSchema};
 use crate::error::{Error, Result};
+use crate::exec::cancel::Cancel;
 use crate::storage::{Change, Store};
 
 /// How an index came into memory the last time (see the module docs).
@@ -443,7 +444,9 @@ impl VectorIndexes {
     ///
     /// Returns `Ok(None)` when the column's index has another metric (the caller scans).
     /// `table_seq` is the table's current change sequence. Must be called with no writer
-    /// running (the database's read or write lock held).
+    /// running (the database's read or write lock held). A build asks `cancel` between
+    /// chunks; an interrupted build is discarded (a lazily created index is forgotten).
+    #[allow(clippy::too_many_arguments)]
     pub fn acquire(
         &self,
         store: &Store,
@@ -452,6 +455,7 @@ impl VectorIndexes {
         column: usize,
         metric: Metric,
         row_estimate: u64,
+        cancel: &Cancel,
     ) -> Result<Option<Arc<LiveIndex>>> {
         let key = (table.id, column);
         if let Some(m) = self.metric(table.id, column) {
@@ -508,7 +512,7 @@ impl VectorIndexes {
                 if !first {
                     log::warn!("rebuilding vector index {} from rows: {reason}", meta.name);
                 }
-                let live = match self.build(store, table, &meta, table_seq, row_estimate) {
+                let live = match self.build(store, table, &meta, table_seq, row_estimate, cancel) {
                     Ok(live) => live,
                     Err(e) => {
                         if first && !meta.explicit {
@@ -653,7 +657,9 @@ impl VectorIndexes {
         ))
     }
 
-    /// Builds an index from the rows of `table`, saves it, and returns it.
+    /// Builds an index from the rows of `table`, saves it, and returns it. Asks `cancel`
+    /// every 1,024 vectors read and between chunks of vectors added; when it fires, returns
+    /// [`Error::Interrupted`] before anything is saved.
     fn build(
         &self,
         store: &Store,
@@ -661,6 +667,7 @@ impl VectorIndexes {
         meta: &IndexMeta,
         table_seq: u64,
         row_estimate: u64,
+        cancel: &Cancel,
     ) -> Result<Arc<LiveIndex>> {
         let column = meta.column_index;
         let dims = meta.dims;
@@ -668,6 +675,7 @@ impl VectorIndexes {
         let mut data: Vec<f32> = Vec::with_capacity(row_estimate as usize * dims);
         // Read only the vector column's own range: no row is decoded.
         store.scan_vectors(table.id, column, |rowid, bytes| {
+            cancel.tick()?;
             if bytes.len() == dims * 4 {
                 keys.push(rowid);
                 data.extend(
@@ -706,6 +714,10 @@ impl VectorIndexes {
                     if start >= keys.len() || failure.lock().is_some() {
                         break;
                     }
+                    if let Err(e) = cancel.check() {
+                        *failure.lock() = Some(e);
+                        return;
+                    }
                     let end = (start + chunk).min(keys.len());
                     for i in start..end {
                         if let Err(e) = index.add(keys[i], &data[i * dims..(i + 1) * dims]) {
@@ -724,6 +736,7 @@ impl VectorIndexes {
         if let Some(e) = failure.into_inner() {
             return Err(e);
         }
+        cancel.check()?;
         // Even a serial build can leave a vector unreachable (see `repair_stranded`), so the
         // check runs after every build.
         let started = Instant::now();
@@ -736,6 +749,7 @@ impl VectorIndexes {
             started.elapsed().as_millis(),
             unreachable.len()
         );
+        cancel.check()?;
         report(total);
         drop(data);
         let live = Arc::new(LiveIndex::new(
@@ -890,7 +904,8 @@ impl VectorIndexes {
         first_err.map_or(Ok(()), Err)
     }
 
-    /// Creates (builds and saves) an explicit index, replacing a lazily created one.
+    /// Creates (builds and saves) an explicit index, replacing a lazily created one. When the
+    /// build fails or `cancel` fires, the index is forgotten (metadata and file).
     pub fn create(
         &self,
         store: &Store,
@@ -898,6 +913,7 @@ impl VectorIndexes {
         table_seq: u64,
         meta: IndexMeta,
         row_estimate: u64,
+        cancel: &Cancel,
     ) -> Result<()> {
         let key = (meta.table_id, meta.column_index);
         self.forget(store, key)?;
@@ -907,7 +923,7 @@ impl VectorIndexes {
         store.write(batch)?;
         self.metas.lock().insert(key, meta.clone());
         let started = Instant::now();
-        let live = match self.build(store, table, &meta, table_seq, row_estimate) {
+        let live = match self.build(store, table, &meta, table_seq, row_estimate, cancel) {
             Ok(live) => live,
             Err(e) => {
                 let _ = self.forget(store, key);

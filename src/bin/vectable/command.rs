@@ -44,7 +44,8 @@ pub const HELP: &str = "\
 .help                   Show this message
 .quit, .exit            Leave the shell
 
-Statements end with ';'. Ctrl-C clears the current input, Ctrl-D leaves.";
+Statements end with ';'. Ctrl-C cancels a running statement, .import or index build, and
+clears the current input at the prompt; Ctrl-D, or Ctrl-C twice on an empty line, leaves.";
 
 impl Command {
     /// Parses a dot-command line such as `.mode csv` (surrounding whitespace is ignored).

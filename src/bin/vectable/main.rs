@@ -11,6 +11,7 @@
 //! interactive prompt.
 
 mod command;
+mod interrupt;
 mod print;
 mod progress;
 mod repl;
@@ -85,6 +86,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Err(e) = interrupt::install(db.interrupt_handle()) {
+        eprintln!("Warning: Ctrl-C will not cancel statements: {e}");
+    }
     let mut session = Session::new(db, args.mode, args.timer, progress);
 
     if !args.commands.is_empty() {

@@ -4,10 +4,16 @@
 //! and passes dot-command lines (`.tables`) through at once when no statement is pending.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use rustyline::error::ReadlineError;
-use rustyline::DefaultEditor;
+use rustyline::{
+    Cmd, ConditionalEventHandler, DefaultEditor, Event, EventContext, EventHandler, KeyEvent,
+    RepeatCount,
+};
 
+use crate::interrupt;
 use crate::session::{Flow, Session, ShellError};
 
 /// Prompt when no statement is pending.
@@ -16,6 +22,8 @@ const PROMPT: &str = "vectable> ";
 const CONTINUATION_PROMPT: &str = "     ...> ";
 /// History file name, in `$HOME`.
 const HISTORY_FILE: &str = ".vectable_history";
+/// Environment variable naming another history file (empty: no history file).
+const HISTORY_ENV: &str = "VECTABLE_HISTORY";
 
 /// A complete unit of input, ready to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +155,9 @@ fn scan(sql: &str) -> SqlState {
 pub fn run_script(session: &mut Session, script: &str) -> Result<Flow, ShellError> {
     let mut buffer = InputBuffer::new();
     for line in script.lines() {
+        if interrupt::seen() {
+            return Err(ShellError::Command("interrupted".into()));
+        }
         if let Some(input) = buffer.push_line(line) {
             if run_input(session, &input)? == Flow::Quit {
                 return Ok(Flow::Quit);
@@ -167,19 +178,54 @@ fn run_input(session: &mut Session, input: &Input) -> Result<Flow, ShellError> {
     }
 }
 
-/// The interactive prompt: reads until `.quit` or Ctrl-D, reporting errors and going on.
+/// The history file: `$VECTABLE_HISTORY` when set (none when it is empty), else
+/// `$HOME/.vectable_history`.
+fn history_path() -> Option<PathBuf> {
+    match std::env::var_os(HISTORY_ENV) {
+        Some(path) if path.is_empty() => None,
+        Some(path) => Some(PathBuf::from(path)),
+        None => std::env::var_os("HOME").map(|home| PathBuf::from(home).join(HISTORY_FILE)),
+    }
+}
+
+/// Records whether the line was empty when Ctrl-C was pressed at the prompt, then lets
+/// rustyline interrupt the line as usual.
+struct CtrlC {
+    on_empty_line: Arc<AtomicBool>,
+}
+
+impl ConditionalEventHandler for CtrlC {
+    fn handle(&self, _: &Event, _: RepeatCount, _: bool, ctx: &EventContext) -> Option<Cmd> {
+        self.on_empty_line
+            .store(ctx.line().is_empty(), Ordering::Relaxed);
+        None
+    }
+}
+
+/// The interactive prompt: reads until `.quit`, Ctrl-D, or Ctrl-C twice on an empty line,
+/// reporting errors and going on. Ctrl-C on a line with text clears it (and any pending
+/// statement); Ctrl-C while a statement runs cancels it (see `interrupt.rs`). Each input is
+/// appended to the history file as soon as it is entered.
 ///
 /// # Errors
 /// Only when the terminal cannot be set up.
 pub fn interactive(session: &mut Session) -> Result<(), ReadlineError> {
     let mut editor = DefaultEditor::new()?;
-    let history = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(HISTORY_FILE));
+    let on_empty_line = Arc::new(AtomicBool::new(false));
+    editor.bind_sequence(
+        KeyEvent::ctrl('c'),
+        EventHandler::Conditional(Box::new(CtrlC {
+            on_empty_line: on_empty_line.clone(),
+        })),
+    );
+    let history = history_path();
     if let Some(path) = &history {
         // A missing or unreadable history file is normal on the first run.
         let _ = editor.load_history(path);
     }
     let banner = format!(
-        "vectable {} — {}\nEnter \".help\" for usage hints.",
+        "vectable {} — {}\nEnter \".help\" for usage hints. Ctrl-C cancels a running \
+         statement; Ctrl-D, or Ctrl-C twice on an empty line, exits.",
         env!("CARGO_PKG_VERSION"),
         session.describe_database()
     );
@@ -188,7 +234,10 @@ pub fn interactive(session: &mut Session) -> Result<(), ReadlineError> {
     }
 
     let mut buffer = InputBuffer::new();
+    // The last input was Ctrl-C on an empty line with nothing pending.
+    let mut ctrl_c_on_empty = false;
     loop {
+        interrupt::reset();
         let prompt = if buffer.is_empty() {
             PROMPT
         } else {
@@ -196,6 +245,7 @@ pub fn interactive(session: &mut Session) -> Result<(), ReadlineError> {
         };
         match editor.readline(prompt) {
             Ok(line) => {
+                ctrl_c_on_empty = false;
                 let Some(input) = buffer.push_line(&line) else {
                     continue;
                 };
@@ -203,23 +253,36 @@ pub fn interactive(session: &mut Session) -> Result<(), ReadlineError> {
                     Input::Command(text) | Input::Sql(text) => text.trim_end(),
                 };
                 let _ = editor.add_history_entry(entry);
+                if let Some(path) = &history {
+                    // Saved before it runs, so a shell killed meanwhile keeps it. Not being
+                    // able to write it (read-only home) is not worth a message.
+                    let _ = editor.append_history(path);
+                }
                 match run_input(session, &input) {
                     Ok(Flow::Continue) => {}
                     Ok(Flow::Quit) => break,
+                    Err(e) if e.is_interrupt() => eprintln!("Interrupted"),
                     Err(e) => eprintln!("Error: {e}"),
                 }
             }
-            Err(ReadlineError::Interrupted) => buffer.clear(),
+            Err(ReadlineError::Interrupted) => {
+                let empty = buffer.is_empty() && on_empty_line.load(Ordering::Relaxed);
+                buffer.clear();
+                if !empty {
+                    ctrl_c_on_empty = false;
+                } else if ctrl_c_on_empty {
+                    break;
+                } else {
+                    ctrl_c_on_empty = true;
+                    eprintln!("(press Ctrl-C again or Ctrl-D to exit)");
+                }
+            }
             Err(ReadlineError::Eof) => break,
             Err(e) => {
                 eprintln!("Error: {e}");
                 break;
             }
         }
-    }
-    if let Some(path) = &history {
-        // Not being able to save the history (read-only home) is not worth a message.
-        let _ = editor.save_history(path);
     }
     Ok(())
 }

@@ -40,6 +40,16 @@ impl ShellError {
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, ShellError::Io(e) if e.kind() == io::ErrorKind::BrokenPipe)
     }
+
+    /// True when the statement was cancelled by Ctrl-C (not by `statement_timeout`).
+    pub fn is_interrupt(&self) -> bool {
+        matches!(
+            self,
+            ShellError::Db(vectable::Error::Interrupted {
+                reason: vectable::InterruptReason::Interrupt
+            })
+        )
+    }
 }
 
 impl fmt::Display for ShellError {
