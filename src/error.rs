@@ -173,6 +173,19 @@ pub enum Error {
         message: String,
     },
 
+    /// A file read as a table (`SELECT … FROM 'file'`, `CREATE TABLE t AS FROM 'file'`, the
+    /// shell's `.import` into a new table) has a column whose type no vectable type holds
+    /// (a Parquet date, a list of integers, a struct…).
+    #[error("{path}: column {column} has type {type_name}, which no vectable type holds (INTEGER, REAL, TEXT, BOOLEAN, VECTOR(n))")]
+    UnsupportedFileColumn {
+        /// The file.
+        path: PathBuf,
+        /// The file's column.
+        column: String,
+        /// Its type in the file (an Arrow type name for Parquet).
+        type_name: String,
+    },
+
     /// The database was written by a newer vectable whose storage layout this build cannot
     /// read (returned by `Database::open`). Older layouts are migrated on open instead.
     #[error("database {path} has storage layout {found}; this build reads layouts up to {supported}: open it with a newer vectable")]

@@ -40,6 +40,7 @@ pub use crate::sql::set::MAX_EF_SEARCH;
 pub use options::Options;
 use view::CatalogView;
 
+mod load;
 mod options;
 mod view;
 
@@ -468,6 +469,7 @@ impl Database {
                     Ok(Output::Done("SET".into()))
                 }
             },
+            Command::CreateTable(ct) if ct.query.is_some() => self.create_table_as(ct, params),
             Command::CreateTable(ct) => {
                 let mut state = self.inner.state.write();
                 // `None`: IF NOT EXISTS, and it exists.
@@ -603,7 +605,8 @@ impl Database {
             Command::Copy(c) => {
                 let mut state = self.inner.state.write();
                 let c = bind_copy(&c, &self.catalog(&state))?;
-                let rows = copy::read_rows(&c.path, &c.format, &c.table)?;
+                let rows =
+                    copy::read_rows_into(&c.path, &c.format, &c.table, c.columns.as_deref())?;
                 self.insert_rows(&mut state, &c.table.name, rows)
             }
         }
@@ -652,6 +655,11 @@ impl Database {
 
     /// Binds, plans and runs a query.
     fn select(&self, state: &State, q: &Query, params: &[Value]) -> Result<Rows> {
+        if let Some(path) = sql::load::file_source(q) {
+            return self
+                .select_file(state, q, params, path)
+                .map(|(rows, _)| rows);
+        }
         let plan = self.plan(state, q, params)?;
         let cx = self.exec_ctx(state, plan.table.as_ref());
         select::run(&plan, &cx)
