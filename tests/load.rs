@@ -247,6 +247,22 @@ fn select_from_csv_and_parquet_files() {
         None
     );
 
+    // INSERT … SELECT from the file appends to a table; EXPLAIN over a file is refused.
+    let n = db
+        .execute(
+            &format!(
+                "INSERT INTO items (id, name) SELECT id + 10, lower(name) FROM '{p}' WHERE ok"
+            ),
+            (),
+        )
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(count(&db, "items"), 6);
+    assert!(matches!(
+        db.execute(&format!("EXPLAIN SELECT * FROM '{p}'"), ()),
+        Err(Error::Unsupported(_))
+    ));
+
     // A CSV file without a header line: columns column1, column2, ….
     let bare = dir.path().join("bare.csv");
     std::fs::write(&bare, "1,x\n2,y\n3,z\n").unwrap();

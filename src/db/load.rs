@@ -14,7 +14,7 @@ use crate::exec::write::{self, TableEntry};
 use crate::row::Rows;
 use crate::sql::load::{self, FileCatalog};
 use crate::sql::select::bind_select;
-use crate::sql::{self as sqlmod, bind, ddl, Catalog, Parsed};
+use crate::sql::{self as sqlmod, bind, ddl, dml, Catalog, Parsed};
 use crate::storage::Counters;
 use crate::value::{coerce, DataType, Value};
 
@@ -48,6 +48,33 @@ impl Database {
         let cx = self.exec_ctx(state, None);
         let rows = file_source::run_select(bound, rows, &cx)?;
         Ok((rows, types))
+    }
+
+    /// `INSERT INTO t [(cols)] SELECT … FROM 'file'`: the file is read, the query bound against
+    /// its schema and run in memory, and the rows inserted as by any `INSERT … SELECT`.
+    pub(super) fn insert_from_file(
+        &self,
+        ins: &sql::Insert,
+        path: &str,
+        params: &[Value],
+    ) -> Result<Output> {
+        let mut state = self.inner.state.write();
+        let (schema, file_rows) = file_source::read_file(Path::new(path))?;
+        let bound = {
+            let inner = self.catalog(&state);
+            let cat = FileCatalog {
+                inner: &inner,
+                path,
+                schema: &schema,
+            };
+            let sub = |q: &Query| self.subquery(&state, q, params);
+            dml::bind_insert(ins, &cat, params, &sub)?
+        };
+        let (key, rows) = bound.into_rows(|s| {
+            let cx = self.exec_ctx(&state, None);
+            file_source::run_select(s, file_rows, &cx)
+        })?;
+        self.insert_rows(&mut state, &key, rows)
     }
 
     /// A query's rows and the select list's types as far as the expressions tell.

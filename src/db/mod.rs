@@ -558,6 +558,10 @@ impl Database {
                 }
                 Ok(Output::Done("CREATE INDEX".into()))
             }
+            Command::Insert(ins) if sql::load::insert_file_source(ins).is_some() => {
+                let path = sql::load::insert_file_source(ins).unwrap_or_default();
+                self.insert_from_file(ins, path, params)
+            }
             Command::Insert(ins) => {
                 let mut state = self.inner.state.write();
                 let bound = {
@@ -641,6 +645,11 @@ impl Database {
 
     /// Binds and plans a query.
     fn plan(&self, state: &State, q: &Query, params: &[Value]) -> Result<SelectPlan> {
+        if let Some(path) = sql::load::file_source(q) {
+            return Err(Error::unsupported(format!(
+                "EXPLAIN of a query over the file '{path}'"
+            )));
+        }
         let sub = |q: &Query| self.subquery(state, q, params);
         let bound = bind_select(q, &self.catalog(state), params, &sub)?;
         plan::plan_select(bound, &self.catalog(state))

@@ -84,6 +84,11 @@ pub(crate) fn file_source(q: &sql::Query) -> Option<&str> {
     }
 }
 
+/// The file an `INSERT … SELECT` reads, as [`file_source`].
+pub(crate) fn insert_file_source(ins: &sql::Insert) -> Option<&str> {
+    ins.source.as_deref().and_then(file_source)
+}
+
 /// A catalog that also has a file's schema, under its path (as [`file_source`] returns it).
 pub(crate) struct FileCatalog<'a> {
     pub inner: &'a dyn Catalog,
