@@ -161,7 +161,10 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
-    /// `COPY` (or the shell's `.import`) could not read its input. `line` is the 1-based line of
+    /// `COPY` (or the shell's `.import`), a file read as a table (`SELECT … FROM 'file'`,
+    /// `CREATE TABLE t AS FROM 'file'`) or `COPY t (col, …)` could not read its input: a
+    /// missing or malformed file, a value that does not fit its column, a listed column the
+    /// file lacks. `line` is the 1-based line of
     /// a CSV file (the header is line 1) or the 1-based row of a Parquet file, when known.
     #[error("import from {path}{}: {message}", .line.map(|l| format!(" (line {l})")).unwrap_or_default())]
     Import {

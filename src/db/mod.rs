@@ -50,7 +50,7 @@ mod view;
 pub enum Output {
     /// Rows of a `SELECT`, `EXPLAIN` or `SHOW TABLES`.
     Rows(Rows),
-    /// Rows inserted, updated, deleted or copied.
+    /// Rows inserted, updated, deleted or copied (also the rows of a `CREATE TABLE … AS`).
     Affected(u64),
     /// A statement without rows completed (`CREATE TABLE`, `SET`, `CHECKPOINT`…); the text is
     /// the statement's tag.

@@ -295,7 +295,7 @@ fn classify(field: &str) -> Kind {
             return Kind::Vector(v.len());
         }
     }
-    if t.parse::<i64>().is_err() && copy::parse_bool(t).is_some() {
+    if copy::parse_bool(t).is_some() {
         return Kind::Boolean;
     }
     Kind::Text
