@@ -278,6 +278,18 @@ fn select_from_csv_and_parquet_files() {
     let got: Vec<String> = rows.iter().map(|r| r.get(0).unwrap()).collect();
     assert_eq!(got, vec!["y", "z"]);
 
+    // A .tsv file is tab-separated.
+    let tsv = dir.path().join("t.tsv");
+    std::fs::write(&tsv, "id\tword\n1\tone, two\n").unwrap();
+    let word: String = db
+        .query_row(
+            &format!("SELECT word FROM '{}' WHERE id = 1", tsv.display()),
+            (),
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(word, "one, two");
+
     // A Parquet file, with GROUP BY, and as a scalar subquery inside a query on a table.
     let sections = db
         .query(
