@@ -161,7 +161,10 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
-    /// `COPY` (or the shell's `.import`) could not read its input. `line` is the 1-based line of
+    /// `COPY` (or the shell's `.import`), a file read as a table (`SELECT … FROM 'file'`,
+    /// `CREATE TABLE t AS FROM 'file'`) or `COPY t (col, …)` could not read its input: a
+    /// missing or malformed file, a value that does not fit its column, a listed column the
+    /// file lacks. `line` is the 1-based line of
     /// a CSV file (the header is line 1) or the 1-based row of a Parquet file, when known.
     #[error("import from {path}{}: {message}", .line.map(|l| format!(" (line {l})")).unwrap_or_default())]
     Import {
@@ -171,6 +174,19 @@ pub enum Error {
         line: Option<u64>,
         /// What is wrong.
         message: String,
+    },
+
+    /// A file read as a table (`SELECT … FROM 'file'`, `CREATE TABLE t AS FROM 'file'`, the
+    /// shell's `.import` into a new table) has a column whose type no vectable type holds
+    /// (a Parquet date, a list of integers, a struct…).
+    #[error("{path}: column {column} has type {type_name}, which no vectable type holds (INTEGER, REAL, TEXT, BOOLEAN, VECTOR(n))")]
+    UnsupportedFileColumn {
+        /// The file.
+        path: PathBuf,
+        /// The file's column.
+        column: String,
+        /// Its type in the file (an Arrow type name for Parquet).
+        type_name: String,
     },
 
     /// The database was written by a newer vectable whose storage layout this build cannot

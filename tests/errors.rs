@@ -1203,7 +1203,7 @@ fn unsupported_sql() {
         "INSERT INTO t (id, name) VALUES (1, 'x') ON CONFLICT DO NOTHING",
         "UPDATE t SET n = 1 RETURNING id",
         "DELETE FROM t RETURNING id",
-        "CREATE TABLE c AS SELECT * FROM t",
+        "CREATE OR REPLACE TABLE c AS SELECT * FROM t",
         "CREATE TABLE c (a INTEGER, b INTEGER, PRIMARY KEY (a, b))",
         "CREATE TABLE c (a INTEGER PRIMARY KEY, b INTEGER PRIMARY KEY)",
         "CREATE TABLE c (a REAL PRIMARY KEY)",

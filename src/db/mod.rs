@@ -42,6 +42,7 @@ pub use options::Options;
 use view::CatalogView;
 
 mod open;
+mod load;
 mod options;
 mod view;
 
@@ -51,7 +52,7 @@ mod view;
 pub enum Output {
     /// Rows of a `SELECT`, `EXPLAIN` or `SHOW TABLES`.
     Rows(Rows),
-    /// Rows inserted, updated, deleted or copied.
+    /// Rows inserted, updated, deleted or copied (also the rows of a `CREATE TABLE … AS`).
     Affected(u64),
     /// A statement without rows completed (`CREATE TABLE`, `SET`, `CHECKPOINT`…); the text is
     /// the statement's tag.
@@ -519,6 +520,7 @@ impl Database {
                     Ok(Output::Done("SET".into()))
                 }
             },
+            Command::CreateTable(ct) if ct.query.is_some() => self.create_table_as(ct, params, cancel),
             Command::CreateTable(ct) => {
                 let mut state = self.inner.state.write();
                 // `None`: IF NOT EXISTS, and it exists.
@@ -609,6 +611,10 @@ impl Database {
                 }
                 Ok(Output::Done("CREATE INDEX".into()))
             }
+            Command::Insert(ins) if sql::load::insert_file_source(ins).is_some() => {
+                let path = sql::load::insert_file_source(ins).unwrap_or_default();
+                self.insert_from_file(ins, path, params, cancel)
+            }
             Command::Insert(ins) => {
                 let mut state = self.inner.state.write();
                 let bound = {
@@ -658,7 +664,13 @@ impl Database {
             Command::Copy(c) => {
                 let mut state = self.inner.state.write();
                 let c = bind_copy(&c, &self.catalog(&state))?;
-                let rows = copy::read_rows_cancellable(&c.path, &c.format, &c.table, cancel)?;
+                let rows = copy::read_rows_into(
+                    &c.path,
+                    &c.format,
+                    &c.table,
+                    c.columns.as_deref(),
+                    cancel,
+                )?;
                 self.insert_rows(&mut state, &c.table.name, rows, cancel)
             }
         }
@@ -705,6 +717,11 @@ impl Database {
         params: &[Value],
         cancel: &Cancel,
     ) -> Result<SelectPlan> {
+        if let Some(path) = sql::load::file_source(q) {
+            return Err(Error::unsupported(format!(
+                "EXPLAIN of a query over the file '{path}'"
+            )));
+        }
         let sub = |q: &Query| self.subquery(state, q, params, cancel);
         let bound = bind_select(q, &self.catalog(state), params, &sub)?;
         plan::plan_select(bound, &self.catalog(state))
@@ -719,6 +736,11 @@ impl Database {
 
     /// Binds, plans and runs a query.
     fn select(&self, state: &State, q: &Query, params: &[Value], cancel: &Cancel) -> Result<Rows> {
+        if let Some(path) = sql::load::file_source(q) {
+            return self
+                .select_file(state, q, params, path, cancel)
+                .map(|(rows, _)| rows);
+        }
         let plan = self.plan(state, q, params, cancel)?;
         let cx = self.exec_ctx(state, plan.table.as_ref(), cancel);
         select::run(&plan, &cx)

@@ -98,17 +98,35 @@ pub(crate) fn read_rows_cancellable(
     table: &TableSchema,
     cancel: &Cancel,
 ) -> Result<Vec<Vec<Value>>> {
+    read_rows_into(path, format, table, None, cancel)
+}
+
+/// [`read_rows`] for `COPY t (col, …) FROM`: with `columns` (table column positions, in the
+/// order of the list), only those columns are filled, the others are `NULL`. A CSV file
+/// without a header fills them by position (its records have as many fields as the list);
+/// a CSV file with a header and a Parquet file fill each listed column from the file column
+/// of the same name, and skip file columns not listed.
+///
+/// # Errors
+/// As [`read_rows`]; [`Error::Import`] when the file has no column for a listed one.
+pub(crate) fn read_rows_into(
+    path: &Path,
+    format: &CopyFormat,
+    table: &TableSchema,
+    columns: Option<&[usize]>,
+    cancel: &Cancel,
+) -> Result<Vec<Vec<Value>>> {
     let file =
         File::open(path).map_err(|e| import_error(path, None, format!("cannot open file: {e}")))?;
     match *format {
         CopyFormat::Csv { header, delimiter } => {
-            read_csv(path, file, header, delimiter, table, cancel)
+            read_csv(path, file, header, delimiter, table, cancel, columns)
         }
-        CopyFormat::Parquet => read_parquet(path, file, table, cancel),
+        CopyFormat::Parquet => read_parquet(path, file, table, cancel, columns),
     }
 }
 
-fn import_error(path: &Path, line: Option<u64>, message: impl Into<String>) -> Error {
+pub(crate) fn import_error(path: &Path, line: Option<u64>, message: impl Into<String>) -> Error {
     Error::Import {
         path: path.to_path_buf(),
         line,
@@ -151,6 +169,47 @@ fn map_names<'a>(
     Ok(mapping)
 }
 
+/// Maps named input columns onto the listed table columns (`COPY t (a, b)`): a name that is
+/// a listed column maps to it, any other name is skipped (`None`); every listed column must
+/// appear exactly once.
+fn map_listed<'a>(
+    path: &Path,
+    table: &TableSchema,
+    list: &[usize],
+    names: impl Iterator<Item = &'a str>,
+    line: Option<u64>,
+) -> Result<Vec<Option<usize>>> {
+    let mut seen = HashSet::new();
+    let mut mapping = Vec::new();
+    for name in names {
+        let col = table.column_index(name).filter(|c| list.contains(c));
+        if let Some(c) = col {
+            if !seen.insert(c) {
+                return Err(import_error(
+                    path,
+                    line,
+                    format!(
+                        "column {} appears more than once in the input",
+                        table.columns[c].name
+                    ),
+                ));
+            }
+        }
+        mapping.push(col);
+    }
+    if let Some(&missing) = list.iter().find(|c| !seen.contains(*c)) {
+        return Err(import_error(
+            path,
+            line,
+            format!(
+                "the file has no column {} (listed in the COPY column list)",
+                table.columns[missing].name
+            ),
+        ));
+    }
+    Ok(mapping)
+}
+
 // ---------------------------------------------------------------------------------------------
 // CSV
 
@@ -161,6 +220,7 @@ fn read_csv(
     delimiter: u8,
     table: &TableSchema,
     cancel: &Cancel,
+    columns: Option<&[usize]>,
 ) -> Result<Vec<Vec<Value>>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(header)
@@ -169,15 +229,24 @@ fn read_csv(
         .flexible(true)
         .from_reader(BufReader::with_capacity(1 << 20, file));
 
-    let mapping: Vec<usize> = if header {
+    let mapping: Vec<Option<usize>> = if header {
         let names = reader.headers().map_err(|e| csv_error(path, &e))?.clone();
         if names.is_empty() {
             // An empty file: no header and no rows.
             return Ok(Vec::new());
         }
-        map_names(path, table, names.iter().map(str::trim), Some(1))?
+        match columns {
+            Some(list) => map_listed(path, table, list, names.iter().map(str::trim), Some(1))?,
+            None => map_names(path, table, names.iter().map(str::trim), Some(1))?
+                .into_iter()
+                .map(Some)
+                .collect(),
+        }
     } else {
-        (0..table.columns.len()).collect()
+        match columns {
+            Some(list) => list.iter().copied().map(Some).collect(),
+            None => (0..table.columns.len()).map(Some).collect(),
+        }
     };
     let contexts: Vec<String> = (0..table.columns.len())
         .map(|c| table.qualified(c))
@@ -203,6 +272,7 @@ fn read_csv(
         }
         let mut row = vec![Value::Null; table.columns.len()];
         for (field, &col) in record.iter().zip(&mapping) {
+            let Some(col) = col else { continue };
             let ty = table.columns[col].data_type;
             row[col] = csv_value(field, ty, &contexts[col])
                 .map_err(|e| cell_error(path, table, col, line, e))?;
@@ -212,7 +282,7 @@ fn read_csv(
     Ok(rows)
 }
 
-fn csv_error(path: &Path, e: &csv::Error) -> Error {
+pub(crate) fn csv_error(path: &Path, e: &csv::Error) -> Error {
     let line = e.position().map(csv::Position::line);
     let message = match e.kind() {
         csv::ErrorKind::Io(io) => format!("cannot read file: {io}"),
@@ -256,7 +326,7 @@ fn csv_value(field: &str, ty: DataType, context: &str) -> Result<Value> {
     coerce(value, ty, context)
 }
 
-fn parse_bool(s: &str) -> Option<bool> {
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
     const TRUE: [&str; 4] = ["true", "t", "yes", "1"];
     const FALSE: [&str; 4] = ["false", "f", "no", "0"];
     if TRUE.iter().any(|w| s.eq_ignore_ascii_case(w)) {
@@ -286,17 +356,21 @@ fn read_parquet(
     file: File,
     table: &TableSchema,
     cancel: &Cancel,
+    columns: Option<&[usize]>,
 ) -> Result<Vec<Vec<Value>>> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| import_error(path, None, format!("not a readable Parquet file: {e}")))?;
     let schema = builder.schema().clone();
-    let mapping = map_names(
-        path,
-        table,
-        schema.fields().iter().map(|f| f.name().as_str()),
-        None,
-    )?;
+    let names = schema.fields().iter().map(|f| f.name().as_str());
+    let mapping: Vec<Option<usize>> = match columns {
+        Some(list) => map_listed(path, table, list, names, None)?,
+        None => map_names(path, table, names, None)?
+            .into_iter()
+            .map(Some)
+            .collect(),
+    };
     for (field, &col) in schema.fields().iter().zip(&mapping) {
+        let Some(col) = col else { continue };
         if !supported(field.data_type()) {
             return Err(import_error(
                 path,
@@ -335,6 +409,7 @@ fn read_parquet(
         });
         let out = &mut rows[start..];
         for (array, &col) in batch.columns().iter().zip(&mapping) {
+            let Some(col) = col else { continue };
             let ty = table.columns[col].data_type;
             let context = &contexts[col];
             let mut put = |i: usize, v: Result<Value>| -> Result<()> {
@@ -360,7 +435,7 @@ fn read_parquet(
 }
 
 /// Whether an arrow type can be turned into values by [`convert_array`].
-fn supported(ty: &ArrowType) -> bool {
+pub(crate) fn supported(ty: &ArrowType) -> bool {
     use ArrowType as T;
     match ty {
         T::Int8 | T::Int16 | T::Int32 | T::Int64 | T::UInt8 | T::UInt16 | T::UInt32 | T::UInt64 => {

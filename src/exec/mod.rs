@@ -9,6 +9,7 @@ pub(crate) mod cancel;
 pub(crate) mod candidates;
 pub(crate) mod copy;
 pub(crate) mod explain;
+pub(crate) mod file_source;
 pub(crate) mod knn;
 pub(crate) mod select;
 pub(crate) mod stats;

@@ -469,7 +469,11 @@ impl Acc {
 /// A finished group: its keys and its aggregate values.
 type Group = (Vec<Value>, Vec<Value>);
 
-fn aggregate(plan: &SelectPlan, agg: &crate::plan::AggPlan, rows: Vec<Vec<Value>>) -> Result<Rows> {
+pub(crate) fn aggregate(
+    plan: &SelectPlan,
+    agg: &crate::plan::AggPlan,
+    rows: Vec<Vec<Value>>,
+) -> Result<Rows> {
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
     let mut groups: Vec<(Vec<Value>, Vec<Acc>)> = Vec::new();
     for row in &rows {

@@ -121,10 +121,26 @@ pub(crate) fn insert_rows(
     progress: Option<&ProgressFn>,
     cancel: &Cancel,
 ) -> Result<u64> {
+    insert_rows_in(store, vectors, entry, rows, progress, store.batch(), cancel)
+}
+
+/// [`insert_rows`] into a batch that already holds other writes of the statement (the new
+/// table of a `CREATE TABLE … AS`), written together with the rows.
+///
+/// # Errors
+/// As [`insert_rows`]; nothing (not even what `batch` already held) is written on error.
+pub(crate) fn insert_rows_in(
+    store: &Store,
+    vectors: &VectorIndexes,
+    entry: &mut TableEntry,
+    rows: Vec<Vec<Value>>,
+    progress: Option<&ProgressFn>,
+    mut batch: Batch<'_>,
+    cancel: &Cancel,
+) -> Result<u64> {
     let t = &entry.schema;
     let indexed = vectors.indexed_columns(t.id);
     let mut counters = entry.counters;
-    let mut batch = store.batch();
     let mut new_keys: HashSet<Vec<u8>> = HashSet::new();
     let mut new_unique: HashSet<Vec<u8>> = HashSet::new();
     let task = format!("importing into {}", t.name);

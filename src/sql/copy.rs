@@ -1,5 +1,6 @@
-//! `COPY t FROM 'file' WITH (FORMAT csv | parquet, HEADER, DELIMITER)` binding: the table, the
-//! path and the [`CopyFormat`] the reader in [`crate::exec::copy`] takes.
+//! `COPY t [(col, …)] FROM 'file' WITH (FORMAT csv | parquet, HEADER, DELIMITER)` binding: the
+//! table, the columns to fill, the path and the [`CopyFormat`] the reader in
+//! [`crate::exec::copy`] takes.
 
 use std::path::PathBuf;
 
@@ -26,14 +27,19 @@ pub(crate) struct CopyFrom {
     pub table: TableSchema,
     pub path: PathBuf,
     pub format: CopyFormat,
+    /// `COPY t (a, b)`: the positions of the listed columns, in list order (`None`: all).
+    pub columns: Option<Vec<usize>>,
 }
 
-/// Binds `COPY t FROM 'path' [WITH (…)]`. Without `FORMAT`, a `.parquet` file is Parquet and
-/// anything else CSV; CSV has no header line and `,` as delimiter unless the options say so.
+/// Binds `COPY t [(col, …)] FROM 'path' [WITH (…)]`. Without `FORMAT`, a `.parquet` file is
+/// Parquet and anything else CSV; CSV has no header line and `,` as delimiter unless the
+/// options say so. A column list names the table columns the file fills (see
+/// [`crate::exec::copy::read_rows_into`]); the others are `NULL`.
 ///
 /// # Errors
-/// [`Error::Unsupported`] for `COPY (query)`, a column list, `STDIN` / `PROGRAM`, pre-9.0
-/// options, another option or format; [`Error::NoSuchTable`].
+/// [`Error::Unsupported`] for `COPY (query)`, `STDIN` / `PROGRAM`, pre-9.0 options, another
+/// option or format; [`Error::NoSuchTable`]; [`Error::NoSuchColumn`] for a listed column the
+/// table does not have; [`Error::InvalidArgument`] for a column listed twice.
 pub(crate) fn bind_copy(c: &CopyStatement<'_>, catalog: &dyn Catalog) -> Result<CopyFrom> {
     let sql::CopySource::Table {
         table_name,
@@ -42,11 +48,6 @@ pub(crate) fn bind_copy(c: &CopyStatement<'_>, catalog: &dyn Catalog) -> Result<
     else {
         return Err(Error::unsupported("COPY (query)"));
     };
-    if !columns.is_empty() {
-        return Err(Error::unsupported(
-            "COPY t (columns): the file's header or the table order names the columns",
-        ));
-    }
     let sql::CopyTarget::File { filename } = c.target else {
         return Err(Error::unsupported(
             "COPY FROM STDIN / PROGRAM; give a file path",
@@ -93,9 +94,26 @@ pub(crate) fn bind_copy(c: &CopyStatement<'_>, catalog: &dyn Catalog) -> Result<
         }
     };
     let table = catalog.table(&bind::object_name(table_name)?)?;
+    let columns = if columns.is_empty() {
+        None
+    } else {
+        let mut list: Vec<usize> = Vec::with_capacity(columns.len());
+        for id in columns {
+            let c = table.require_column(&bind::ident_name(id))?;
+            if list.contains(&c) {
+                return Err(Error::invalid(format!(
+                    "column {} is listed twice in COPY {}",
+                    table.columns[c].name, table.name
+                )));
+            }
+            list.push(c);
+        }
+        Some(list)
+    };
     Ok(CopyFrom {
         table,
         path,
         format,
+        columns,
     })
 }

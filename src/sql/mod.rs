@@ -5,7 +5,8 @@
 //! This is the only module that calls sqlparser's parser. sqlparser's PostgreSQL dialect
 //! already tokenizes the three distance operators (`<->` as `LtDashGt`, `<=>` as `Spaceship`,
 //! `<#>` as a custom operator), so no custom dialect is needed; `CHECKPOINT`, which sqlparser
-//! does not know, is recognised here before parsing.
+//! does not know, is recognised here before parsing, and duckdb's `CREATE TABLE t AS FROM …`
+//! is rewritten to `… AS SELECT * FROM …` ([`load`]).
 //!
 //! - [`parse_one`] parses; [`StatementCache`] keeps recent parses by SQL text.
 //! - [`command`] sorts a parsed statement by kind (and refuses kinds vectable does not have),
@@ -23,6 +24,7 @@
 //! [`ddl`]: crate::sql::ddl
 //! [`copy`]: crate::sql::copy
 //! [`set`]: crate::sql::set
+//! [`load`]: crate::sql::load
 //! [`bind`]: crate::sql::bind
 //! [`Catalog`]: crate::sql::Catalog
 //! [`SubqueryFn`]: crate::sql::bind::SubqueryFn
@@ -32,6 +34,7 @@ pub(crate) mod cache;
 pub(crate) mod copy;
 pub(crate) mod ddl;
 pub(crate) mod dml;
+pub(crate) mod load;
 pub(crate) mod select;
 pub(crate) mod set;
 
@@ -83,7 +86,7 @@ pub(crate) fn parse_one(sql: &str) -> Result<(Parsed, usize)> {
     }
     let dialect = PostgreSqlDialect {};
     // Tokenize once: the tokens give the placeholders and then feed the parser.
-    let tokens = Tokenizer::new(&dialect, sql)
+    let mut tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| parse_error(ParserError::from(e), sql))?;
     let max_placeholder = tokens
@@ -95,6 +98,7 @@ pub(crate) fn parse_one(sql: &str) -> Result<(Parsed, usize)> {
         .max()
         .unwrap_or(0);
     check_chain_length(&tokens)?;
+    load::rewrite_as_from(&mut tokens);
     let mut stmts = Parser::new(&dialect)
         .with_tokens_with_locations(tokens)
         .parse_statements()

@@ -20,11 +20,12 @@ pub enum Command {
     Mode(Option<Mode>),
     /// `.timer on|off`: print the run time after each statement.
     Timer(bool),
-    /// `.import FILE TABLE`: load a CSV or Parquet file into a table with `COPY`.
+    /// `.import FILE TABLE`: load a CSV or Parquet file into a table with `COPY`, or create
+    /// the table from the file (`CREATE TABLE … AS FROM`) when it does not exist.
     Import {
         /// The file to read.
         file: PathBuf,
-        /// The table to append to.
+        /// The table to append to or create.
         table: String,
     },
     /// `.help`: list the dot commands.
@@ -40,7 +41,7 @@ pub const HELP: &str = "\
 .indexes                Show the vector indexes (parameters, size, last load) and B-tree indexes
 .mode [MODE]            Set the output mode: table (default), csv, json or line
 .timer on|off           Print the run time of each statement
-.import FILE TABLE      Append FILE (.csv with a header line, or .parquet) to TABLE
+.import FILE TABLE      Append FILE (.csv with a header line, or .parquet) to TABLE; create TABLE from FILE if missing
 .help                   Show this message
 .quit, .exit            Leave the shell
 

@@ -196,7 +196,13 @@ impl Session {
             Command::Mode(Some(mode)) => self.printer.set_mode(mode),
             Command::Timer(on) => self.timer = on,
             Command::Import { file, table } => {
-                let sql = import_sql(&file, &table).map_err(ShellError::Command)?;
+                // A missing table is created from the file, as sqlite3's `.import` does.
+                let sql = if self.db.table(&table).is_some() {
+                    import_sql(&file, &table)
+                } else {
+                    create_from_sql(&file, &table)
+                }
+                .map_err(ShellError::Command)?;
                 self.run_statement(&sql)?;
             }
             Command::Help => self.printer.line(HELP)?,
@@ -304,9 +310,30 @@ pub fn import_sql(file: &Path, table: &str) -> Result<String, String> {
     Ok(format!("COPY {table} FROM '{quoted}' WITH ({options})"))
 }
 
+/// The statement run by `.import FILE TABLE` when TABLE does not exist:
+/// `CREATE TABLE TABLE AS FROM 'FILE'`, which takes the column names and types from the file
+/// (see the README's "Loading files").
+///
+/// # Errors
+/// As [`import_sql`].
+pub fn create_from_sql(file: &Path, table: &str) -> Result<String, String> {
+    import_sql(file, table)?;
+    let quoted = file.to_str().unwrap_or_default().replace('\'', "''");
+    Ok(format!("CREATE TABLE {table} AS FROM '{quoted}'"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn import_into_a_new_table() {
+        assert_eq!(
+            create_from_sql(Path::new("/tmp/bob's.csv"), "items").as_deref(),
+            Ok("CREATE TABLE items AS FROM '/tmp/bob''s.csv'")
+        );
+        assert!(create_from_sql(Path::new("items.json"), "items").is_err());
+    }
 
     #[test]
     fn import_csv() {
