@@ -229,6 +229,18 @@ pub enum Error {
     #[error("no column {0} in the result")]
     InvalidColumn(String),
 
+    /// [`Row::deserialize`](crate::Row::deserialize) (and `query_as`) could not map a row into
+    /// the requested type: a column's value does not fit its field (a `VECTOR(3)` into
+    /// `[f32; 4]`, text into an integer, NULL into a non-`Option` field), or a field has no
+    /// column of its name.
+    #[error("cannot deserialize the row{}: {message}", .column.as_ref().map(|c| format!(" (column {c})")).unwrap_or_default())]
+    Deserialize {
+        /// The column (or the field no column provides), when the problem is in one.
+        column: Option<String>,
+        /// What serde reported.
+        message: String,
+    },
+
     /// [`Database::query_row`](crate::Database::query_row) found no row.
     #[error("query returned no rows")]
     QueryReturnedNoRows,

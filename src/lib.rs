@@ -30,8 +30,12 @@
 
 /// Table schemas, index metadata and identifier rules.
 pub mod catalog;
+/// Streaming query cursors and `query_map`.
+mod cursor;
 /// The public `Database` handle and its `Options`: open, statement dispatch, locking.
 mod db;
+/// Mapping rows into serde types.
+mod de;
 /// The error type.
 mod error;
 /// Execution operators: `SELECT` (scan, filter, sort, aggregate, kNN, `EXPLAIN` text),
@@ -57,11 +61,15 @@ mod value;
 pub(crate) mod vector;
 
 pub use catalog::{ColumnDef, Metric, Quantization, SecondaryIndex, TableSchema};
+pub use cursor::{MappedRows, RowCursor};
 pub use db::{Database, Options, Output, MAX_EF_SEARCH};
 pub use error::{Error, Result};
-pub use row::{OptionalExtension, Row, RowIndex, Rows};
+pub use row::{IntoRows, OptionalExtension, OwnedRow, Row, RowIndex, Rows};
 pub use sql::set::FilteredKnnSetting;
 pub use sql::split_statements;
 pub use statement::Statement;
-pub use value::{format_vector, DataType, FromValue, Params, ToValue, Value, MAX_VECTOR_DIMS};
+pub use value::{
+    format_vector, DataType, FromValue, FromValueRef, Params, ToValue, Value, ValueRef,
+    MAX_VECTOR_DIMS,
+};
 pub use vector::{IndexStatus, LoadEvent, Progress};

@@ -41,6 +41,7 @@ pub use options::Options;
 use view::CatalogView;
 
 mod options;
+mod stream;
 mod view;
 
 /// The result of [`Database::run`].
@@ -346,14 +347,7 @@ impl Database {
         parsed: &ParsedStatement,
         params: impl Params,
     ) -> Result<Output> {
-        let params = params.into_values();
-        let used = parsed.params;
-        if params.len() > used {
-            return Err(Error::Parameter(format!(
-                "{} parameter(s) were given but the statement uses {used}",
-                params.len()
-            )));
-        }
+        let params = checked_params(parsed, params)?;
         self.run_parsed(&parsed.parsed, &params)
     }
 
@@ -715,6 +709,20 @@ impl Database {
         )?;
         Ok(Output::Affected(n))
     }
+}
+
+/// The values of `params` for `parsed`, each converted by [`crate::ToValue::to_param`],
+/// after checking there are not more than the statement uses.
+fn checked_params(parsed: &ParsedStatement, params: impl Params) -> Result<Vec<Value>> {
+    let params = params.try_into_values()?;
+    let used = parsed.params;
+    if params.len() > used {
+        return Err(Error::Parameter(format!(
+            "{} parameter(s) were given but the statement uses {used}",
+            params.len()
+        )));
+    }
+    Ok(params)
 }
 
 /// The entry of the table whose catalog name is `key` (as a binder returned it).

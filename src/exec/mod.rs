@@ -11,6 +11,7 @@ pub(crate) mod explain;
 pub(crate) mod knn;
 pub(crate) mod select;
 pub(crate) mod stats;
+pub(crate) mod stream;
 pub(crate) mod write;
 
 use crate::catalog::TableSchema;
