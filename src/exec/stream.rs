@@ -40,7 +40,13 @@ pub(crate) fn produce(
     tx: &SyncSender<Batch>,
     cancel: &AtomicBool,
 ) {
-    if let Err(e) = scan(snap, plan, tx, cancel) {
+    let mut batch = Vec::with_capacity(STREAM_BATCH);
+    let result = scan(snap, plan, tx, cancel, &mut batch);
+    // The rows before an error are delivered, then the error.
+    if !batch.is_empty() {
+        let _ = tx.send(Ok(batch));
+    }
+    if let Err(e) = result {
         let _ = tx.send(Err(e));
     }
 }
@@ -50,6 +56,7 @@ fn scan(
     plan: &SelectPlan,
     tx: &SyncSender<Batch>,
     cancel: &AtomicBool,
+    batch: &mut Vec<Vec<Value>>,
 ) -> Result<()> {
     let Some(table) = &plan.table else {
         return Ok(());
@@ -67,11 +74,8 @@ fn scan(
     let mut vectors = snap.vector_cursors(table, Some(&columns));
     // Vectors the filter itself reads: filled first, for every row.
     let mut filter_vectors = snap.vector_cursors(table, Some(&filter_columns));
-    let mut batch = Vec::with_capacity(STREAM_BATCH);
-    let mut open = true;
     snap.scan_raw_from(table.id, 0, |rowid, bytes| {
         if cancel.load(Ordering::Relaxed) {
-            open = false;
             return Ok(false);
         }
         if let Some(filter) = &plan.filter {
@@ -94,14 +98,10 @@ fn scan(
             .collect::<Result<Vec<_>>>()?;
         batch.push(out);
         left -= 1;
-        if batch.len() == STREAM_BATCH && tx.send(Ok(std::mem::take(&mut batch))).is_err() {
-            open = false;
+        if batch.len() == STREAM_BATCH && tx.send(Ok(std::mem::take(batch))).is_err() {
+            // The cursor is gone.
             return Ok(false);
         }
         Ok(left > 0)
-    })?;
-    if open && !batch.is_empty() {
-        let _ = tx.send(Ok(batch));
-    }
-    Ok(())
+    })
 }
