@@ -518,7 +518,7 @@ impl Params for &[&dyn ToValue] {
         self.iter().map(|v| v.to_value()).collect()
     }
     fn try_into_values(self) -> Result<Vec<Value>> {
-        params_of(self.iter().map(|v| *v))
+        params_of(self.iter().copied())
     }
 }
 impl<const N: usize> Params for &[&dyn ToValue; N] {
@@ -526,7 +526,7 @@ impl<const N: usize> Params for &[&dyn ToValue; N] {
         self.iter().map(|v| v.to_value()).collect()
     }
     fn try_into_values(self) -> Result<Vec<Value>> {
-        params_of(self.iter().map(|v| *v))
+        params_of(self.iter().copied())
     }
 }
 impl Params for Vec<Value> {

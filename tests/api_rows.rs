@@ -460,12 +460,12 @@ fn big(dir: &Path) -> Database {
 fn query_iter_streams_every_row_once_from_a_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let db = big(dir.path());
-    let mut cursor = db.query_iter("SELECT id, v FROM t", ()).unwrap();
+    let cursor = db.query_iter("SELECT id, v FROM t", ()).unwrap();
     assert!(cursor.is_streaming());
     assert_eq!(cursor.columns(), ["id", "v"]);
     let mut seen = vec![0u32; N as usize];
     let mut n = 0i64;
-    while let Some(row) = cursor.next() {
+    for row in cursor {
         let row = row.unwrap();
         let id: i64 = row.get(0).unwrap();
         let v: [f32; 2] = row.get(1).unwrap();
@@ -614,4 +614,19 @@ fn dropping_a_cursor_early_releases_the_database() {
         .query_row("SELECT count(*) FROM t", (), |r| r.get(0))
         .unwrap();
     assert_eq!(count, N);
+}
+
+#[test]
+fn cursors_and_owned_rows_can_move_to_other_threads() {
+    fn assert_send<T: Send + 'static>() {}
+    assert_send::<vectable::RowCursor>();
+    assert_send::<OwnedRow>();
+    assert_send::<vectable::Rows>();
+    let dir = tempfile::tempdir().unwrap();
+    let db = big(dir.path());
+    let cursor = db.query_iter("SELECT id FROM t", ()).unwrap();
+    let n = std::thread::spawn(move || cursor.filter(|r| r.is_ok()).count())
+        .join()
+        .unwrap();
+    assert_eq!(n as i64, N);
 }
