@@ -679,7 +679,7 @@ impl<T: FromValue> FromValue for Option<T> {
 }
 
 impl<const N: usize> FromValue for [f32; N] {
-    const NAME: &'static str = "[f32; N] (of the vector's length)";
+    const NAME: &'static str = "[f32; N]";
     /// A vector of exactly `N` dimensions.
     fn from_value(value: &Value) -> Option<Self> {
         match value {

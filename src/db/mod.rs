@@ -272,7 +272,9 @@ impl Database {
         self.run(sql, params).map(Output::affected)
     }
 
-    /// Runs one statement and returns its rows (empty for statements without rows).
+    /// Runs one statement and returns its rows (empty for statements without rows). The
+    /// whole result is computed and held in memory; [`Database::query_iter`] streams a large
+    /// scan instead.
     ///
     /// # Errors
     /// As [`Database::execute`].
