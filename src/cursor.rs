@@ -16,16 +16,19 @@ use crate::value::Value;
 /// [`Statement::query_iter`](crate::Statement::query_iter).
 ///
 /// ## What streams
-/// A query over one table without `ORDER BY`, aggregates or `GROUP BY` that reads the table
-/// by a full scan — `SELECT … FROM t [WHERE …] [LIMIT n] [OFFSET m]` when the planner does not
-/// use a primary-key or secondary index for the `WHERE` — **streams**: a reader thread scans
-/// the table and hands rows over in batches of 64 through a queue of 2 batches, so the cursor
-/// holds at most 256 result rows in memory (plus RocksDB's block cache) however large the
-/// table is. [`is_streaming`](RowCursor::is_streaming) says which kind a cursor is.
+/// A query over one table without `ORDER BY`, aggregates, `GROUP BY` or kNN —
+/// `SELECT … FROM t [WHERE …] [LIMIT n] [OFFSET m]` — **streams**: a reader thread reads the
+/// table in rowid order and hands rows over in batches of 64 through a queue of 2 batches, so
+/// the cursor holds at most 256 result rows in memory (plus RocksDB's block cache) however
+/// large the table is. When the planner answers the `WHERE` through a secondary index, the
+/// reader first collects the matching rowids from the index (8 bytes per entry), then reads
+/// those rows in the same way. [`is_streaming`](RowCursor::is_streaming) says which kind a
+/// cursor is.
 ///
-/// Every other statement (kNN, `ORDER BY`, aggregates, an index-driven `WHERE`, `EXPLAIN`,
-/// `SHOW TABLES`, writes) runs to completion when the cursor is created and the cursor
-/// iterates over its buffered result, as [`Database::query`](crate::Database::query) does.
+/// Every other statement (kNN, `ORDER BY`, aggregates, a primary-key lookup, a query without
+/// `FROM`, `EXPLAIN`, `SHOW TABLES`, writes) runs to completion when the cursor is created
+/// and the cursor iterates over its buffered result, as
+/// [`Database::query`](crate::Database::query) does.
 ///
 /// ## Consistency and locking
 /// A streaming cursor reads a RocksDB snapshot taken, under the database's read lock, right

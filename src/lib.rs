@@ -36,8 +36,9 @@
 //! - [`Database::query_map`] / [`Statement::query_map`] map rows lazily through a closure
 //!   ([`MappedRows`]); [`Row::deserialize`] and [`Database::query_as`] map rows into a serde
 //!   `Deserialize` type by column name.
-//! - [`Database::query_iter`] returns a [`RowCursor`] that streams a full-table scan from a
-//!   RocksDB snapshot with at most 256 rows in memory (other statements are buffered).
+//! - [`Database::query_iter`] returns a [`RowCursor`] that streams a `SELECT … FROM t
+//!   [WHERE …]` without `ORDER BY`, aggregates or kNN from a RocksDB snapshot with at most 256
+//!   rows in memory (other statements are buffered).
 //!
 //! ## From async code
 //!

@@ -506,10 +506,17 @@ fn query_iter_streams_every_row_once_from_a_snapshot() {
     assert_eq!(count, 2_500 + 1);
 }
 
-#[test]
-fn a_concurrent_writer_does_not_change_what_the_cursor_returns() {
+/// Reads `SELECT … WHERE grp = 3` slowly while another thread rewrites the table.
+fn concurrent_writer(indexed: bool) {
     let dir = tempfile::tempdir().unwrap();
     let db = big(dir.path());
+    if indexed {
+        db.execute("CREATE INDEX t_grp ON t (grp)", ()).unwrap();
+        let plan = db
+            .query("EXPLAIN SELECT id, grp, v FROM t WHERE grp = 3", ())
+            .unwrap();
+        assert!(format!("{:?}", plan.values()).contains("t_grp"), "{plan:?}");
+    }
     let expected: Vec<Vec<Value>> = db
         .query("SELECT id, grp, v FROM t WHERE grp = 3", ())
         .unwrap()
@@ -544,6 +551,16 @@ fn a_concurrent_writer_does_not_change_what_the_cursor_returns() {
 }
 
 #[test]
+fn a_concurrent_writer_does_not_change_what_the_cursor_returns() {
+    concurrent_writer(false);
+}
+
+#[test]
+fn a_concurrent_writer_does_not_change_what_an_index_driven_cursor_returns() {
+    concurrent_writer(true);
+}
+
+#[test]
 fn streamed_results_equal_buffered_results_for_every_shape() {
     let dir = tempfile::tempdir().unwrap();
     let db = big(dir.path());
@@ -560,6 +577,13 @@ fn streamed_results_equal_buffered_results_for_every_shape() {
         ("SELECT id FROM t ORDER BY id DESC LIMIT 500", false),
         ("SELECT grp, count(*) FROM t GROUP BY grp", false),
         ("SELECT id FROM t WHERE id = 7", false),
+        // Through the secondary index on grp (rowids first, then the rows).
+        ("SELECT id, v FROM t WHERE grp = 3", true),
+        (
+            "SELECT id FROM t WHERE grp IN (1, 5) AND id % 2 = 0 LIMIT 100 OFFSET 20",
+            true,
+        ),
+        ("SELECT id FROM t WHERE grp = 2 ORDER BY grp LIMIT 5", false),
         ("SELECT id FROM t ORDER BY v <-> '[5, 1]' LIMIT 3", false),
         ("SELECT 1 + 1", false),
         ("SHOW TABLES", false),

@@ -18,10 +18,11 @@ use crate::sql::{self, Command};
 use crate::value::Params;
 
 impl Database {
-    /// Runs a query and returns a [`RowCursor`] over its rows, which **streams** a full scan
-    /// (`SELECT … FROM t [WHERE …] [LIMIT …]` without `ORDER BY` or aggregates) with at most
-    /// 256 rows in memory, from a consistent snapshot; other statements are run in full and
-    /// buffered. See [`RowCursor`] for exactly what streams and what the cursor guarantees.
+    /// Runs a query and returns a [`RowCursor`] over its rows, which **streams** a scan
+    /// (`SELECT … FROM t [WHERE …] [LIMIT …]` without `ORDER BY`, aggregates or kNN) with at
+    /// most 256 rows in memory, from a consistent snapshot; other statements are run in full
+    /// and buffered. See [`RowCursor`] for exactly what streams and what the cursor
+    /// guarantees.
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;

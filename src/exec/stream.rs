@@ -1,5 +1,6 @@
-//! Streaming `SELECT`: a full scan (`SELECT … FROM t [WHERE …] [LIMIT …] [OFFSET …]`, no
-//! `ORDER BY`, aggregate or kNN) read from a RocksDB snapshot and handed over in batches of
+//! Streaming `SELECT`: a scan (`SELECT … FROM t [WHERE …] [LIMIT …] [OFFSET …]`, no
+//! `ORDER BY`, aggregate or kNN; a full scan, or a secondary-index range scan whose rowids are
+//! collected first) read from a RocksDB snapshot and handed over in batches of
 //! [`STREAM_BATCH`] projected rows through a channel of [`STREAM_QUEUE`] batches, so at most
 //! `(STREAM_QUEUE + 2) × STREAM_BATCH` rows are in memory whatever the table's size.
 
@@ -22,13 +23,18 @@ pub(crate) const STREAM_QUEUE: usize = 2;
 /// One batch of result rows, or the error that ended the scan.
 pub(crate) type Batch = Result<Vec<Vec<Value>>>;
 
-/// True when the plan is a full scan that yields its rows in scan order, so it can stream.
+/// True when the plan reads its table in rowid order and yields the rows as it reads them
+/// (a full scan, or a secondary-index range scan not read in key order), so it can stream.
 pub(crate) fn streams(plan: &SelectPlan) -> bool {
     plan.table.is_some()
         && plan.aggregate.is_none()
         && plan.order_by.is_empty()
         && matches!(plan.access, Access::FullScan)
-        && matches!(plan.source, RowSource::FullScan)
+        && match &plan.source {
+            RowSource::FullScan => true,
+            RowSource::Index(scan) => scan.order.is_none(),
+            RowSource::PrimaryKey(_) => false,
+        }
 }
 
 /// Scans the plan's table in `snap`, sending the projected rows that pass the filter to `tx`
@@ -74,7 +80,7 @@ fn scan(
     let mut vectors = snap.vector_cursors(table, Some(&columns));
     // Vectors the filter itself reads: filled first, for every row.
     let mut filter_vectors = snap.vector_cursors(table, Some(&filter_columns));
-    snap.scan_raw_from(table.id, 0, |rowid, bytes| {
+    let visit = |rowid: u64, bytes: &[u8]| -> Result<bool> {
         if cancel.load(Ordering::Relaxed) {
             return Ok(false);
         }
@@ -103,5 +109,13 @@ fn scan(
             return Ok(false);
         }
         Ok(left > 0)
-    })
+    };
+    match &plan.source {
+        // The secondary index's rowids (8 bytes per entry), then their rows in rowid order.
+        RowSource::Index(scan) => {
+            let rowids = snap.index_rowids(&scan.ranges)?;
+            snap.rows_by_id(table.id, &rowids, visit)
+        }
+        _ => snap.scan_raw_from(table.id, 0, visit),
+    }
 }

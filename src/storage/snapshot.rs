@@ -3,7 +3,7 @@
 
 use rocksdb::{DBRawIterator, Snapshot};
 
-use super::{keys, vector_columns, Store, VectorCursors, CF_ROWS, CF_VECTORS};
+use super::{keys, vector_columns, KeyRange, Store, VectorCursors, CF_ROWS, CF_SINDEX, CF_VECTORS};
 use crate::catalog::TableSchema;
 use crate::error::Result;
 
@@ -70,5 +70,49 @@ impl StoreSnapshot<'_> {
                 })
                 .collect(),
         }
+    }
+
+    /// The rowids of the secondary-index entries in `ranges`, sorted (8 bytes per entry).
+    pub fn index_rowids(&self, ranges: &[KeyRange]) -> Result<Vec<u64>> {
+        let mut it = self.snap.raw_iterator_cf(self.store.cf(CF_SINDEX));
+        let mut out = Vec::new();
+        for r in ranges {
+            it.seek(&r.start);
+            while it.valid() {
+                let Some(k) = it.key() else { break };
+                if k >= &r.end[..] {
+                    break;
+                }
+                out.push(keys::sindex_rowid(k)?);
+                it.next();
+            }
+            it.status()?;
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// Calls `f(rowid, bytes)` for each of `rowids` (ascending) that has a row in the
+    /// snapshot, until `f` returns `Ok(false)`.
+    pub fn rows_by_id(
+        &self,
+        table_id: u64,
+        rowids: &[u64],
+        mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let mut it: DBRawIterator<'_> = self.snap.raw_iterator_cf(self.store.cf(CF_ROWS));
+        for &rowid in rowids {
+            let key = keys::row_key(table_id, rowid);
+            it.seek(key);
+            match (it.key(), it.value()) {
+                (Some(k), Some(v)) if k == &key[..] => {
+                    if !f(rowid, v)? {
+                        return Ok(());
+                    }
+                }
+                _ => it.status()?,
+            }
+        }
+        Ok(())
     }
 }
