@@ -152,7 +152,10 @@ pub enum Error {
         index: String,
     },
 
-    /// `$n` refers to a parameter that was not supplied, or more parameters were given than used.
+    /// `$n` refers to a parameter that was not supplied, or more parameters were given than
+    /// used, or an `f64` vector parameter has an element that is not exactly an `f32` (the
+    /// message names `$n`, the element and its value; see
+    /// [`ToValue::to_param`](crate::ToValue::to_param)).
     #[error("parameter error: {0}")]
     Parameter(String),
 
