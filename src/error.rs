@@ -152,7 +152,10 @@ pub enum Error {
         index: String,
     },
 
-    /// `$n` refers to a parameter that was not supplied, or more parameters were given than used.
+    /// `$n` refers to a parameter that was not supplied, or more parameters were given than
+    /// used, or an `f64` vector parameter has an element that is not exactly an `f32` (the
+    /// message names `$n`, the element and its value; see
+    /// [`ToValue::to_param`](crate::ToValue::to_param)).
     #[error("parameter error: {0}")]
     Parameter(String),
 
@@ -279,6 +282,18 @@ pub enum Error {
     /// [`Row::get`](crate::Row::get) with an index past the last column or an unknown name.
     #[error("no column {0} in the result")]
     InvalidColumn(String),
+
+    /// [`Row::deserialize`](crate::Row::deserialize) (and `query_as`) could not map a row into
+    /// the requested type: a column's value does not fit its field (a `VECTOR(3)` into
+    /// `[f32; 4]`, text into an integer, NULL into a non-`Option` field), or a field has no
+    /// column of its name.
+    #[error("cannot deserialize the row{}: {message}", .column.as_ref().map(|c| format!(" (column {c})")).unwrap_or_default())]
+    Deserialize {
+        /// The column (or the field no column provides), when the problem is in one.
+        column: Option<String>,
+        /// What serde reported.
+        message: String,
+    },
 
     /// [`Database::query_row`](crate::Database::query_row) found no row.
     #[error("query returned no rows")]

@@ -3,6 +3,9 @@
 
 use std::sync::Arc;
 
+use serde::de::DeserializeOwned;
+
+use crate::cursor::{MappedRows, RowCursor};
 use crate::db::{Database, Output};
 use crate::error::{Error, Result};
 use crate::row::{Row, Rows};
@@ -122,5 +125,48 @@ impl Statement {
         let rows = self.query(params)?;
         let row = rows.get(0).ok_or(Error::QueryReturnedNoRows)?;
         f(row)
+    }
+
+    /// Runs the statement and returns a [`RowCursor`] over its rows, streaming a full scan
+    /// with bounded memory, as [`Database::query_iter`].
+    ///
+    /// # Errors
+    /// As [`Statement::run`]; read errors come as `Err` items of the cursor.
+    pub fn query_iter(&self, params: impl Params) -> Result<RowCursor> {
+        self.db.query_iter_prepared(&self.parsed, params)
+    }
+
+    /// Runs the statement and maps each row with `f`, lazily, as [`Database::query_map`]
+    /// (rusqlite's `query_map`).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = vectable::Database::open(dir.path())?;
+    /// db.execute("CREATE TABLE t (id INTEGER, name TEXT)", ())?;
+    /// db.execute("INSERT INTO t VALUES (1, 'a'), (2, 'b')", ())?;
+    /// let stmt = db.prepare("SELECT name FROM t WHERE id >= $1")?;
+    /// let names: Vec<String> = stmt.query_map([1], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    /// assert_eq!(names, ["a", "b"]);
+    /// # Ok::<(), vectable::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Statement::query_iter`]; each item is `f`'s result or a read error.
+    pub fn query_map<T, F>(&self, params: impl Params, f: F) -> Result<MappedRows<F>>
+    where
+        F: FnMut(&Row<'_>) -> Result<T>,
+    {
+        Ok(MappedRows::new(self.query_iter(params)?, f))
+    }
+
+    /// Runs the statement and maps every row into `T` with serde, by column name, as
+    /// [`Database::query_as`].
+    ///
+    /// # Errors
+    /// As [`Statement::run`]; [`Error::Deserialize`] naming the column that does not fit.
+    pub fn query_as<T: DeserializeOwned>(&self, params: impl Params) -> Result<Vec<T>> {
+        self.query_iter(params)?
+            .map(|r| r.and_then(|row| row.deserialize()))
+            .collect()
     }
 }

@@ -322,10 +322,24 @@ fn check_vector(v: &[f32], dims: usize, context: &str) -> Result<()> {
 /// Converts a Rust value into a SQL [`Value`] for a `$n` parameter.
 ///
 /// Implemented for integers, floats, `bool`, `&str`/`String`, `Vec<f32>`/`&[f32]`/`[f32; N]`
-/// (bound as `VECTOR`), [`Value`] and `Option<T>` (`None` is `NULL`).
+/// (bound as `VECTOR`), `Vec<f64>`/`&[f64]`/`[f64; N]` (bound as `VECTOR` when every element
+/// is exactly an `f32`, see [`ToValue::to_param`]), [`Value`] and `Option<T>` (`None` is
+/// `NULL`).
 pub trait ToValue {
     /// The SQL value of `self`.
     fn to_value(&self) -> Value;
+
+    /// The value bound for a `$n` parameter: [`to_value`](ToValue::to_value), unless the
+    /// conversion would lose information. An `f64` vector binds only when every element is
+    /// exactly representable as `f32` (vectors are stored as f32): `vec![0.5f64, 0.25]` binds,
+    /// `vec![0.1f64]` does not (0.1 has no exact f32); round it yourself with `as f32`.
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] naming the element (0-based) and its value; the parameter list
+    /// adds the parameter's `$n`.
+    fn to_param(&self) -> Result<Value> {
+        Ok(self.to_value())
+    }
 }
 
 macro_rules! int_to_value {
@@ -388,6 +402,48 @@ impl<const N: usize> ToValue for [f32; N] {
         Value::Vector(self.to_vec())
     }
 }
+/// An `f64` vector as a parameter: `to_value` rounds each element to the nearest f32;
+/// `to_param` refuses an element that does not convert exactly.
+fn f64_vector_param(v: &[f64]) -> Result<Value> {
+    let mut out = Vec::with_capacity(v.len());
+    for (i, &x) in v.iter().enumerate() {
+        let f = x as f32;
+        if f64::from(f) != x {
+            return Err(Error::Parameter(format!(
+                "element {i} of the f64 vector ({x:?}) is not exactly representable as f32 \
+                 (vectors are stored as f32: convert with `as f32` to round)"
+            )));
+        }
+        out.push(f);
+    }
+    Ok(Value::Vector(out))
+}
+impl ToValue for [f64] {
+    /// Rounds each element to the nearest f32 (parameters use the exact
+    /// [`to_param`](ToValue::to_param)).
+    fn to_value(&self) -> Value {
+        Value::Vector(self.iter().map(|&x| x as f32).collect())
+    }
+    fn to_param(&self) -> Result<Value> {
+        f64_vector_param(self)
+    }
+}
+impl ToValue for Vec<f64> {
+    fn to_value(&self) -> Value {
+        self.as_slice().to_value()
+    }
+    fn to_param(&self) -> Result<Value> {
+        f64_vector_param(self)
+    }
+}
+impl<const N: usize> ToValue for [f64; N] {
+    fn to_value(&self) -> Value {
+        self.as_slice().to_value()
+    }
+    fn to_param(&self) -> Result<Value> {
+        f64_vector_param(self)
+    }
+}
 impl ToValue for Value {
     fn to_value(&self) -> Value {
         self.clone()
@@ -400,10 +456,19 @@ impl<T: ToValue> ToValue for Option<T> {
             None => Value::Null,
         }
     }
+    fn to_param(&self) -> Result<Value> {
+        match self {
+            Some(v) => v.to_param(),
+            None => Ok(Value::Null),
+        }
+    }
 }
 impl<T: ToValue + ?Sized> ToValue for &T {
     fn to_value(&self) -> Value {
         (**self).to_value()
+    }
+    fn to_param(&self) -> Result<Value> {
+        (**self).to_param()
     }
 }
 
@@ -412,6 +477,35 @@ impl<T: ToValue + ?Sized> ToValue for &T {
 pub trait Params {
     /// The parameter values, `$1` first.
     fn into_values(self) -> Vec<Value>;
+
+    /// The parameter values, `$1` first, as statements bind them: each through
+    /// [`ToValue::to_param`], which refuses lossy conversions.
+    ///
+    /// # Errors
+    /// [`Error::Parameter`] naming the parameter (`$n`) whose conversion would lose
+    /// information.
+    fn try_into_values(self) -> Result<Vec<Value>>
+    where
+        Self: Sized,
+    {
+        Ok(self.into_values())
+    }
+}
+
+/// `to_param` of each value, the error naming the parameter as `$n`.
+fn params_of<'a>(values: impl Iterator<Item = &'a (dyn ToValue + 'a)>) -> Result<Vec<Value>> {
+    values
+        .enumerate()
+        .map(|(i, v)| param_at(i, v.to_param()))
+        .collect()
+}
+
+/// Prefixes a parameter conversion error with the parameter's `$n` (`i` is 0-based).
+fn param_at(i: usize, v: Result<Value>) -> Result<Value> {
+    v.map_err(|e| match e {
+        Error::Parameter(m) => Error::Parameter(format!("${}: {m}", i + 1)),
+        e => e,
+    })
 }
 
 impl Params for () {
@@ -423,10 +517,16 @@ impl Params for &[&dyn ToValue] {
     fn into_values(self) -> Vec<Value> {
         self.iter().map(|v| v.to_value()).collect()
     }
+    fn try_into_values(self) -> Result<Vec<Value>> {
+        params_of(self.iter().copied())
+    }
 }
 impl<const N: usize> Params for &[&dyn ToValue; N] {
     fn into_values(self) -> Vec<Value> {
         self.iter().map(|v| v.to_value()).collect()
+    }
+    fn try_into_values(self) -> Result<Vec<Value>> {
+        params_of(self.iter().copied())
     }
 }
 impl Params for Vec<Value> {
@@ -443,6 +543,9 @@ impl<T: ToValue, const N: usize> Params for [T; N] {
     fn into_values(self) -> Vec<Value> {
         self.iter().map(ToValue::to_value).collect()
     }
+    fn try_into_values(self) -> Result<Vec<Value>> {
+        params_of(self.iter().map(|v| v as &dyn ToValue))
+    }
 }
 
 macro_rules! tuple_params {
@@ -450,6 +553,9 @@ macro_rules! tuple_params {
         impl<$($name: ToValue),+> Params for ($($name,)+) {
             fn into_values(self) -> Vec<Value> {
                 vec![$(self.$idx.to_value()),+]
+            }
+            fn try_into_values(self) -> Result<Vec<Value>> {
+                Ok(vec![$(param_at($idx, self.$idx.to_param())?),+])
             }
         }
     };
@@ -476,7 +582,9 @@ macro_rules! params {
 /// Converts a result [`Value`] into a Rust type, for [`Row::get`](crate::Row::get).
 ///
 /// Implemented for `i64`, `i32`, `u64`, `usize`, `f64`, `f32`, `bool`, `String`, `Vec<f32>`,
-/// [`Value`] and `Option<T>` (NULL is `None`). Integers read as `f64` too.
+/// `[f32; N]` (a vector of exactly `N` dimensions), `Vec<f64>` (a vector, widened exactly),
+/// [`Value`] and `Option<T>` (NULL is `None`). Integers read as `f64` too. For borrowed
+/// `&str` and `&[f32]` see [`FromValueRef`].
 pub trait FromValue: Sized {
     /// The Rust type's name, for error messages.
     const NAME: &'static str;
@@ -566,6 +674,198 @@ impl<T: FromValue> FromValue for Option<T> {
         match value {
             Value::Null => Some(None),
             v => T::from_value(v).map(Some),
+        }
+    }
+}
+
+impl<const N: usize> FromValue for [f32; N] {
+    const NAME: &'static str = "[f32; N]";
+    /// A vector of exactly `N` dimensions.
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Vector(v) => v.as_slice().try_into().ok(),
+            _ => None,
+        }
+    }
+}
+impl FromValue for Vec<f64> {
+    const NAME: &'static str = "Vec<f64>";
+    /// A vector, each f32 widened to f64 (exact).
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Vector(v) => Some(v.iter().map(|&x| f64::from(x)).collect()),
+            _ => None,
+        }
+    }
+}
+
+/// Converts a result [`Value`] into a Rust type that may borrow from it, for
+/// [`Row::get`](crate::Row::get): every [`FromValue`] type, plus `&str` (TEXT), `&[f32]`
+/// (a vector), `Option<&str>` and `Option<&[f32]>`.
+pub trait FromValueRef<'a>: Sized {
+    /// The Rust type's name, for error messages.
+    const NAME: &'static str;
+    /// Converts, or returns `None` when the value has another type (or is out of range).
+    fn from_value_ref(value: &'a Value) -> Option<Self>;
+}
+
+impl<'a, T: FromValue> FromValueRef<'a> for T {
+    const NAME: &'static str = T::NAME;
+    fn from_value_ref(value: &'a Value) -> Option<Self> {
+        T::from_value(value)
+    }
+}
+impl<'a> FromValueRef<'a> for &'a str {
+    const NAME: &'static str = "&str";
+    fn from_value_ref(value: &'a Value) -> Option<Self> {
+        ValueRef::from(value).as_str().ok()
+    }
+}
+impl<'a> FromValueRef<'a> for &'a [f32] {
+    const NAME: &'static str = "&[f32]";
+    fn from_value_ref(value: &'a Value) -> Option<Self> {
+        ValueRef::from(value).as_vector().ok()
+    }
+}
+impl<'a> FromValueRef<'a> for Option<&'a str> {
+    const NAME: &'static str = "&str";
+    fn from_value_ref(value: &'a Value) -> Option<Self> {
+        match value {
+            Value::Null => Some(None),
+            v => <&str>::from_value_ref(v).map(Some),
+        }
+    }
+}
+impl<'a> FromValueRef<'a> for Option<&'a [f32]> {
+    const NAME: &'static str = "&[f32]";
+    fn from_value_ref(value: &'a Value) -> Option<Self> {
+        match value {
+            Value::Null => Some(None),
+            v => <&[f32]>::from_value_ref(v).map(Some),
+        }
+    }
+}
+
+/// A result value borrowed from its row, as returned by [`Row::get_ref`](crate::Row::get_ref):
+/// text as `&str` and vectors as `&[f32]`, without copying.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum ValueRef<'a> {
+    /// SQL `NULL`.
+    Null,
+    /// `INTEGER`.
+    Integer(i64),
+    /// `REAL`.
+    Real(f64),
+    /// `TEXT`.
+    Text(&'a str),
+    /// `BOOLEAN`.
+    Boolean(bool),
+    /// `VECTOR(n)`: `n` f32 values.
+    Vector(&'a [f32]),
+}
+
+impl<'a> From<&'a Value> for ValueRef<'a> {
+    fn from(v: &'a Value) -> Self {
+        match v {
+            Value::Null => ValueRef::Null,
+            Value::Integer(i) => ValueRef::Integer(*i),
+            Value::Real(r) => ValueRef::Real(*r),
+            Value::Text(s) => ValueRef::Text(s),
+            Value::Boolean(b) => ValueRef::Boolean(*b),
+            Value::Vector(v) => ValueRef::Vector(v),
+        }
+    }
+}
+
+impl From<ValueRef<'_>> for Value {
+    fn from(v: ValueRef<'_>) -> Value {
+        match v {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Integer(i),
+            ValueRef::Real(r) => Value::Real(r),
+            ValueRef::Text(s) => Value::Text(s.to_string()),
+            ValueRef::Boolean(b) => Value::Boolean(b),
+            ValueRef::Vector(v) => Value::Vector(v.to_vec()),
+        }
+    }
+}
+
+impl<'a> ValueRef<'a> {
+    /// The SQL name of the value's type (`NULL`, `TEXT`, `VECTOR(3)`…).
+    pub fn type_name(&self) -> String {
+        match self {
+            ValueRef::Vector(v) => format!("VECTOR({})", v.len()),
+            ValueRef::Null => "NULL".into(),
+            ValueRef::Integer(_) => "INTEGER".into(),
+            ValueRef::Real(_) => "REAL".into(),
+            ValueRef::Text(_) => "TEXT".into(),
+            ValueRef::Boolean(_) => "BOOLEAN".into(),
+        }
+    }
+
+    /// True for NULL.
+    pub fn is_null(&self) -> bool {
+        matches!(self, ValueRef::Null)
+    }
+
+    fn mismatch<T>(&self, expected: &str) -> Result<T> {
+        Err(Error::type_mismatch("ValueRef", expected, self.type_name()))
+    }
+
+    /// The text of a TEXT value.
+    ///
+    /// # Errors
+    /// [`Error::TypeMismatch`] for any other type (NULL included).
+    pub fn as_str(&self) -> Result<&'a str> {
+        match self {
+            ValueRef::Text(s) => Ok(s),
+            _ => self.mismatch("TEXT"),
+        }
+    }
+
+    /// The elements of a vector value.
+    ///
+    /// # Errors
+    /// [`Error::TypeMismatch`] for any other type (NULL included).
+    pub fn as_vector(&self) -> Result<&'a [f32]> {
+        match self {
+            ValueRef::Vector(v) => Ok(v),
+            _ => self.mismatch("VECTOR"),
+        }
+    }
+
+    /// An INTEGER value.
+    ///
+    /// # Errors
+    /// [`Error::TypeMismatch`] for any other type.
+    pub fn as_i64(&self) -> Result<i64> {
+        match self {
+            ValueRef::Integer(i) => Ok(*i),
+            _ => self.mismatch("INTEGER"),
+        }
+    }
+
+    /// A REAL value, or an INTEGER converted to f64.
+    ///
+    /// # Errors
+    /// [`Error::TypeMismatch`] for any other type.
+    pub fn as_f64(&self) -> Result<f64> {
+        match self {
+            ValueRef::Real(r) => Ok(*r),
+            ValueRef::Integer(i) => Ok(*i as f64),
+            _ => self.mismatch("REAL"),
+        }
+    }
+
+    /// A BOOLEAN value.
+    ///
+    /// # Errors
+    /// [`Error::TypeMismatch`] for any other type.
+    pub fn as_bool(&self) -> Result<bool> {
+        match self {
+            ValueRef::Boolean(b) => Ok(*b),
+            _ => self.mismatch("BOOLEAN"),
         }
     }
 }

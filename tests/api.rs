@@ -225,7 +225,7 @@ fn row_get_by_index_and_name_with_every_type() {
         r.get::<Option<Vec<f32>>>("e").unwrap(),
         Some(vec![0.5, -1.0])
     );
-    assert_eq!(r.get_ref("s").unwrap(), &Value::Text("hi".into()));
+    assert_eq!(r.get_ref("s").unwrap(), vectable::ValueRef::Text("hi"));
     assert_eq!(r.values().len(), 8);
     assert_eq!(r.columns()[7], "nothing");
 

@@ -44,6 +44,7 @@ use view::CatalogView;
 mod open;
 mod load;
 mod options;
+mod stream;
 mod view;
 
 /// The result of [`Database::run`].
@@ -293,7 +294,9 @@ impl Database {
         self.run(sql, params).map(Output::affected)
     }
 
-    /// Runs one statement and returns its rows (empty for statements without rows).
+    /// Runs one statement and returns its rows (empty for statements without rows). The
+    /// whole result is computed and held in memory; [`Database::query_iter`] streams a large
+    /// scan instead.
     ///
     /// # Errors
     /// As [`Database::execute`].
@@ -368,14 +371,7 @@ impl Database {
         parsed: &ParsedStatement,
         params: impl Params,
     ) -> Result<Output> {
-        let params = params.into_values();
-        let used = parsed.params;
-        if params.len() > used {
-            return Err(Error::Parameter(format!(
-                "{} parameter(s) were given but the statement uses {used}",
-                params.len()
-            )));
-        }
+        let params = checked_params(parsed, params)?;
         self.run_parsed(&parsed.parsed, &params)
     }
 
@@ -844,6 +840,20 @@ fn table_entries(
             )
         })
         .collect()
+}
+
+/// The values of `params` for `parsed`, each converted by [`crate::ToValue::to_param`],
+/// after checking there are not more than the statement uses.
+fn checked_params(parsed: &ParsedStatement, params: impl Params) -> Result<Vec<Value>> {
+    let params = params.try_into_values()?;
+    let used = parsed.params;
+    if params.len() > used {
+        return Err(Error::Parameter(format!(
+            "{} parameter(s) were given but the statement uses {used}",
+            params.len()
+        )));
+    }
+    Ok(params)
 }
 
 /// The entry of the table whose catalog name is `key` (as a binder returned it).

@@ -13,6 +13,7 @@ pub(crate) mod file_source;
 pub(crate) mod knn;
 pub(crate) mod select;
 pub(crate) mod stats;
+pub(crate) mod stream;
 pub(crate) mod write;
 
 use crate::catalog::TableSchema;

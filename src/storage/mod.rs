@@ -16,6 +16,7 @@
 
 pub(crate) mod keys;
 pub(crate) mod migrate;
+pub(crate) mod snapshot;
 
 use std::path::Path;
 

@@ -1,0 +1,118 @@
+//! [`StoreSnapshot`]: reads of the rows and vectors as they were when it was taken
+//! (a RocksDB snapshot), for streaming query cursors.
+
+use rocksdb::{DBRawIterator, Snapshot};
+
+use super::{keys, vector_columns, KeyRange, Store, VectorCursors, CF_ROWS, CF_SINDEX, CF_VECTORS};
+use crate::catalog::TableSchema;
+use crate::error::Result;
+
+/// A consistent view of the store at one point: later writes are invisible to it. It keeps
+/// the versions it can see from being compacted away until it is dropped.
+pub(crate) struct StoreSnapshot<'a> {
+    store: &'a Store,
+    snap: Snapshot<'a>,
+}
+
+impl Store {
+    /// A snapshot of the store as it is now.
+    pub fn snapshot(&self) -> StoreSnapshot<'_> {
+        StoreSnapshot {
+            store: self,
+            snap: self.db.snapshot(),
+        }
+    }
+}
+
+impl StoreSnapshot<'_> {
+    /// [`Store::scan_raw_from`] in the snapshot.
+    pub fn scan_raw_from(
+        &self,
+        table_id: u64,
+        from: u64,
+        mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let (_, end) = keys::table_range(table_id);
+        let mut it: DBRawIterator<'_> = self.snap.raw_iterator_cf(self.store.cf(CF_ROWS));
+        it.seek(keys::row_key(table_id, from));
+        while it.valid() {
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
+            if k >= &end[..] {
+                break;
+            }
+            if !f(keys::rowid_of(k)?, v)? {
+                return Ok(());
+            }
+            it.next();
+        }
+        it.status()?;
+        Ok(())
+    }
+
+    /// [`Store::vector_cursors`] in the snapshot.
+    pub fn vector_cursors(
+        &self,
+        table: &TableSchema,
+        columns: Option<&[bool]>,
+    ) -> VectorCursors<'_> {
+        VectorCursors {
+            table_id: table.id,
+            cursors: vector_columns(table, columns)
+                .into_iter()
+                .map(|c| {
+                    (
+                        c,
+                        self.snap.raw_iterator_cf(self.store.cf(CF_VECTORS)),
+                        false,
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The rowids of the secondary-index entries in `ranges`, sorted (8 bytes per entry).
+    pub fn index_rowids(&self, ranges: &[KeyRange]) -> Result<Vec<u64>> {
+        let mut it = self.snap.raw_iterator_cf(self.store.cf(CF_SINDEX));
+        let mut out = Vec::new();
+        for r in ranges {
+            it.seek(&r.start);
+            while it.valid() {
+                let Some(k) = it.key() else { break };
+                if k >= &r.end[..] {
+                    break;
+                }
+                out.push(keys::sindex_rowid(k)?);
+                it.next();
+            }
+            it.status()?;
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// Calls `f(rowid, bytes)` for each of `rowids` (ascending) that has a row in the
+    /// snapshot, until `f` returns `Ok(false)`.
+    pub fn rows_by_id(
+        &self,
+        table_id: u64,
+        rowids: &[u64],
+        mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let mut it: DBRawIterator<'_> = self.snap.raw_iterator_cf(self.store.cf(CF_ROWS));
+        for &rowid in rowids {
+            let key = keys::row_key(table_id, rowid);
+            it.seek(key);
+            match (it.key(), it.value()) {
+                (Some(k), Some(v)) if k == &key[..] => {
+                    if !f(rowid, v)? {
+                        return Ok(());
+                    }
+                }
+                _ => it.status()?,
+            }
+        }
+        Ok(())
+    }
+}
