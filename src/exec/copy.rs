@@ -606,6 +606,7 @@ mod tests {
                 })
                 .collect(),
             primary_key: None,
+            extras: Vec::new(),
         }
     }
 

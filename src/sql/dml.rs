@@ -5,7 +5,7 @@
 
 use sqlparser::ast as sql;
 
-use crate::catalog::TableSchema;
+use crate::catalog::{Identity, TableSchema};
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::row::Rows;
@@ -35,7 +35,7 @@ pub(crate) enum InsertSource {
 
 impl Insert {
     /// The table's name and the rows to write: the source rows (`run` runs an
-    /// `INSERT … SELECT`'s query), each placed in table column order (NULL for columns not
+    /// `INSERT … SELECT`'s query), each placed in table column order (the column DEFAULT, else NULL, for columns not
     /// targeted) and converted to the column types.
     ///
     /// # Errors
@@ -68,7 +68,10 @@ impl Insert {
         let single = source_rows.len() == 1;
         let mut rows = Vec::with_capacity(source_rows.len());
         for (n, src) in source_rows.into_iter().enumerate() {
-            let mut row = vec![Value::Null; table.columns.len()];
+            // Columns left out get their DEFAULT (NULL when none).
+            let mut row: Vec<Value> = (0..table.columns.len())
+                .map(|c| table.extras(c).default.unwrap_or(Value::Null))
+                .collect();
             for (v, &c) in src.into_iter().zip(&targets) {
                 // Errors name the column, and the row of a multi-row INSERT.
                 let context = if single {
@@ -90,7 +93,9 @@ impl Insert {
 /// [`Error::Unsupported`] for `ON CONFLICT` / `RETURNING` / `OR` / `SET`, a table function or
 /// a source other than `VALUES` or `SELECT`; [`Error::NoSuchTable`] /
 /// [`Error::NoSuchColumn`]; [`Error::InvalidArgument`] for a column listed twice or a row of
-/// the wrong width; any binding error of the values or the query.
+/// the wrong width; [`Error::IdentityAlways`] when the targets include a `GENERATED ALWAYS`
+/// identity column (also without a column list); any binding error of the values or the
+/// query.
 pub(crate) fn bind_insert(
     ins: &sql::Insert,
     catalog: &dyn Catalog,
@@ -131,6 +136,14 @@ pub(crate) fn bind_insert(
         }
         seen
     };
+    if let Some((c, Identity::Always)) = table.identity() {
+        if targets.contains(&c) {
+            return Err(Error::IdentityAlways {
+                table: table.name.clone(),
+                column: table.columns[c].name.clone(),
+            });
+        }
+    }
     let source = match source.body.as_ref() {
         sql::SetExpr::Values(values) => {
             let mut b = Binder {

@@ -27,6 +27,7 @@
 //! [`Catalog`]: crate::sql::Catalog
 //! [`SubqueryFn`]: crate::sql::bind::SubqueryFn
 
+pub(crate) mod alter;
 pub(crate) mod bind;
 pub(crate) mod cache;
 pub(crate) mod copy;
@@ -151,6 +152,10 @@ pub(crate) enum Command<'a> {
     Delete(&'a sql::Delete),
     /// `COPY … FROM`; see [`copy::bind_copy`].
     Copy(copy::CopyStatement<'a>),
+    /// `ALTER TABLE`; see [`alter::bind_alter_table`].
+    AlterTable(&'a sql::AlterTable),
+    /// `DESCRIBE t`, `SHOW COLUMNS FROM t`: the table's name.
+    Describe(&'a sql::ObjectName),
 }
 
 /// Sorts a parsed statement by kind.
@@ -178,6 +183,18 @@ pub(crate) fn command(parsed: &Parsed) -> Result<Command<'_>> {
             }
         }
         SqlStatement::ShowTables { .. } => Command::ShowTables,
+        SqlStatement::AlterTable(at) => Command::AlterTable(at),
+        SqlStatement::ExplainTable { table_name, .. } => Command::Describe(table_name),
+        SqlStatement::ShowColumns { show_options, .. } => {
+            match show_options
+                .show_in
+                .as_ref()
+                .and_then(|i| i.parent_name.as_ref())
+            {
+                Some(name) => Command::Describe(name),
+                None => return Err(Error::unsupported("SHOW COLUMNS without FROM table")),
+            }
+        }
         SqlStatement::Set(set) => Command::Set(set),
         SqlStatement::CreateTable(ct) => Command::CreateTable(ct),
         SqlStatement::Drop {

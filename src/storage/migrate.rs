@@ -135,6 +135,7 @@ mod tests {
                 },
             ],
             primary_key: Some(0),
+            extras: Vec::new(),
         }
     }
 
