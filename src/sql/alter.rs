@@ -311,7 +311,8 @@ pub(crate) fn bind_alter_table(
             }
             AlterOp::RenameTable(new_name)
         }
-        other => return Err(Error::unsupported(format!(
+        other => {
+            return Err(Error::unsupported(format!(
             "ALTER TABLE … {}; vectable has ADD COLUMN, DROP COLUMN, RENAME COLUMN and RENAME TO",
             other
                 .to_string()
@@ -319,7 +320,8 @@ pub(crate) fn bind_alter_table(
                 .take(2)
                 .collect::<Vec<_>>()
                 .join(" ")
-        ))),
+        )))
+        }
     };
     Ok(Some(AlterTable { table: t.name, op }))
 }
