@@ -436,6 +436,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_record_without_its_extension_decodes_with_the_default() {
+        // A record as written before the extension existed, and one with it.
+        let old = encode(&(7u64, "t".to_string())).unwrap();
+        let (v, ext): ((u64, String), Vec<u32>) = decode_ext(&old, "record").unwrap();
+        assert_eq!((v, ext), ((7, "t".into()), vec![]));
+        let new = encode_ext(&(7u64, "t".to_string()), &vec![3u32, 4]).unwrap();
+        let (v, ext): ((u64, String), Vec<u32>) = decode_ext(&new, "record").unwrap();
+        assert_eq!((v, ext), ((7, "t".into()), vec![3, 4]));
+        // Readers that predate the extension ignore it.
+        assert_eq!(
+            decode::<(u64, String)>(&new, "record").unwrap(),
+            (7, "t".into())
+        );
+        assert!(matches!(
+            decode_ext::<(u64, String), Vec<u32>>(&new[..new.len() - 1], "record"),
+            Err(Error::Corrupt(_))
+        ));
+    }
+
+    #[test]
     fn row_keys_sort_by_table_then_rowid() {
         let mut keys = vec![
             row_key(2, 1),

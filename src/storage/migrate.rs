@@ -166,6 +166,7 @@ mod tests {
                     next_rowid: n as u64,
                     seq: 0,
                     rows: n as u64,
+                    identity: 0,
                 },
             )
             .unwrap();
