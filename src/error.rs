@@ -153,9 +153,9 @@ pub enum Error {
     },
 
     /// An `INSERT` gives a value (even NULL) to a `GENERATED ALWAYS AS IDENTITY` column, as
-    /// PostgreSQL's `cannot insert a non-DEFAULT value into column`. Leave the column out of
-    /// the column list; nothing is written.
-    #[error("cannot insert a non-DEFAULT value into column {column} of table {table}: it is GENERATED ALWAYS AS IDENTITY (leave it out of the column list)")]
+    /// PostgreSQL's `cannot insert a non-DEFAULT value into column`, or an `UPDATE` sets it.
+    /// Leave the column out of the column list; nothing is written.
+    #[error("cannot write a non-DEFAULT value into column {column} of table {table}: it is GENERATED ALWAYS AS IDENTITY (leave it out of the column list)")]
     IdentityAlways {
         /// The table written.
         table: String,

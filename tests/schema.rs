@@ -93,6 +93,12 @@ fn generated_always_identity_numbers_rows_and_refuses_explicit_values() {
         }
     }
     assert_eq!(count(&db, "t"), 2, "a refused INSERT writes nothing");
+    match db.execute("UPDATE t SET id = 7, name = 'z' WHERE id = 1", ()) {
+        Err(Error::IdentityAlways { column, .. }) => assert_eq!(column, "id"),
+        other => panic!("expected IdentityAlways, got {other:?}"),
+    }
+    db.execute("UPDATE t SET name = 'a' WHERE id = 1", ())
+        .unwrap();
 
     // The counter survives a reopen, and a refused statement did not move it.
     let db = reopen(db, dir.path());

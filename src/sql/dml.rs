@@ -201,7 +201,7 @@ pub(crate) struct Update {
 /// [`Error::Unsupported`] for `FROM` / `RETURNING` / joins / `LIMIT` / `SET (a, b) = …`;
 /// [`Error::NoSuchTable`] / [`Error::NoSuchColumn`]; a constant that does not convert to its
 /// column's type (a vector literal of the wrong dimension, say), before any row is touched;
-/// any binding error.
+/// [`Error::IdentityAlways`] for a `GENERATED ALWAYS` identity column; any binding error.
 pub(crate) fn bind_update(
     up: &sql::Update,
     catalog: &dyn Catalog,
@@ -233,6 +233,12 @@ pub(crate) fn bind_update(
             return Err(Error::unsupported("UPDATE ... SET (a, b) = ..."));
         };
         let c = table.require_column(&bind::object_name(cn)?)?;
+        if table.identity() == Some((c, Identity::Always)) {
+            return Err(Error::IdentityAlways {
+                table: table.name.clone(),
+                column: table.columns[c].name.clone(),
+            });
+        }
         let mut e = b.bind(&a.value)?;
         // Check constants (vector literals especially) before touching any row.
         if let Expr::Literal(v) = e {
