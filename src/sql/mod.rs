@@ -11,7 +11,8 @@
 //! - [`command`] sorts a parsed statement by kind (and refuses kinds vectable does not have),
 //!   so that [`crate::db`] can take the right lock before binding.
 //! - The binders, one module per kind: [`select`], [`dml`] (`INSERT`, `UPDATE`, `DELETE`),
-//!   [`ddl`] (`CREATE` / `DROP` of tables and indexes), [`copy`] and [`set`]; [`bind`] binds
+//!   [`ddl`] (`CREATE` / `DROP` of tables and indexes), [`alter`] (`ALTER TABLE`, column
+//!   defaults and identity, `DESCRIBE`), [`copy`] and [`set`]; [`bind`] binds
 //!   the expressions inside them. They read the catalog through [`Catalog`], and evaluate
 //!   scalar subqueries through a callback ([`SubqueryFn`]) that the caller provides.
 //!
@@ -21,6 +22,7 @@
 //! [`select`]: crate::sql::select
 //! [`dml`]: crate::sql::dml
 //! [`ddl`]: crate::sql::ddl
+//! [`alter`]: crate::sql::alter
 //! [`copy`]: crate::sql::copy
 //! [`set`]: crate::sql::set
 //! [`bind`]: crate::sql::bind

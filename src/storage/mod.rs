@@ -2,7 +2,8 @@
 //! and the vector change log.
 //!
 //! Column families (key layouts in [`keys`]):
-//! - `catalog`: table schemas, per-table counters (next rowid, change sequence), vector and
+//! - `catalog`: table schemas (with column defaults and identity), per-table counters (next
+//!   rowid, change sequence, identity counter), vector and
 //!   secondary index metadata, the storage layout version;
 //! - `rows`: `table id ‖ rowid → row` with its scalar columns only (vector columns are stored
 //!   as NULL), so a scan, a filter or a count never reads vector bytes;
