@@ -102,7 +102,9 @@ fn generated_always_identity_numbers_rows_and_refuses_explicit_values() {
 
     // The counter survives a reopen, and a refused statement did not move it.
     let db = reopen(db, dir.path());
-    db.execute("INSERT INTO t (name) VALUES ('c')", ()).unwrap();
+    // The keyword DEFAULT is the one value an ALWAYS identity column takes.
+    db.execute("INSERT INTO t VALUES (DEFAULT, 'c')", ())
+        .unwrap();
     assert_eq!(
         values(&db, "SELECT id, name FROM t ORDER BY id"),
         vec![
@@ -273,6 +275,11 @@ fn add_column_fills_existing_rows_with_null_or_the_default() {
     // New rows that leave a column out get its default.
     db.execute("INSERT INTO t (id, name) VALUES (3, 'c')", ())
         .unwrap();
+    db.execute(
+        "INSERT INTO t (id, name, score, note) VALUES (4, 'd', DEFAULT, DEFAULT)",
+        (),
+    )
+    .unwrap();
     assert_eq!(
         values(&db, "SELECT id, name, note, score, w FROM t ORDER BY id"),
         vec![
@@ -293,6 +300,13 @@ fn add_column_fills_existing_rows_with_null_or_the_default() {
             vec![
                 Value::Integer(3),
                 text("c"),
+                Value::Null,
+                Value::Integer(7),
+                Value::Vector(vec![0.5, 0.5])
+            ],
+            vec![
+                Value::Integer(4),
+                text("d"),
                 Value::Null,
                 Value::Integer(7),
                 Value::Vector(vec![0.5, 0.5])

@@ -87,15 +87,23 @@ impl Insert {
     }
 }
 
-/// Binds `INSERT INTO t [(columns)] VALUES … | SELECT …`.
+/// The keyword `DEFAULT` as a value of `INSERT … VALUES` (sqlparser reads it as an unquoted
+/// identifier).
+fn is_default_keyword(e: &sql::Expr) -> bool {
+    matches!(e, sql::Expr::Identifier(id)
+        if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
+}
+
+/// Binds `INSERT INTO t [(columns)] VALUES … | SELECT …`. The keyword `DEFAULT` as a value
+/// stands for the column's default (NULL when none; the next value of an identity column).
 ///
 /// # Errors
 /// [`Error::Unsupported`] for `ON CONFLICT` / `RETURNING` / `OR` / `SET`, a table function or
 /// a source other than `VALUES` or `SELECT`; [`Error::NoSuchTable`] /
 /// [`Error::NoSuchColumn`]; [`Error::InvalidArgument`] for a column listed twice or a row of
-/// the wrong width; [`Error::IdentityAlways`] when the targets include a `GENERATED ALWAYS`
-/// identity column (also without a column list); any binding error of the values or the
-/// query.
+/// the wrong width; [`Error::IdentityAlways`] when a value other than `DEFAULT` (or a
+/// `SELECT`) targets a `GENERATED ALWAYS` identity column (also without a column list); any
+/// binding error of the values or the query.
 pub(crate) fn bind_insert(
     ins: &sql::Insert,
     catalog: &dyn Catalog,
@@ -136,14 +144,15 @@ pub(crate) fn bind_insert(
         }
         seen
     };
-    if let Some((c, Identity::Always)) = table.identity() {
-        if targets.contains(&c) {
-            return Err(Error::IdentityAlways {
-                table: table.name.clone(),
-                column: table.columns[c].name.clone(),
-            });
-        }
-    }
+    // A `GENERATED ALWAYS` identity column may be targeted only by the keyword DEFAULT.
+    let always = match table.identity() {
+        Some((c, Identity::Always)) if targets.contains(&c) => Some(c),
+        _ => None,
+    };
+    let always_error = |c: usize| Error::IdentityAlways {
+        table: table.name.clone(),
+        column: table.columns[c].name.clone(),
+    };
     let source = match source.body.as_ref() {
         sql::SetExpr::Values(values) => {
             let mut b = Binder {
@@ -163,14 +172,24 @@ pub(crate) fn bind_insert(
                     )));
                 }
                 let mut vals = Vec::with_capacity(row.content.len());
-                for e in &row.content {
-                    vals.push(b.bind_value(e)?);
+                for (e, &c) in row.content.iter().zip(&targets) {
+                    if is_default_keyword(e) {
+                        // NULL in an identity column is generated at insert.
+                        vals.push(table.extras(c).default.unwrap_or(Value::Null));
+                    } else if always == Some(c) {
+                        return Err(always_error(c));
+                    } else {
+                        vals.push(b.bind_value(e)?);
+                    }
                 }
                 out.push(vals);
             }
             InsertSource::Values(out)
         }
         sql::SetExpr::Select(_) => {
+            if let Some(c) = always {
+                return Err(always_error(c));
+            }
             InsertSource::Select(Box::new(bind_select(source, catalog, params, subquery)?))
         }
         _ => {
