@@ -152,6 +152,35 @@ pub enum Error {
         index: String,
     },
 
+    /// An `INSERT` gives a value (even NULL) to a `GENERATED ALWAYS AS IDENTITY` column, as
+    /// PostgreSQL's `cannot insert a non-DEFAULT value into column`, or an `UPDATE` sets it.
+    /// Leave the column out of the column list; nothing is written.
+    #[error("cannot write a non-DEFAULT value into column {column} of table {table}: it is GENERATED ALWAYS AS IDENTITY (leave it out of the column list)")]
+    IdentityAlways {
+        /// The table written.
+        table: String,
+        /// The identity column.
+        column: String,
+    },
+
+    /// `ALTER TABLE … ADD COLUMN` or `RENAME COLUMN … TO` a name the table already has.
+    #[error("column {column} of table {table} already exists")]
+    ColumnExists {
+        /// The table altered.
+        table: String,
+        /// The name that is taken.
+        column: String,
+    },
+
+    /// `ALTER TABLE … DROP COLUMN` of the table's primary key (its rows are found by it).
+    #[error("cannot drop column {column} of table {table}: it is the primary key")]
+    DropPrimaryKey {
+        /// The table altered.
+        table: String,
+        /// The primary-key column.
+        column: String,
+    },
+
     /// `$n` refers to a parameter that was not supplied, or more parameters were given than
     /// used, or an `f64` vector parameter has an element that is not exactly an `f32` (the
     /// message names `$n`, the element and its value; see

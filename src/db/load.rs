@@ -165,6 +165,7 @@ impl Database {
             name: bound.name.clone(),
             columns: bound.columns,
             primary_key: None,
+            extras: bound.extras,
         };
         let values = rows
             .into_values()

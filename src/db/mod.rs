@@ -15,6 +15,7 @@ use sqlparser::ast::Query;
 
 use crate::catalog::{SecondaryIndex, TableSchema};
 use crate::error::{Error, Result};
+use crate::exec::alter as exec_alter;
 use crate::exec::cancel::{Cancel, InterruptHandle, Running};
 use crate::exec::candidates::CandidateCache;
 use crate::exec::copy;
@@ -25,6 +26,7 @@ use crate::expr::Expr;
 use crate::plan::access::{self as access_path, RowSource};
 use crate::plan::{self, SelectPlan};
 use crate::row::{Row, Rows};
+use crate::sql::alter;
 use crate::sql::cache::{ParsedStatement, StatementCache};
 use crate::sql::copy::bind_copy;
 use crate::sql::ddl::{self, CreateTable, NewIndex};
@@ -657,6 +659,27 @@ impl Database {
                 )?;
                 Ok(Output::Affected(n))
             }
+            Command::AlterTable(at) => {
+                let mut state = self.inner.state.write();
+                let bound = alter::bind_alter_table(at, &self.catalog(&state))?;
+                if let Some(bound) = bound {
+                    exec_alter::alter_table(
+                        &self.inner.store,
+                        &self.inner.vectors,
+                        &mut state.tables,
+                        bound,
+                    )?;
+                }
+                Ok(Output::Done("ALTER TABLE".into()))
+            }
+            Command::Describe(name) => {
+                let state = self.inner.state.read();
+                let entry = lookup(&state, &sql::bind::object_name(name)?)?;
+                Ok(Output::Rows(exec_alter::describe(
+                    entry,
+                    &self.inner.vectors,
+                )))
+            }
             Command::Copy(c) => {
                 let mut state = self.inner.state.write();
                 let c = bind_copy(&c, &self.catalog(&state))?;
@@ -774,6 +797,7 @@ impl Database {
             name: ct.name.clone(),
             columns: ct.columns,
             primary_key: ct.primary_key,
+            extras: ct.extras,
         };
         let counters = Counters::default();
         let mut batch = self.inner.store.batch();

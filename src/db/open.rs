@@ -208,9 +208,12 @@ fn new_inner(
 /// (`SELECT`, `EXPLAIN`, `SHOW TABLES`, `SET`).
 pub(super) fn write_name(command: &Command<'_>) -> Option<&'static str> {
     match command {
-        Command::Select(_) | Command::Explain { .. } | Command::ShowTables | Command::Set(_) => {
-            None
-        }
+        Command::Select(_)
+        | Command::Explain { .. }
+        | Command::ShowTables
+        | Command::Set(_)
+        | Command::Describe(_) => None,
+        Command::AlterTable(_) => Some("ALTER TABLE"),
         Command::Checkpoint => Some("CHECKPOINT"),
         Command::CreateTable(_) => Some("CREATE TABLE"),
         Command::CreateIndex(_) => Some("CREATE INDEX"),

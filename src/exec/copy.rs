@@ -705,6 +705,7 @@ mod tests {
                 })
                 .collect(),
             primary_key: None,
+            extras: Vec::new(),
         }
     }
 

@@ -92,6 +92,7 @@ pub(crate) fn infer_schema(path: &Path) -> Result<(TableSchema, CopyFormat)> {
             name: path.display().to_string(),
             columns,
             primary_key: None,
+            extras: Vec::new(),
         },
         format,
     ))

@@ -5,6 +5,7 @@
 //! order; a kNN query reads only the rows the index returns (plus a filter scan when there is
 //! a `WHERE`).
 
+pub(crate) mod alter;
 pub(crate) mod cancel;
 pub(crate) mod candidates;
 pub(crate) mod copy;

@@ -109,7 +109,29 @@ fn dup(t: &TableSchema, pk: usize, key: &Value) -> Error {
     }
 }
 
-/// Inserts full-width rows whose values already have their columns' types.
+/// The identity value of a new row: NULL (the column left out, or NULL given) gets the
+/// counter's next value; an explicit value (`BY DEFAULT`, or `COPY`) is kept and moves the
+/// counter up to it, so later generated values do not collide with it.
+fn fill_identity(t: &TableSchema, c: usize, counters: &mut Counters, v: &mut Value) -> Result<()> {
+    match v {
+        Value::Null => {
+            counters.identity = counters.identity.checked_add(1).ok_or_else(|| {
+                Error::invalid(format!(
+                    "identity column {} is out of values",
+                    t.qualified(c)
+                ))
+            })?;
+            *v = Value::Integer(counters.identity);
+        }
+        Value::Integer(i) => counters.identity = counters.identity.max(*i),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Inserts full-width rows whose values already have their columns' types. A NULL in the
+/// identity column is replaced by the next generated value (see `fill_identity`); the
+/// counter is written in the same batch as the rows.
 ///
 /// # Errors
 /// [`Error::NotNull`], [`Error::DuplicateKey`]; nothing is written on error.
@@ -157,8 +179,14 @@ pub(crate) fn insert_rows_in(
     if total >= 10_000 {
         report(0);
     }
-    for (n, row) in rows.iter().enumerate() {
+    let identity = t.identity().map(|(c, _)| c);
+    let mut rows = rows;
+    for (n, row) in rows.iter_mut().enumerate() {
         cancel.tick()?;
+        if let Some(c) = identity {
+            fill_identity(t, c, &mut counters, &mut row[c])?;
+        }
+        let row = &*row;
         check_not_null(t, row)?;
         if let Some(pk) = t.primary_key {
             let key = &row[pk];

@@ -519,6 +519,7 @@ mod tests {
                 },
             ],
             primary_key: Some(0),
+            extras: Vec::new(),
         }
     }
 

@@ -7,9 +7,10 @@
 use sqlparser::ast as sql;
 
 use crate::catalog::{
-    self, ColumnDef, HnswParams, IndexMeta, Metric, Quantization, SecondaryIndex,
+    self, ColumnDef, ColumnExtras, HnswParams, IndexMeta, Metric, Quantization, SecondaryIndex,
 };
 use crate::error::{Error, Result};
+use crate::sql::alter;
 use crate::sql::bind;
 use crate::sql::Catalog;
 use crate::value::DataType;
@@ -22,13 +23,16 @@ pub(crate) struct CreateTable {
     pub columns: Vec<ColumnDef>,
     /// Position of the `PRIMARY KEY` column (INTEGER or TEXT, `not_null` set).
     pub primary_key: Option<usize>,
+    /// Defaults and identity, one per column.
+    pub extras: Vec<ColumnExtras>,
 }
 
 /// Binds `CREATE TABLE`: `None` when `IF NOT EXISTS` finds the table (nothing to do).
 ///
 /// # Errors
 /// [`Error::Unsupported`] for `OR REPLACE` / `TEMPORARY` / `AS SELECT`, column options other
-/// than `NULL` / `NOT NULL` / `PRIMARY KEY`, a key of several columns or of a type other than
+/// than `NULL` / `NOT NULL` / `PRIMARY KEY` / `DEFAULT constant` / `GENERATED { ALWAYS | BY
+/// DEFAULT } AS IDENTITY` (or `SERIAL`), more than one identity column, a key of several columns or of a type other than
 /// INTEGER or TEXT; [`Error::InvalidIdentifier`]; [`Error::InvalidArgument`] for a column
 /// declared twice or no columns; [`Error::NoSuchColumn`] for a `PRIMARY KEY (c)` naming no
 /// column; [`Error::TableExists`]; [`Error::FileNameCollision`] when a vector column's index
@@ -45,6 +49,7 @@ pub(crate) fn bind_create_table(
     let name = bind::object_name(&ct.name)?;
     catalog::validate_identifier(&name)?;
     let mut columns: Vec<ColumnDef> = Vec::new();
+    let mut extras: Vec<ColumnExtras> = Vec::new();
     let mut primary_key = None;
     for (i, c) in ct.columns.iter().enumerate() {
         let cname = bind::ident_name(&c.name);
@@ -54,26 +59,17 @@ pub(crate) fn bind_create_table(
                 "column {cname} is declared twice in table {name}"
             )));
         }
-        let data_type = bind::data_type(&c.data_type)?;
-        let mut not_null = false;
-        for opt in &c.options {
-            match &opt.option {
-                sql::ColumnOption::NotNull => not_null = true,
-                sql::ColumnOption::Null => not_null = false,
-                sql::ColumnOption::PrimaryKey(_) => {
-                    if primary_key.replace(i).is_some() {
-                        return Err(Error::unsupported("more than one PRIMARY KEY column"));
-                    }
-                    not_null = true;
-                }
-                other => return Err(Error::unsupported(format!("column option {other}"))),
-            }
+        let col = alter::bind_column(&name, &cname, c)?;
+        if col.primary_key && primary_key.replace(i).is_some() {
+            return Err(Error::unsupported("more than one PRIMARY KEY column"));
         }
-        columns.push(ColumnDef {
-            name: cname,
-            data_type,
-            not_null,
-        });
+        if col.extras.identity.is_some() && extras.iter().any(|e| e.identity.is_some()) {
+            return Err(Error::unsupported(
+                "more than one identity column in a table",
+            ));
+        }
+        columns.push(col.def);
+        extras.push(col.extras);
     }
     if columns.is_empty() {
         return Err(Error::invalid(format!(
@@ -153,6 +149,7 @@ pub(crate) fn bind_create_table(
         name,
         columns,
         primary_key,
+        extras,
     }))
 }
 

@@ -5,7 +5,7 @@
 
 use sqlparser::ast as sql;
 
-use crate::catalog::TableSchema;
+use crate::catalog::{Identity, TableSchema};
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::row::Rows;
@@ -35,7 +35,7 @@ pub(crate) enum InsertSource {
 
 impl Insert {
     /// The table's name and the rows to write: the source rows (`run` runs an
-    /// `INSERT … SELECT`'s query), each placed in table column order (NULL for columns not
+    /// `INSERT … SELECT`'s query), each placed in table column order (the column DEFAULT, else NULL, for columns not
     /// targeted) and converted to the column types.
     ///
     /// # Errors
@@ -68,7 +68,10 @@ impl Insert {
         let single = source_rows.len() == 1;
         let mut rows = Vec::with_capacity(source_rows.len());
         for (n, src) in source_rows.into_iter().enumerate() {
-            let mut row = vec![Value::Null; table.columns.len()];
+            // Columns left out get their DEFAULT (NULL when none).
+            let mut row: Vec<Value> = (0..table.columns.len())
+                .map(|c| table.extras(c).default.unwrap_or(Value::Null))
+                .collect();
             for (v, &c) in src.into_iter().zip(&targets) {
                 // Errors name the column, and the row of a multi-row INSERT.
                 let context = if single {
@@ -84,13 +87,23 @@ impl Insert {
     }
 }
 
-/// Binds `INSERT INTO t [(columns)] VALUES … | SELECT …`.
+/// The keyword `DEFAULT` as a value of `INSERT … VALUES` (sqlparser reads it as an unquoted
+/// identifier).
+fn is_default_keyword(e: &sql::Expr) -> bool {
+    matches!(e, sql::Expr::Identifier(id)
+        if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
+}
+
+/// Binds `INSERT INTO t [(columns)] VALUES … | SELECT …`. The keyword `DEFAULT` as a value
+/// stands for the column's default (NULL when none; the next value of an identity column).
 ///
 /// # Errors
 /// [`Error::Unsupported`] for `ON CONFLICT` / `RETURNING` / `OR` / `SET`, a table function or
 /// a source other than `VALUES` or `SELECT`; [`Error::NoSuchTable`] /
 /// [`Error::NoSuchColumn`]; [`Error::InvalidArgument`] for a column listed twice or a row of
-/// the wrong width; any binding error of the values or the query.
+/// the wrong width; [`Error::IdentityAlways`] when a value other than `DEFAULT` (or a
+/// `SELECT`) targets a `GENERATED ALWAYS` identity column (also without a column list); any
+/// binding error of the values or the query.
 pub(crate) fn bind_insert(
     ins: &sql::Insert,
     catalog: &dyn Catalog,
@@ -131,6 +144,15 @@ pub(crate) fn bind_insert(
         }
         seen
     };
+    // A `GENERATED ALWAYS` identity column may be targeted only by the keyword DEFAULT.
+    let always = match table.identity() {
+        Some((c, Identity::Always)) if targets.contains(&c) => Some(c),
+        _ => None,
+    };
+    let always_error = |c: usize| Error::IdentityAlways {
+        table: table.name.clone(),
+        column: table.columns[c].name.clone(),
+    };
     let source = match source.body.as_ref() {
         sql::SetExpr::Values(values) => {
             let mut b = Binder {
@@ -150,14 +172,24 @@ pub(crate) fn bind_insert(
                     )));
                 }
                 let mut vals = Vec::with_capacity(row.content.len());
-                for e in &row.content {
-                    vals.push(b.bind_value(e)?);
+                for (e, &c) in row.content.iter().zip(&targets) {
+                    if is_default_keyword(e) {
+                        // NULL in an identity column is generated at insert.
+                        vals.push(table.extras(c).default.unwrap_or(Value::Null));
+                    } else if always == Some(c) {
+                        return Err(always_error(c));
+                    } else {
+                        vals.push(b.bind_value(e)?);
+                    }
                 }
                 out.push(vals);
             }
             InsertSource::Values(out)
         }
         sql::SetExpr::Select(_) => {
+            if let Some(c) = always {
+                return Err(always_error(c));
+            }
             InsertSource::Select(Box::new(bind_select(source, catalog, params, subquery)?))
         }
         _ => {
@@ -188,7 +220,7 @@ pub(crate) struct Update {
 /// [`Error::Unsupported`] for `FROM` / `RETURNING` / joins / `LIMIT` / `SET (a, b) = …`;
 /// [`Error::NoSuchTable`] / [`Error::NoSuchColumn`]; a constant that does not convert to its
 /// column's type (a vector literal of the wrong dimension, say), before any row is touched;
-/// any binding error.
+/// [`Error::IdentityAlways`] for a `GENERATED ALWAYS` identity column; any binding error.
 pub(crate) fn bind_update(
     up: &sql::Update,
     catalog: &dyn Catalog,
@@ -220,6 +252,12 @@ pub(crate) fn bind_update(
             return Err(Error::unsupported("UPDATE ... SET (a, b) = ..."));
         };
         let c = table.require_column(&bind::object_name(cn)?)?;
+        if table.identity() == Some((c, Identity::Always)) {
+            return Err(Error::IdentityAlways {
+                table: table.name.clone(),
+                column: table.columns[c].name.clone(),
+            });
+        }
         let mut e = b.bind(&a.value)?;
         // Check constants (vector literals especially) before touching any row.
         if let Expr::Literal(v) = e {

@@ -12,7 +12,8 @@
 //! - [`command`] sorts a parsed statement by kind (and refuses kinds vectable does not have),
 //!   so that [`crate::db`] can take the right lock before binding.
 //! - The binders, one module per kind: [`select`], [`dml`] (`INSERT`, `UPDATE`, `DELETE`),
-//!   [`ddl`] (`CREATE` / `DROP` of tables and indexes), [`copy`] and [`set`]; [`bind`] binds
+//!   [`ddl`] (`CREATE` / `DROP` of tables and indexes), [`alter`] (`ALTER TABLE`, column
+//!   defaults and identity, `DESCRIBE`), [`copy`] and [`set`]; [`bind`] binds
 //!   the expressions inside them. They read the catalog through [`Catalog`], and evaluate
 //!   scalar subqueries through a callback ([`SubqueryFn`]) that the caller provides.
 //!
@@ -22,6 +23,7 @@
 //! [`select`]: crate::sql::select
 //! [`dml`]: crate::sql::dml
 //! [`ddl`]: crate::sql::ddl
+//! [`alter`]: crate::sql::alter
 //! [`copy`]: crate::sql::copy
 //! [`set`]: crate::sql::set
 //! [`load`]: crate::sql::load
@@ -29,6 +31,7 @@
 //! [`Catalog`]: crate::sql::Catalog
 //! [`SubqueryFn`]: crate::sql::bind::SubqueryFn
 
+pub(crate) mod alter;
 pub(crate) mod bind;
 pub(crate) mod cache;
 pub(crate) mod copy;
@@ -155,6 +158,10 @@ pub(crate) enum Command<'a> {
     Delete(&'a sql::Delete),
     /// `COPY … FROM`; see [`copy::bind_copy`].
     Copy(copy::CopyStatement<'a>),
+    /// `ALTER TABLE`; see [`alter::bind_alter_table`].
+    AlterTable(&'a sql::AlterTable),
+    /// `DESCRIBE t`, `SHOW COLUMNS FROM t`: the table's name.
+    Describe(&'a sql::ObjectName),
 }
 
 /// Sorts a parsed statement by kind.
@@ -182,6 +189,18 @@ pub(crate) fn command(parsed: &Parsed) -> Result<Command<'_>> {
             }
         }
         SqlStatement::ShowTables { .. } => Command::ShowTables,
+        SqlStatement::AlterTable(at) => Command::AlterTable(at),
+        SqlStatement::ExplainTable { table_name, .. } => Command::Describe(table_name),
+        SqlStatement::ShowColumns { show_options, .. } => {
+            match show_options
+                .show_in
+                .as_ref()
+                .and_then(|i| i.parent_name.as_ref())
+            {
+                Some(name) => Command::Describe(name),
+                None => return Err(Error::unsupported("SHOW COLUMNS without FROM table")),
+            }
+        }
         SqlStatement::Set(set) => Command::Set(set),
         SqlStatement::CreateTable(ct) => Command::CreateTable(ct),
         SqlStatement::Drop {

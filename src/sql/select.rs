@@ -235,6 +235,7 @@ pub(crate) fn bind_select(
                     name: String::new(),
                     columns: vec![],
                     primary_key: None,
+                    extras: Vec::new(),
                 };
                 &t_owned
             }

@@ -49,6 +49,39 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
     }
 }
 
+/// `version byte ‖ bincode(value) ‖ bincode(ext)`: a record with an extension appended.
+/// Readers that predate the extension decode `value` and ignore the trailing bytes.
+pub fn encode_ext<T: Serialize, E: Serialize>(value: &T, ext: &E) -> Result<Vec<u8>> {
+    let mut out = encode(value)?;
+    bincode::serde::encode_into_std_write(ext, &mut out, bincode::config::standard())
+        .map_err(|e| Error::Corrupt(format!("cannot encode record: {e}")))?;
+    Ok(out)
+}
+
+/// Inverse of [`encode_ext`]; a record written without the extension (by an older version)
+/// gets `E::default()`.
+pub fn decode_ext<T: DeserializeOwned, E: DeserializeOwned + Default>(
+    bytes: &[u8],
+    what: &str,
+) -> Result<(T, E)> {
+    match bytes.split_first() {
+        Some((&FORMAT_VERSION, rest)) => {
+            let (v, used) = bincode::serde::decode_from_slice(rest, bincode::config::standard())
+                .map_err(|e| Error::Corrupt(format!("{what}: {e}")))?;
+            let tail = &rest[used..];
+            let ext = if tail.is_empty() {
+                E::default()
+            } else {
+                bincode::serde::decode_from_slice(tail, bincode::config::standard())
+                    .map_err(|e| Error::Corrupt(format!("{what} (extension): {e}")))?
+                    .0
+            };
+            Ok((v, ext))
+        }
+        _ => Ok((decode(bytes, what)?, E::default())),
+    }
+}
+
 /// Decodes a stored row, materialising only the columns whose `columns[i]` is true (the
 /// others are `Value::Null`); `None` decodes every column. Skipping is cheap: a vector is one
 /// length-prefixed byte string, so an unread vector column costs a length read.
@@ -401,6 +434,26 @@ pub const LAYOUT_VERSION: u32 = 2;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_without_its_extension_decodes_with_the_default() {
+        // A record as written before the extension existed, and one with it.
+        let old = encode(&(7u64, "t".to_string())).unwrap();
+        let (v, ext): ((u64, String), Vec<u32>) = decode_ext(&old, "record").unwrap();
+        assert_eq!((v, ext), ((7, "t".into()), vec![]));
+        let new = encode_ext(&(7u64, "t".to_string()), &vec![3u32, 4]).unwrap();
+        let (v, ext): ((u64, String), Vec<u32>) = decode_ext(&new, "record").unwrap();
+        assert_eq!((v, ext), ((7, "t".into()), vec![3, 4]));
+        // Readers that predate the extension ignore it.
+        assert_eq!(
+            decode::<(u64, String)>(&new, "record").unwrap(),
+            (7, "t".into())
+        );
+        assert!(matches!(
+            decode_ext::<(u64, String), Vec<u32>>(&new[..new.len() - 1], "record"),
+            Err(Error::Corrupt(_))
+        ));
+    }
 
     #[test]
     fn row_keys_sort_by_table_then_rowid() {

@@ -135,6 +135,7 @@ mod tests {
                 },
             ],
             primary_key: Some(0),
+            extras: Vec::new(),
         }
     }
 
@@ -165,6 +166,7 @@ mod tests {
                     next_rowid: n as u64,
                     seq: 0,
                     rows: n as u64,
+                    identity: 0,
                 },
             )
             .unwrap();

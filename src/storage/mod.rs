@@ -2,7 +2,8 @@
 //! and the vector change log.
 //!
 //! Column families (key layouts in [`keys`]):
-//! - `catalog`: table schemas, per-table counters (next rowid, change sequence), vector and
+//! - `catalog`: table schemas (with column defaults and identity), per-table counters (next
+//!   rowid, change sequence, identity counter), vector and
 //!   secondary index metadata, the storage layout version;
 //! - `rows`: `table id ‖ rowid → row` with its scalar columns only (vector columns are stored
 //!   as NULL), so a scan, a filter or a count never reads vector bytes;
@@ -14,6 +15,7 @@
 //!
 //! Writes go through a [`Batch`], one RocksDB `WriteBatch` per statement, with the WAL on.
 
+mod alter;
 pub(crate) mod keys;
 pub(crate) mod migrate;
 pub(crate) mod snapshot;
@@ -53,6 +55,11 @@ pub(crate) struct Counters {
     pub seq: u64,
     /// Number of rows in the table.
     pub rows: u64,
+    /// The largest value the identity column has held: generated values continue from
+    /// here + 1 (0 for a new table). Stored after the other fields (see
+    /// [`keys::encode_ext`]).
+    #[serde(skip)]
+    pub identity: i64,
 }
 
 /// What happened to a row's vector, as recorded in the change log.
@@ -227,10 +234,14 @@ impl Store {
             } else if k.len() == 13 && k[0] == b'x' {
                 secondary.push(keys::decode::<SecondaryIndex>(&v, "secondary index")?);
             } else if k.len() == 9 && k[0] == b't' {
-                tables.push(keys::decode::<TableSchema>(&v, "table schema")?);
+                let (mut t, extras): (TableSchema, _) = keys::decode_ext(&v, "table schema")?;
+                t.extras = extras;
+                tables.push(t);
             } else if k.len() == 9 && k[0] == b'c' {
                 let id = u64::from_be_bytes(k[1..9].try_into().expect("9-byte key"));
-                counters.insert(id, keys::decode::<Counters>(&v, "table counters")?);
+                let (mut c, identity): (Counters, i64) = keys::decode_ext(&v, "table counters")?;
+                c.identity = identity;
+                counters.insert(id, c);
             } else if k.len() == 13 && k[0] == b'i' {
                 indexes.push(keys::decode::<IndexMeta>(&v, "index metadata")?);
             }
@@ -664,7 +675,7 @@ impl Batch<'_> {
         self.wb.put_cf(
             self.store.cf(CF_CATALOG),
             keys::table_key(schema.id),
-            keys::encode(schema)?,
+            keys::encode_ext(schema, &schema.extras)?,
         );
         Ok(())
     }
@@ -673,7 +684,7 @@ impl Batch<'_> {
         self.wb.put_cf(
             self.store.cf(CF_CATALOG),
             keys::counters_key(table_id),
-            keys::encode(counters)?,
+            keys::encode_ext(counters, &counters.identity)?,
         );
         Ok(())
     }

@@ -969,6 +969,47 @@ impl VectorIndexes {
         Ok(())
     }
 
+    /// Takes the index of a column out of memory (metadata, cache entry, last load) without
+    /// saving it or touching its file, catalog record or change log, for `ALTER TABLE`; returns
+    /// its metadata. A dirty index loses nothing: its unsaved changes are in the change log.
+    pub fn detach(&self, key: Key) -> Option<IndexMeta> {
+        let meta = self.metas.lock().remove(&key)?;
+        self.cache.lock().pop(&key);
+        self.last_load.lock().remove(&key);
+        Some(meta)
+    }
+
+    /// Registers a detached index under its new metadata (after `ALTER TABLE` renamed its
+    /// table or column, or moved the column), renaming its file from `old_file` to
+    /// [`IndexMeta::file_name`] when they differ. A file that cannot be renamed is left
+    /// behind with a warning: the next query then rebuilds the index from the rows.
+    pub fn attach(&self, meta: IndexMeta, old_file: &str) {
+        let new_file = meta.file_name();
+        if new_file != old_file {
+            let from = self.dir.join(old_file);
+            let to = self.dir.join(&new_file);
+            if let Err(e) = fs::rename(&from, &to) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    log::warn!("cannot rename {} to {}: {e}", from.display(), to.display());
+                }
+            }
+        }
+        self.metas
+            .lock()
+            .insert((meta.table_id, meta.column_index), meta);
+    }
+
+    /// Deletes the file of an index taken out by [`detach`](Self::detach) (`ALTER TABLE
+    /// DROP COLUMN`); a missing file is fine.
+    pub fn remove_file(&self, meta: &IndexMeta) {
+        let path = self.path_of(meta);
+        if let Err(e) = fs::remove_file(&path) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                log::warn!("cannot remove {}: {e}", path.display());
+            }
+        }
+    }
+
     /// Removes every index of a table (its rows and logs are deleted by the caller's batch).
     pub fn forget_table(&self, store: &Store, table_id: u64) -> Result<()> {
         for column in self.indexed_columns(table_id) {

@@ -28,6 +28,8 @@ pub enum Command {
         /// The table to append to or create.
         table: String,
     },
+    /// `\d [TABLE]` (as in psql): the columns of TABLE (`DESCRIBE TABLE`), or the tables.
+    Describe(Option<String>),
     /// `.help`: list the dot commands.
     Help,
     /// `.quit` or `.exit`: leave the shell.
@@ -42,6 +44,7 @@ pub const HELP: &str = "\
 .mode [MODE]            Set the output mode: table (default), csv, json or line
 .timer on|off           Print the run time of each statement
 .import FILE TABLE      Append FILE (.csv with a header line, or .parquet) to TABLE; create TABLE from FILE if missing
+\\d [TABLE]              Describe TABLE's columns (DESCRIBE TABLE), or list the tables
 .help                   Show this message
 .quit, .exit            Leave the shell
 
@@ -91,6 +94,11 @@ impl Command {
                     table: (*table).to_string(),
                 }),
                 _ => Err(usage(".import FILE TABLE")),
+            },
+            "\\d" => match args.as_slice() {
+                [] => Ok(Command::Describe(None)),
+                [table] => Ok(Command::Describe(Some((*table).to_string()))),
+                _ => Err(usage("\\d [TABLE]")),
             },
             ".help" => no_args(&args, ".help").map(|()| Command::Help),
             ".quit" | ".exit" => no_args(&args, name).map(|()| Command::Quit),
@@ -154,6 +162,16 @@ fn split_args(line: &str) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn describe() {
+        assert_eq!(Command::parse("\\d"), Ok(Command::Describe(None)));
+        assert_eq!(
+            Command::parse(" \\d items "),
+            Ok(Command::Describe(Some("items".into())))
+        );
+        assert!(Command::parse("\\d a b").is_err());
+    }
 
     #[test]
     fn tables() {

@@ -58,7 +58,8 @@ impl InputBuffer {
 
     /// Adds one line of input; returns what is ready to run, if anything.
     pub fn push_line(&mut self, line: &str) -> Option<Input> {
-        if self.text.is_empty() && line.trim_start().starts_with('.') {
+        // Dot commands, and psql's `\d`.
+        if self.text.is_empty() && line.trim_start().starts_with(['.', '\\']) {
             return Some(Input::Command(line.trim().to_string()));
         }
         self.text.push_str(line);

@@ -159,7 +159,10 @@ impl Session {
     /// Runs a parsed dot command.
     pub fn run_command(&mut self, command: Command) -> Result<Flow, ShellError> {
         match command {
-            Command::Tables => {
+            Command::Describe(Some(table)) => {
+                self.run_statement(&format!("DESCRIBE \"{}\"", table.replace('"', "\"\"")))?;
+            }
+            Command::Tables | Command::Describe(None) => {
                 for table in self.db.tables() {
                     self.printer.line(&table.name)?;
                 }
