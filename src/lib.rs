@@ -61,7 +61,10 @@ pub use db::{Database, Options, Output, MAX_EF_SEARCH};
 pub use error::{Error, Result};
 pub use row::{OptionalExtension, Row, RowIndex, Rows};
 pub use sql::set::FilteredKnnSetting;
-pub use sql::split_statements;
+pub use sql::{split_statements, split_statements_at};
 pub use statement::Statement;
-pub use value::{format_vector, DataType, FromValue, Params, ToValue, Value, MAX_VECTOR_DIMS};
+pub use value::{
+    format_f32, format_real, format_vector, DataType, FromValue, Params, ToValue, Value,
+    MAX_VECTOR_DIMS,
+};
 pub use vector::{IndexStatus, LoadEvent, Progress};

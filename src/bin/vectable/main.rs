@@ -2,7 +2,7 @@
 //! `sqlite3` and `duckdb` shells.
 //!
 //! ```text
-//! vectable [DIR] [-c SQL]... [--mode table|csv|json|line] [--timer]
+//! vectable [DIR] [-c SQL]... [--mode table|box|markdown|csv|json|line] [--timer]
 //! ```
 //!
 //! With `-c`, runs the given statements and dot commands and exits; with piped stdin, runs
@@ -10,6 +10,7 @@
 //! interactive prompt.
 
 mod command;
+mod complete;
 mod print;
 mod progress;
 mod repl;
@@ -53,14 +54,20 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    init_logging();
-
-    let mut options = Options::new();
     let progress = std::io::stderr().is_terminal().then(ProgressReporter::new);
-    if let Some(reporter) = &progress {
-        options = options.on_progress(reporter.callback());
-    }
-    let db = match Database::open_with(&args.dir, options) {
+    init_logging(progress.clone());
+
+    let options = {
+        let progress = progress.clone();
+        move || {
+            let mut options = Options::new();
+            if let Some(reporter) = &progress {
+                options = options.on_progress(reporter.callback());
+            }
+            options
+        }
+    };
+    let db = match Database::open_with(&args.dir, options()) {
         Ok(db) => db,
         Err(e) => {
             eprintln!("Error: {e}");
@@ -68,6 +75,7 @@ fn main() -> ExitCode {
         }
     };
     let mut session = Session::new(db, args.mode, args.timer, progress);
+    session.set_opener(Box::new(move |dir| Database::open_with(dir, options())));
 
     if !args.commands.is_empty() {
         for script in &args.commands {
@@ -111,13 +119,18 @@ fn report(error: &ShellError) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Sends library log messages (warnings by default; see `VECTABLE_LOG`) to stderr.
-fn init_logging() {
+/// Sends library log messages (warnings by default; see `VECTABLE_LOG`) to stderr; while a
+/// progress bar is drawn, through it, so that a message does not print over the bar.
+fn init_logging(progress: Option<ProgressReporter>) {
+    let target = match progress {
+        Some(reporter) => env_logger::Target::Pipe(Box::new(reporter.log_writer())),
+        None => env_logger::Target::Stderr,
+    };
     // Fails only when a logger is already installed, which cannot happen here.
     let _ = env_logger::Builder::new()
         .filter_level(log::LevelFilter::Warn)
         .parse_env("VECTABLE_LOG")
-        .target(env_logger::Target::Stderr)
+        .target(target)
         .format_timestamp(None)
         .try_init();
 }

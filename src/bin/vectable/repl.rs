@@ -6,8 +6,10 @@
 use std::path::PathBuf;
 
 use rustyline::error::ReadlineError;
-use rustyline::DefaultEditor;
+use rustyline::history::DefaultHistory;
+use rustyline::Editor;
 
+use crate::complete::ShellHelper;
 use crate::session::{Flow, Session, ShellError};
 
 /// Prompt when no statement is pending.
@@ -49,9 +51,14 @@ impl InputBuffer {
     }
 
     /// Adds one line of input; returns what is ready to run, if anything.
+    ///
+    /// With nothing pending, `\q`, `exit` and `quit` (with or without `;`) are `.quit`.
     pub fn push_line(&mut self, line: &str) -> Option<Input> {
         if self.text.is_empty() && line.trim_start().starts_with('.') {
             return Some(Input::Command(line.trim().to_string()));
+        }
+        if self.text.is_empty() && is_quit(line) {
+            return Some(Input::Command(".quit".to_string()));
         }
         self.text.push_str(line);
         self.text.push('\n');
@@ -71,6 +78,12 @@ impl InputBuffer {
         let text = std::mem::take(&mut self.text);
         (!text.trim().is_empty()).then_some(text)
     }
+}
+
+/// `\q`, `exit` or `quit`, in any case, with or without a final `;`.
+fn is_quit(line: &str) -> bool {
+    let word = line.trim().trim_end_matches(';').trim_end();
+    word == "\\q" || word.eq_ignore_ascii_case("exit") || word.eq_ignore_ascii_case("quit")
 }
 
 /// Whether buffered SQL text is ready to run.
@@ -144,26 +157,33 @@ fn scan(sql: &str) -> SqlState {
 
 /// Runs a script (one `-c` argument, or all of stdin): SQL statements and dot-command lines in
 /// order. SQL at the end without a final `;` runs too. Stops at the first error.
+///
+/// Syntax errors give their line counted from the start of `script`.
 pub fn run_script(session: &mut Session, script: &str) -> Result<Flow, ShellError> {
     let mut buffer = InputBuffer::new();
-    for line in script.lines() {
+    // The 1-based line where the pending SQL starts.
+    let mut first_line = 1;
+    for (i, line) in script.lines().enumerate() {
+        if buffer.is_empty() {
+            first_line = i + 1;
+        }
         if let Some(input) = buffer.push_line(line) {
-            if run_input(session, &input)? == Flow::Quit {
+            if run_input(session, &input, first_line)? == Flow::Quit {
                 return Ok(Flow::Quit);
             }
         }
     }
     if let Some(rest) = buffer.finish() {
-        session.run_sql(&rest)?;
+        session.run_sql(&rest, first_line)?;
     }
     Ok(Flow::Continue)
 }
 
-/// Runs one unit of input.
-fn run_input(session: &mut Session, input: &Input) -> Result<Flow, ShellError> {
+/// Runs one unit of input; SQL starts at line `first_line` of the input.
+fn run_input(session: &mut Session, input: &Input, first_line: usize) -> Result<Flow, ShellError> {
     match input {
         Input::Command(line) => session.run_command_line(line),
-        Input::Sql(sql) => session.run_sql(sql).map(|()| Flow::Continue),
+        Input::Sql(sql) => session.run_sql(sql, first_line).map(|()| Flow::Continue),
     }
 }
 
@@ -172,7 +192,8 @@ fn run_input(session: &mut Session, input: &Input) -> Result<Flow, ShellError> {
 /// # Errors
 /// Only when the terminal cannot be set up.
 pub fn interactive(session: &mut Session) -> Result<(), ReadlineError> {
-    let mut editor = DefaultEditor::new()?;
+    let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::new()?;
+    editor.set_helper(Some(ShellHelper::default()));
     let history = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(HISTORY_FILE));
     if let Some(path) = &history {
         // A missing or unreadable history file is normal on the first run.
@@ -194,6 +215,9 @@ pub fn interactive(session: &mut Session) -> Result<(), ReadlineError> {
         } else {
             CONTINUATION_PROMPT
         };
+        if let Some(helper) = editor.helper_mut() {
+            helper.set_names(session.names());
+        }
         match editor.readline(prompt) {
             Ok(line) => {
                 let Some(input) = buffer.push_line(&line) else {
@@ -203,7 +227,7 @@ pub fn interactive(session: &mut Session) -> Result<(), ReadlineError> {
                     Input::Command(text) | Input::Sql(text) => text.trim_end(),
                 };
                 let _ = editor.add_history_entry(entry);
-                match run_input(session, &input) {
+                match run_input(session, &input, 1) {
                     Ok(Flow::Continue) => {}
                     Ok(Flow::Quit) => break,
                     Err(e) => eprintln!("Error: {e}"),
@@ -295,6 +319,22 @@ mod tests {
         assert_eq!(b.push_line("SELECT 1"), None);
         assert_eq!(b.finish().as_deref(), Some("SELECT 1\n"));
         assert_eq!(b.finish(), None);
+    }
+
+    #[test]
+    fn quit_words() {
+        for line in ["\\q", "exit", "QUIT;", "  quit ; "] {
+            let mut b = InputBuffer::new();
+            assert_eq!(
+                b.push_line(line),
+                Some(Input::Command(".quit".into())),
+                "{line}"
+            );
+        }
+        // Inside a statement they are SQL.
+        let mut b = InputBuffer::new();
+        assert_eq!(b.push_line("SELECT 1 AS"), None);
+        assert_eq!(b.push_line("exit;"), sql("SELECT 1 AS\nexit;\n"));
     }
 
     #[test]
