@@ -129,6 +129,8 @@ fn init_logging(progress: Option<ProgressReporter>) {
     // Fails only when a logger is already installed, which cannot happen here.
     let _ = env_logger::Builder::new()
         .filter_level(log::LevelFilter::Warn)
+        // rustyline warns when the terminal does not answer its cursor-position query.
+        .filter_module("rustyline", log::LevelFilter::Off)
         .parse_env("VECTABLE_LOG")
         .target(target)
         .format_timestamp(None)
