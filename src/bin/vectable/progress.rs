@@ -162,6 +162,24 @@ mod tests {
     }
 
     #[test]
+    fn log_writes_go_through_a_drawn_bar() {
+        let reporter = ProgressReporter::new();
+        let mut log = reporter.log_writer();
+        event(&reporter, "build", 1, 10);
+        // The bar is hidden around the write (the state lock is not held meanwhile).
+        let n = reporter.suspend(|| {
+            assert!(reporter.state.try_lock().is_ok());
+            7
+        });
+        assert_eq!(n, 7);
+        assert_eq!(log.write(b"").unwrap(), 0);
+        event(&reporter, "build", 2, 10);
+        assert_eq!(running(&reporter).as_deref(), Some("build"));
+        reporter.clear();
+        assert_eq!(reporter.suspend(|| 8), 8);
+    }
+
+    #[test]
     fn new_task_replaces_bar_and_clear_removes_it() {
         let reporter = ProgressReporter::new();
         event(&reporter, "a", 3, 10);
