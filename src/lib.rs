@@ -103,10 +103,11 @@ pub use error::{Error, Result};
 pub use exec::cancel::{InterruptHandle, InterruptReason};
 pub use row::{IntoRows, OptionalExtension, OwnedRow, Row, RowIndex, Rows};
 pub use sql::set::FilteredKnnSetting;
-pub use sql::split_statements;
+pub use sql::{split_statements, split_statements_at};
 pub use statement::Statement;
 pub use value::{
-    format_vector, DataType, FromValue, FromValueRef, Params, ToValue, Value, ValueRef,
+    format_f32, format_real, format_vector, DataType, FromValue, FromValueRef, Params, ToValue,
+    Value, ValueRef,
     MAX_VECTOR_DIMS,
 };
 pub use vector::{IndexStatus, LoadEvent, Progress};

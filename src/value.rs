@@ -189,19 +189,83 @@ impl fmt::Display for Value {
     }
 }
 
-fn format_real(r: f64) -> String {
-    if r.is_finite() && r == r.trunc() && r.abs() < 1e15 {
-        format!("{r:.1}")
-    } else {
-        format!("{r}")
+/// Formats a real (`f64`) in the shortest form that reads back to the same value, as
+/// PostgreSQL 12+ does: positional when the decimal exponent is in [-4, 15), with `.0` added to
+/// integral values so they do not look like integers (`1.0`, `0.1`, `123.456`), and with an
+/// exponent of at least two digits otherwise (`1e+15`, `1e+300`, `2.8e-33`, `1e-05`).
+/// NaN and the infinities are `NaN`, `inf` and `-inf`.
+pub fn format_real(r: f64) -> String {
+    if !r.is_finite() {
+        return format!("{r}");
     }
+    let text = shortest(format!("{r:e}"), 15);
+    if r == r.trunc() && !text.contains(['e', '.']) {
+        format!("{text}.0")
+    } else {
+        text
+    }
+}
+
+/// Formats an `f32` (a vector element) in the shortest form that reads back to the same
+/// `f32`: positional when the decimal exponent is in [-4, 6), else with an exponent, as
+/// PostgreSQL's `real` (`1`, `0.1`, `2.8e-33`, `1e+06`). Integral values have no `.0`.
+pub fn format_f32(x: f32) -> String {
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    shortest(format!("{x:e}"), 6)
+}
+
+/// Turns Rust's shortest scientific form (`-1.2345e2`, `2.8e-33`) into positional notation
+/// when `-4 <= exponent < max_exponent`, else into `1.2345e+02` style (sign and at least two
+/// exponent digits).
+fn shortest(scientific: String, max_exponent: i32) -> String {
+    let Some((mantissa, exponent)) = scientific.split_once('e') else {
+        return scientific;
+    };
+    let Ok(exponent) = exponent.parse::<i32>() else {
+        return scientific;
+    };
+    if !(-4..max_exponent).contains(&exponent) {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exponent.unsigned_abs());
+    }
+    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let mut out = String::with_capacity(digits.len() + 8);
+    if negative {
+        out.push('-');
+    }
+    if exponent < 0 {
+        out.push_str("0.");
+        for _ in 0..(-exponent - 1) {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else {
+        let int_len = exponent as usize + 1;
+        if digits.len() <= int_len {
+            out.push_str(&digits);
+            for _ in digits.len()..int_len {
+                out.push('0');
+            }
+        } else {
+            out.push_str(&digits[..int_len]);
+            out.push('.');
+            out.push_str(&digits[int_len..]);
+        }
+    }
+    out
 }
 
 /// Formats a vector as `[a,b,c]`. With `max_items` smaller than its length, shows the first
 /// `max_items` values with 4 decimals and the length: `[0.0123, -0.0456, …] (384)`.
 pub fn format_vector(v: &[f32], max_items: usize) -> String {
     if v.len() <= max_items {
-        let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+        let items: Vec<String> = v.iter().map(|x| format_f32(*x)).collect();
         format!("[{}]", items.join(","))
     } else {
         let items: Vec<String> = v[..max_items].iter().map(|x| format!("{x:.4}")).collect();
@@ -926,6 +990,55 @@ mod tests {
             coerce(Value::Integer(1), DataType::Text, "t.name"),
             Err(Error::TypeMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn formats_reals_like_postgresql() {
+        for (r, want) in [
+            (1e300, "1e+300"),
+            (1e15, "1e+15"),
+            (123456789012345.0, "123456789012345.0"),
+            (0.1, "0.1"),
+            (123.456, "123.456"),
+            (-2.5, "-2.5"),
+            (3.0, "3.0"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (2.8e-33, "2.8e-33"),
+            (-1.5e-300, "-1.5e-300"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (f64::INFINITY, "inf"),
+        ] {
+            assert_eq!(format_real(r), want, "{r:e}");
+        }
+        for (x, want) in [
+            (2.8e-33f32, "2.8e-33"),
+            (1.0, "1"),
+            (0.1, "0.1"),
+            (123456.79, "123456.79"),
+            (1e6, "1e+06"),
+            (-1e-7, "-1e-07"),
+            (0.001, "0.001"),
+        ] {
+            assert_eq!(format_f32(x), want, "{x:e}");
+        }
+    }
+
+    #[test]
+    fn formatted_reals_read_back_exactly() {
+        let mut rng = rand::rng();
+        for _ in 0..100_000 {
+            let r = f64::from_bits(rand::Rng::random(&mut rng));
+            if r.is_finite() {
+                assert_eq!(format_real(r).parse::<f64>().ok(), Some(r), "{r:e}");
+            }
+            let x = f32::from_bits(rand::Rng::random(&mut rng));
+            if x.is_finite() {
+                assert_eq!(format_f32(x).parse::<f32>().ok(), Some(x), "{x:e}");
+            }
+        }
     }
 
     #[test]

@@ -310,6 +310,11 @@ fn parse_error(e: ParserError, sql: &str) -> Error {
             .unwrap_or(0)
     };
     let (mut line, mut column) = (find("Line: "), find("Column: "));
+    // The position is in `line` and `column`; sqlparser's own copy would repeat it.
+    let message = match message.rfind(" at Line: ") {
+        Some(i) if line != 0 => message[..i].to_string(),
+        _ => message,
+    };
     if line == 0 {
         // sqlparser gives no position at the end of the input: point just past the text.
         let text = sql.trim_end();
@@ -327,13 +332,23 @@ fn parse_error(e: ParserError, sql: &str) -> Error {
 /// Each returned statement is trimmed and has no trailing `;`; empty statements are dropped.
 /// Text that does not tokenize is returned whole, so that running it reports the error.
 pub fn split_statements(sql: &str) -> Vec<String> {
+    split_statements_at(sql)
+        .into_iter()
+        .map(|(_, statement)| statement)
+        .collect()
+}
+
+/// [`split_statements`], with the byte offset in `sql` where each statement starts, so that a
+/// caller can report an error's position relative to the whole text (a script) rather than to
+/// the statement.
+pub fn split_statements_at(sql: &str) -> Vec<(usize, String)> {
     let dialect = PostgreSqlDialect {};
     let whole = || {
         let t = sql.trim().trim_end_matches(';').trim();
         if t.is_empty() {
             Vec::new()
         } else {
-            vec![t.to_string()]
+            vec![(sql.len() - sql.trim_start().len(), t.to_string())]
         }
     };
     let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize_with_location() else {
@@ -361,7 +376,7 @@ pub fn split_statements(sql: &str) -> Vec<String> {
                     return whole();
                 };
                 if let Some(b) = begin.take() {
-                    out.push(sql[b..end].trim().to_string());
+                    out.push((b, sql[b..end].trim().to_string()));
                 }
             }
             Token::Whitespace(_) | Token::EOF => {}
@@ -376,7 +391,7 @@ pub fn split_statements(sql: &str) -> Vec<String> {
         }
     }
     if let Some(b) = begin {
-        out.push(sql[b..].trim().to_string());
+        out.push((b, sql[b..].trim().to_string()));
     }
     out
 }
@@ -420,7 +435,14 @@ mod tests {
         ));
         assert_eq!(parse_one("SELECT $2, $10, '$99'").unwrap().1, 10);
         match parse_one("SELECT *\nFROM t WHERE a = = 1").unwrap_err() {
-            Error::Parse { line, column, .. } => assert_eq!((line, column), (2, 18)),
+            Error::Parse {
+                line,
+                column,
+                message,
+            } => {
+                assert_eq!((line, column), (2, 18));
+                assert_eq!(message, "Expected: an expression, found: =");
+            }
             e => panic!("{e}"),
         }
         assert!(matches!(
@@ -434,5 +456,15 @@ mod tests {
         let s = split_statements("SELECT ';' ; -- a comment; here\nINSERT INTO t VALUES (1);;  ");
         assert_eq!(s, vec!["SELECT ';'", "INSERT INTO t VALUES (1)"]);
         assert!(split_statements("  ;  ").is_empty());
+        let text = "SELECT 1;\n  -- note\n  SELECT 'it''s';";
+        let at = split_statements_at(text);
+        assert_eq!(at.len(), 2);
+        for (offset, statement) in at {
+            assert!(
+                text[offset..].starts_with(&statement),
+                "{offset} {statement}"
+            );
+        }
+        assert_eq!(split_statements_at("\n  SELECT 'open")[0].0, 3);
     }
 }

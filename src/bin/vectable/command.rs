@@ -30,6 +30,18 @@ pub enum Command {
     },
     /// `\d [TABLE]` (as in psql): the columns of TABLE (`DESCRIBE TABLE`), or the tables.
     Describe(Option<String>),
+    /// `.headers on|off`: print column names in the table modes and csv mode.
+    Headers(bool),
+    /// `.maxwidth [N]`: the width drawn tables must fit in (0: no limit); shows it without N.
+    MaxWidth(Option<usize>),
+    /// `.maxrows [N]`: the most rows a drawn table shows (0: all); shows it without N.
+    MaxRows(Option<usize>),
+    /// `.read FILE`: run the SQL and dot commands in FILE.
+    Read(PathBuf),
+    /// `.output [FILE]`: send results to FILE, or back to stdout without one.
+    Output(Option<PathBuf>),
+    /// `.open DIR`: close the database and open (or create) the one in DIR.
+    Open(PathBuf),
     /// `.help`: list the dot commands.
     Help,
     /// `.quit` or `.exit`: leave the shell.
@@ -41,15 +53,41 @@ pub const HELP: &str = "\
 .tables                 List the tables
 .schema [TABLE]         Show the CREATE TABLE and CREATE INDEX statements of every table, or of TABLE
 .indexes                Show the vector indexes (parameters, size, last load) and B-tree indexes
-.mode [MODE]            Set the output mode: table (default), csv, json or line
+.mode [MODE]            Set the output mode: table (default), box, markdown, csv, json or line
+.headers on|off         Show column names in the table modes and csv mode
+.maxwidth [N]           Fit tables in N characters (0: no limit; default: the terminal width)
+.maxrows [N]            Show at most N rows of a table, first and last (0: all; default 40 on a terminal)
 .timer on|off           Print the run time of each statement
 .import FILE TABLE      Append FILE (.csv with a header line, or .parquet) to TABLE; create TABLE from FILE if missing
+.read FILE              Run the SQL statements and dot commands in FILE
+.output [FILE]          Write results to FILE, or to the standard output again without FILE
+.open DIR               Close this database and open (or create) the one in DIR
 \\d [TABLE]              Describe TABLE's columns (DESCRIBE TABLE), or list the tables
 .help                   Show this message
-.quit, .exit            Leave the shell
+.quit, .exit            Leave the shell (also \\q, exit or quit)
 
-Statements end with ';'. Ctrl-C cancels a running statement, .import or index build, and
-clears the current input at the prompt; Ctrl-D, or Ctrl-C twice on an empty line, leaves.";
+Statements end with ';'. Tab completes keywords, table and column names and dot commands.
+Ctrl-C cancels a running statement, .import or index build, and clears the current input at
+the prompt; Ctrl-D, or Ctrl-C twice on an empty line, leaves.";
+
+/// The dot commands' names, for tab completion.
+pub const NAMES: &[&str] = &[
+    ".exit",
+    ".headers",
+    ".help",
+    ".import",
+    ".indexes",
+    ".maxrows",
+    ".maxwidth",
+    ".mode",
+    ".open",
+    ".output",
+    ".quit",
+    ".read",
+    ".schema",
+    ".tables",
+    ".timer",
+];
 
 impl Command {
     /// Parses a dot-command line such as `.mode csv` (surrounding whitespace is ignored).
@@ -81,11 +119,9 @@ impl Command {
                 _ => Err(usage(".mode table|csv|json|line")),
             },
             ".timer" => match args.as_slice() {
-                [flag] => match flag.to_ascii_lowercase().as_str() {
-                    "on" | "true" | "1" => Ok(Command::Timer(true)),
-                    "off" | "false" | "0" => Ok(Command::Timer(false)),
-                    _ => Err(usage(".timer on|off")),
-                },
+                [flag] => parse_flag(flag)
+                    .map(Command::Timer)
+                    .ok_or_else(|| usage(".timer on|off")),
                 _ => Err(usage(".timer on|off")),
             },
             ".import" => match args.as_slice() {
@@ -100,12 +136,56 @@ impl Command {
                 [table] => Ok(Command::Describe(Some((*table).to_string()))),
                 _ => Err(usage("\\d [TABLE]")),
             },
+            ".headers" => match args.as_slice() {
+                [flag] => parse_flag(flag)
+                    .map(Command::Headers)
+                    .ok_or_else(|| usage(".headers on|off")),
+                _ => Err(usage(".headers on|off")),
+            },
+            ".maxwidth" => match args.as_slice() {
+                [] => Ok(Command::MaxWidth(None)),
+                [n] => n
+                    .parse()
+                    .map(|n| Command::MaxWidth(Some(n)))
+                    .map_err(|_| usage(".maxwidth [N] (a number of characters, 0 for no limit)")),
+                _ => Err(usage(".maxwidth [N]")),
+            },
+            ".maxrows" => match args.as_slice() {
+                [] => Ok(Command::MaxRows(None)),
+                [n] => n
+                    .parse()
+                    .map(|n| Command::MaxRows(Some(n)))
+                    .map_err(|_| usage(".maxrows [N] (a number of rows, 0 for all)")),
+                _ => Err(usage(".maxrows [N]")),
+            },
+            ".read" => match args.as_slice() {
+                [file] => Ok(Command::Read(PathBuf::from(file))),
+                _ => Err(usage(".read FILE")),
+            },
+            ".output" => match args.as_slice() {
+                [] => Ok(Command::Output(None)),
+                [file] => Ok(Command::Output(Some(PathBuf::from(file)))),
+                _ => Err(usage(".output [FILE]")),
+            },
+            ".open" => match args.as_slice() {
+                [dir] => Ok(Command::Open(PathBuf::from(dir))),
+                _ => Err(usage(".open DIR")),
+            },
             ".help" => no_args(&args, ".help").map(|()| Command::Help),
             ".quit" | ".exit" => no_args(&args, name).map(|()| Command::Quit),
             _ => Err(format!(
                 "unknown command {name}; enter .help for the list of commands"
             )),
         }
+    }
+}
+
+/// `on`/`off` (also `true`/`false`, `1`/`0`), in any case.
+fn parse_flag(flag: &str) -> Option<bool> {
+    match flag.to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" => Some(true),
+        "off" | "false" | "0" => Some(false),
+        _ => None,
     }
 }
 
@@ -246,6 +326,53 @@ mod tests {
         );
         assert!(Command::parse(".import items.csv").is_err());
         assert!(Command::parse(".import 'unterminated.csv items").is_err());
+    }
+
+    #[test]
+    fn headers_maxwidth_maxrows() {
+        assert_eq!(Command::parse(".headers off"), Ok(Command::Headers(false)));
+        assert_eq!(Command::parse(".headers ON"), Ok(Command::Headers(true)));
+        assert!(Command::parse(".headers").is_err());
+        assert_eq!(Command::parse(".maxwidth"), Ok(Command::MaxWidth(None)));
+        assert_eq!(
+            Command::parse(".maxwidth 0"),
+            Ok(Command::MaxWidth(Some(0)))
+        );
+        assert!(Command::parse(".maxwidth wide").is_err());
+        assert_eq!(
+            Command::parse(".maxrows 10"),
+            Ok(Command::MaxRows(Some(10)))
+        );
+        assert_eq!(Command::parse(".maxrows"), Ok(Command::MaxRows(None)));
+        assert!(Command::parse(".maxrows -1").is_err());
+    }
+
+    #[test]
+    fn read_output_open() {
+        assert_eq!(
+            Command::parse(".read 'my script.sql'"),
+            Ok(Command::Read(PathBuf::from("my script.sql")))
+        );
+        assert!(Command::parse(".read").is_err());
+        assert_eq!(Command::parse(".output"), Ok(Command::Output(None)));
+        assert_eq!(
+            Command::parse(".output out.csv"),
+            Ok(Command::Output(Some(PathBuf::from("out.csv"))))
+        );
+        assert_eq!(
+            Command::parse(".open other"),
+            Ok(Command::Open(PathBuf::from("other")))
+        );
+        assert!(Command::parse(".open").is_err());
+    }
+
+    #[test]
+    fn names_cover_every_command() {
+        for name in NAMES {
+            let err = Command::parse(name).err().unwrap_or_default();
+            assert!(!err.starts_with("unknown command"), "{name}: {err}");
+            assert!(HELP.contains(name), "{name} is not in .help");
+        }
     }
 
     #[test]

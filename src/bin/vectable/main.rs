@@ -2,7 +2,7 @@
 //! `sqlite3` and `duckdb` shells.
 //!
 //! ```text
-//! vectable [DIR] [--readonly | --create] [-c SQL]... [--mode table|csv|json|line] [--timer]
+//! vectable [DIR] [--readonly | --create] [-c SQL]... [--mode table|box|markdown|csv|json|line] [--timer]
 //! ```
 //!
 //! Without DIR, the shell opens a transient in-memory database.
@@ -12,6 +12,7 @@
 
 mod command;
 mod interrupt;
+mod complete;
 mod print;
 mod progress;
 mod repl;
@@ -63,21 +64,23 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    init_logging();
-
-    let mut options = Options::new();
     let progress = std::io::stderr().is_terminal().then(ProgressReporter::new);
-    if let Some(reporter) = &progress {
-        options = options.on_progress(reporter.callback());
-    }
-    let opened = match &args.dir {
-        Some(dir) => Database::open_with(
-            dir,
+    init_logging(progress.clone());
+
+    let options = {
+        let progress = progress.clone();
+        let (readonly, create) = (args.readonly, args.create);
+        move || {
+            let mut options = Options::new().read_only(readonly).create_in_non_empty(create);
+            if let Some(reporter) = &progress {
+                options = options.on_progress(reporter.callback());
+            }
             options
-                .read_only(args.readonly)
-                .create_in_non_empty(args.create),
-        ),
-        None => Database::open_in_memory_with(options),
+        }
+    };
+    let opened = match &args.dir {
+        Some(dir) => Database::open_with(dir, options()),
+        None => Database::open_in_memory_with(options()),
     };
     let db = match opened {
         Ok(db) => db,
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         eprintln!("Warning: Ctrl-C will not cancel statements: {e}");
     }
     let mut session = Session::new(db, args.mode, args.timer, progress);
+    session.set_opener(Box::new(move |dir| Database::open_with(dir, options())));
 
     if !args.commands.is_empty() {
         for script in &args.commands {
@@ -133,13 +137,20 @@ fn report(error: &ShellError) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Sends library log messages (warnings by default; see `VECTABLE_LOG`) to stderr.
-fn init_logging() {
+/// Sends library log messages (warnings by default; see `VECTABLE_LOG`) to stderr; while a
+/// progress bar is drawn, through it, so that a message does not print over the bar.
+fn init_logging(progress: Option<ProgressReporter>) {
+    let target = match progress {
+        Some(reporter) => env_logger::Target::Pipe(Box::new(reporter.log_writer())),
+        None => env_logger::Target::Stderr,
+    };
     // Fails only when a logger is already installed, which cannot happen here.
     let _ = env_logger::Builder::new()
         .filter_level(log::LevelFilter::Warn)
+        // rustyline warns when the terminal does not answer its cursor-position query.
+        .filter_module("rustyline", log::LevelFilter::Off)
         .parse_env("VECTABLE_LOG")
-        .target(env_logger::Target::Stderr)
+        .target(target)
         .format_timestamp(None)
         .try_init();
 }

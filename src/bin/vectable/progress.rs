@@ -3,6 +3,7 @@
 //! The library reports [`Progress`] events through the callback given to
 //! `Options::on_progress`; [`ProgressReporter`] turns them into one indicatif bar per task.
 
+use std::io::{self, Write};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -48,6 +49,23 @@ impl ProgressReporter {
         state.finished = None;
     }
 
+    /// A writer to stderr for log messages: while a bar is drawn, it is hidden for the time
+    /// of each write and drawn again below the text.
+    pub fn log_writer(&self) -> LogWriter {
+        LogWriter {
+            reporter: self.clone(),
+        }
+    }
+
+    /// Runs `f` with the bar, if any, hidden from the terminal.
+    fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        let bar = self.lock().bar.as_ref().map(|(_, bar)| bar.clone());
+        match bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
     fn update(&self, progress: &Progress) {
         let mut state = self.lock();
         let is_new = match &state.bar {
@@ -83,6 +101,23 @@ impl ProgressReporter {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while drawing cannot leave the state inconsistent: keep using it.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Writes to stderr around the progress bar (see [`ProgressReporter::log_writer`]).
+pub struct LogWriter {
+    reporter: ProgressReporter,
+}
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.reporter
+            .suspend(|| io::stderr().write_all(buf))
+            .map(|()| buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
     }
 }
 
@@ -124,6 +159,24 @@ mod tests {
         // The same task started again does.
         event(&reporter, "import", 0, 10);
         assert_eq!(running(&reporter).as_deref(), Some("import"));
+    }
+
+    #[test]
+    fn log_writes_go_through_a_drawn_bar() {
+        let reporter = ProgressReporter::new();
+        let mut log = reporter.log_writer();
+        event(&reporter, "build", 1, 10);
+        // The bar is hidden around the write (the state lock is not held meanwhile).
+        let n = reporter.suspend(|| {
+            assert!(reporter.state.try_lock().is_ok());
+            7
+        });
+        assert_eq!(n, 7);
+        assert_eq!(log.write(b"").unwrap(), 0);
+        event(&reporter, "build", 2, 10);
+        assert_eq!(running(&reporter).as_deref(), Some("build"));
+        reporter.clear();
+        assert_eq!(reporter.suspend(|| 8), 8);
     }
 
     #[test]

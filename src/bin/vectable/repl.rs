@@ -8,11 +8,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use rustyline::error::ReadlineError;
+use rustyline::history::DefaultHistory;
 use rustyline::{
-    Cmd, ConditionalEventHandler, DefaultEditor, Event, EventContext, EventHandler, KeyEvent,
+    Cmd, ConditionalEventHandler, Editor, Event, EventContext, EventHandler, KeyEvent,
     RepeatCount,
 };
 
+use crate::complete::ShellHelper;
 use crate::interrupt;
 use crate::session::{Flow, Session, ShellError};
 
@@ -57,10 +59,15 @@ impl InputBuffer {
     }
 
     /// Adds one line of input; returns what is ready to run, if anything.
+    ///
+    /// With nothing pending, `\q`, `exit` and `quit` (with or without `;`) are `.quit`.
     pub fn push_line(&mut self, line: &str) -> Option<Input> {
         // Dot commands, and psql's `\d`.
         if self.text.is_empty() && line.trim_start().starts_with(['.', '\\']) {
             return Some(Input::Command(line.trim().to_string()));
+        }
+        if self.text.is_empty() && is_quit(line) {
+            return Some(Input::Command(".quit".to_string()));
         }
         self.text.push_str(line);
         self.text.push('\n');
@@ -80,6 +87,12 @@ impl InputBuffer {
         let text = std::mem::take(&mut self.text);
         (!text.trim().is_empty()).then_some(text)
     }
+}
+
+/// `\q`, `exit` or `quit`, in any case, with or without a final `;`.
+fn is_quit(line: &str) -> bool {
+    let word = line.trim().trim_end_matches(';').trim_end();
+    word == "\\q" || word.eq_ignore_ascii_case("exit") || word.eq_ignore_ascii_case("quit")
 }
 
 /// Whether buffered SQL text is ready to run.
@@ -153,29 +166,36 @@ fn scan(sql: &str) -> SqlState {
 
 /// Runs a script (one `-c` argument, or all of stdin): SQL statements and dot-command lines in
 /// order. SQL at the end without a final `;` runs too. Stops at the first error.
+///
+/// Syntax errors give their line counted from the start of `script`.
 pub fn run_script(session: &mut Session, script: &str) -> Result<Flow, ShellError> {
     let mut buffer = InputBuffer::new();
-    for line in script.lines() {
+    // The 1-based line where the pending SQL starts.
+    let mut first_line = 1;
+    for (i, line) in script.lines().enumerate() {
         if interrupt::seen() {
             return Err(ShellError::Command("interrupted".into()));
         }
+        if buffer.is_empty() {
+            first_line = i + 1;
+        }
         if let Some(input) = buffer.push_line(line) {
-            if run_input(session, &input)? == Flow::Quit {
+            if run_input(session, &input, first_line)? == Flow::Quit {
                 return Ok(Flow::Quit);
             }
         }
     }
     if let Some(rest) = buffer.finish() {
-        session.run_sql(&rest)?;
+        session.run_sql(&rest, first_line)?;
     }
     Ok(Flow::Continue)
 }
 
-/// Runs one unit of input.
-fn run_input(session: &mut Session, input: &Input) -> Result<Flow, ShellError> {
+/// Runs one unit of input; SQL starts at line `first_line` of the input.
+fn run_input(session: &mut Session, input: &Input, first_line: usize) -> Result<Flow, ShellError> {
     match input {
         Input::Command(line) => session.run_command_line(line),
-        Input::Sql(sql) => session.run_sql(sql).map(|()| Flow::Continue),
+        Input::Sql(sql) => session.run_sql(sql, first_line).map(|()| Flow::Continue),
     }
 }
 
@@ -211,7 +231,8 @@ impl ConditionalEventHandler for CtrlC {
 /// # Errors
 /// Only when the terminal cannot be set up.
 pub fn interactive(session: &mut Session) -> Result<(), ReadlineError> {
-    let mut editor = DefaultEditor::new()?;
+    let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::new()?;
+    editor.set_helper(Some(ShellHelper::default()));
     let on_empty_line = Arc::new(AtomicBool::new(false));
     editor.bind_sequence(
         KeyEvent::ctrl('c'),
@@ -244,6 +265,9 @@ pub fn interactive(session: &mut Session) -> Result<(), ReadlineError> {
         } else {
             CONTINUATION_PROMPT
         };
+        if let Some(helper) = editor.helper_mut() {
+            helper.set_names(session.names());
+        }
         match editor.readline(prompt) {
             Ok(line) => {
                 ctrl_c_on_empty = false;
@@ -259,7 +283,7 @@ pub fn interactive(session: &mut Session) -> Result<(), ReadlineError> {
                     // able to write it (read-only home) is not worth a message.
                     let _ = editor.append_history(path);
                 }
-                match run_input(session, &input) {
+                match run_input(session, &input, 1) {
                     Ok(Flow::Continue) => {}
                     Ok(Flow::Quit) => break,
                     Err(e) if e.is_interrupt() => eprintln!("Interrupted"),
@@ -359,6 +383,22 @@ mod tests {
         assert_eq!(b.push_line("SELECT 1"), None);
         assert_eq!(b.finish().as_deref(), Some("SELECT 1\n"));
         assert_eq!(b.finish(), None);
+    }
+
+    #[test]
+    fn quit_words() {
+        for line in ["\\q", "exit", "QUIT;", "  quit ; "] {
+            let mut b = InputBuffer::new();
+            assert_eq!(
+                b.push_line(line),
+                Some(Input::Command(".quit".into())),
+                "{line}"
+            );
+        }
+        // Inside a statement they are SQL.
+        let mut b = InputBuffer::new();
+        assert_eq!(b.push_line("SELECT 1 AS"), None);
+        assert_eq!(b.push_line("exit;"), sql("SELECT 1 AS\nexit;\n"));
     }
 
     #[test]
