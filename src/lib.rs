@@ -107,7 +107,6 @@ pub use sql::{split_statements, split_statements_at};
 pub use statement::Statement;
 pub use value::{
     format_f32, format_real, format_vector, DataType, FromValue, FromValueRef, Params, ToValue,
-    Value, ValueRef,
-    MAX_VECTOR_DIMS,
+    Value, ValueRef, MAX_VECTOR_DIMS,
 };
 pub use vector::{IndexStatus, LoadEvent, Progress};

@@ -43,8 +43,8 @@ pub use crate::sql::set::MAX_EF_SEARCH;
 pub use options::Options;
 use view::CatalogView;
 
-mod open;
 mod load;
+mod open;
 mod options;
 mod stream;
 mod view;
@@ -518,7 +518,9 @@ impl Database {
                     Ok(Output::Done("SET".into()))
                 }
             },
-            Command::CreateTable(ct) if ct.query.is_some() => self.create_table_as(ct, params, cancel),
+            Command::CreateTable(ct) if ct.query.is_some() => {
+                self.create_table_as(ct, params, cancel)
+            }
             Command::CreateTable(ct) => {
                 let mut state = self.inner.state.write();
                 // `None`: IF NOT EXISTS, and it exists.

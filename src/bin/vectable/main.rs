@@ -11,8 +11,8 @@
 //! interactive prompt.
 
 mod command;
-mod interrupt;
 mod complete;
+mod interrupt;
 mod print;
 mod progress;
 mod repl;
@@ -71,7 +71,9 @@ fn main() -> ExitCode {
         let progress = progress.clone();
         let (readonly, create) = (args.readonly, args.create);
         move || {
-            let mut options = Options::new().read_only(readonly).create_in_non_empty(create);
+            let mut options = Options::new()
+                .read_only(readonly)
+                .create_in_non_empty(create);
             if let Some(reporter) = &progress {
                 options = options.on_progress(reporter.callback());
             }

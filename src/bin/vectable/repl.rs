@@ -10,8 +10,7 @@ use std::sync::Arc;
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{
-    Cmd, ConditionalEventHandler, Editor, Event, EventContext, EventHandler, KeyEvent,
-    RepeatCount,
+    Cmd, ConditionalEventHandler, Editor, Event, EventContext, EventHandler, KeyEvent, RepeatCount,
 };
 
 use crate::complete::ShellHelper;
@@ -62,12 +61,12 @@ impl InputBuffer {
     ///
     /// With nothing pending, `\q`, `exit` and `quit` (with or without `;`) are `.quit`.
     pub fn push_line(&mut self, line: &str) -> Option<Input> {
+        if self.text.is_empty() && is_quit(line) {
+            return Some(Input::Command(".quit".to_string()));
+        }
         // Dot commands, and psql's `\d`.
         if self.text.is_empty() && line.trim_start().starts_with(['.', '\\']) {
             return Some(Input::Command(line.trim().to_string()));
-        }
-        if self.text.is_empty() && is_quit(line) {
-            return Some(Input::Command(".quit".to_string()));
         }
         self.text.push_str(line);
         self.text.push('\n');
