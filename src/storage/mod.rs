@@ -499,25 +499,9 @@ impl Store {
         &self,
         table_id: u64,
         from: u64,
-        mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
+        f: impl FnMut(u64, &[u8]) -> Result<bool>,
     ) -> Result<()> {
-        let (_, end) = keys::table_range(table_id);
-        let mut it: DBRawIterator<'_> = self.db.raw_iterator_cf(self.cf(CF_ROWS));
-        it.seek(keys::row_key(table_id, from));
-        while it.valid() {
-            let (Some(k), Some(v)) = (it.key(), it.value()) else {
-                break;
-            };
-            if k >= &end[..] {
-                break;
-            }
-            if !f(keys::rowid_of(k)?, v)? {
-                return Ok(());
-            }
-            it.next();
-        }
-        it.status()?;
-        Ok(())
+        scan_rows_from(self.db.raw_iterator_cf(self.cf(CF_ROWS)), table_id, from, f)
     }
 
     /// The rowid holding primary key `key`, if any.
@@ -879,4 +863,34 @@ impl Batch<'_> {
         self.wb
             .delete_cf(self.store.cf(CF_CATALOG), keys::index_key(table_id, column));
     }
+}
+
+/// Feeds `f` the `(rowid, encoded row)` pairs of table `table_id` from rowid `from` on, in
+/// rowid order, read through `it` (an iterator over the `rows` column family, of the database
+/// or of a snapshot) until `f` returns false.
+///
+/// # Errors
+/// `f`'s error, a malformed key ([`Error::Corrupt`]), or RocksDB's.
+pub(crate) fn scan_rows_from(
+    mut it: DBRawIterator<'_>,
+    table_id: u64,
+    from: u64,
+    mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
+) -> Result<()> {
+    let (_, end) = keys::table_range(table_id);
+    it.seek(keys::row_key(table_id, from));
+    while it.valid() {
+        let (Some(k), Some(v)) = (it.key(), it.value()) else {
+            break;
+        };
+        if k >= &end[..] {
+            break;
+        }
+        if !f(keys::rowid_of(k)?, v)? {
+            return Ok(());
+        }
+        it.next();
+    }
+    it.status()?;
+    Ok(())
 }

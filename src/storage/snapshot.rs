@@ -30,25 +30,14 @@ impl StoreSnapshot<'_> {
         &self,
         table_id: u64,
         from: u64,
-        mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
+        f: impl FnMut(u64, &[u8]) -> Result<bool>,
     ) -> Result<()> {
-        let (_, end) = keys::table_range(table_id);
-        let mut it: DBRawIterator<'_> = self.snap.raw_iterator_cf(self.store.cf(CF_ROWS));
-        it.seek(keys::row_key(table_id, from));
-        while it.valid() {
-            let (Some(k), Some(v)) = (it.key(), it.value()) else {
-                break;
-            };
-            if k >= &end[..] {
-                break;
-            }
-            if !f(keys::rowid_of(k)?, v)? {
-                return Ok(());
-            }
-            it.next();
-        }
-        it.status()?;
-        Ok(())
+        super::scan_rows_from(
+            self.snap.raw_iterator_cf(self.store.cf(CF_ROWS)),
+            table_id,
+            from,
+            f,
+        )
     }
 
     /// [`Store::vector_cursors`] in the snapshot.
