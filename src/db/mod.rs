@@ -397,6 +397,15 @@ impl Database {
         self.inner.vectors.status()
     }
 
+    /// Blocks until the background checks of every index file mapped or loaded so far have
+    /// read their whole file and compared it with its checksum (see
+    /// [`IndexStatus::file_check`]). Queries need not wait: until a check has finished they
+    /// are answered from the file as mapped, and a failed check makes the next query rebuild
+    /// the index from rows. Takes about as long as reading the files from disk.
+    pub fn wait_for_index_checks(&self) {
+        self.inner.vectors.wait_for_checks();
+    }
+
     /// Schemas of all tables, sorted by name.
     pub fn tables(&self) -> Vec<TableSchema> {
         self.inner

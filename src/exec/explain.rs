@@ -174,9 +174,7 @@ pub(crate) fn explain(plan: &SelectPlan, query: &sql::Query, cx: &ExecCtx<'_>) -
                     _ => lines.push(format!("  sort: {o}")),
                 }
             }
-            if plan.table.is_some() && knn_metric_mismatch(plan, cx) {
-                lines.push("  (exact scan: the column's index has another metric)".to_string());
-            }
+            lines.extend(knn_metric_mismatch(plan, cx));
         }
     }
     if plan.limit.is_some() || plan.offset > 0 {
@@ -190,14 +188,40 @@ pub(crate) fn explain(plan: &SelectPlan, query: &sql::Query, cx: &ExecCtx<'_>) -
     lines
 }
 
-fn knn_metric_mismatch(plan: &SelectPlan, cx: &ExecCtx<'_>) -> bool {
-    match (crate::plan::knn_shape(plan), &plan.table) {
-        (Some((col, metric, _)), Some(t)) => cx
-            .vectors
-            .meta(t.id, col)
-            .is_some_and(|m| m.params.metric != metric),
-        _ => false,
+/// For a kNN-shaped query scanned because the column's HNSW index has another metric, the
+/// lines that say so: `index t_v_hnsw is cosine, the query uses l2 (<->): exact scan …` and
+/// how to index the query's metric instead.
+fn knn_metric_mismatch(plan: &SelectPlan, cx: &ExecCtx<'_>) -> Vec<String> {
+    let Some((col, metric, _)) = crate::plan::knn_shape(plan) else {
+        return Vec::new();
+    };
+    let Some(t) = plan.table.as_ref() else {
+        return Vec::new();
+    };
+    let Some(m) = cx.vectors.meta(t.id, col) else {
+        return Vec::new();
+    };
+    if m.params.metric == metric {
+        return Vec::new();
     }
+    let opclass = match metric {
+        crate::catalog::Metric::L2 => "vector_l2_ops",
+        crate::catalog::Metric::Cosine => "vector_cosine_ops",
+        crate::catalog::Metric::InnerProduct => "vector_ip_ops",
+    };
+    vec![
+        format!(
+            "  index {} is {}, the query uses {metric} ({}): exact scan (another metric)",
+            m.name,
+            m.params.metric,
+            metric.operator(),
+        ),
+        format!(
+            "  (a column has one HNSW index; to index {metric} instead: DROP INDEX {}; \
+             CREATE INDEX ON {} USING hnsw ({} {opclass}))",
+            m.name, t.name, t.columns[col].name,
+        ),
+    ]
 }
 
 /// `EXPLAIN ANALYZE`: the plan's lines, then the statement run with counters, then (for a

@@ -46,6 +46,34 @@ impl RowidSet {
     }
 }
 
+/// The step `EXPLAIN ANALYZE` shows when a cosine query vector is all zeros.
+pub(crate) const ZERO_QUERY_STEP: &str =
+    "the query vector is all zeros: its cosine distance to every row is NaN, exact scan";
+
+/// The step `EXPLAIN ANALYZE` shows when zero vectors keep a graph search from k ranked rows.
+pub(crate) const ZERO_ROWS_FALLBACK_STEP: &str =
+    "zero vectors (cosine distance NaN, sorted last) fill the search: exact scan";
+
+/// True when every distance of `metric` from `v` is NaN: cosine with an all-zero vector, as
+/// in pgvector. USearch says 1.0 for it instead, so the graph paths treat such rows (and such
+/// a query) apart: a NaN distance sorts after every number (as PostgreSQL sorts NaN), and the
+/// exact and index paths must agree on it.
+pub(crate) fn nan_distance(metric: Metric, v: &[f32]) -> bool {
+    metric == Metric::Cosine && v.iter().all(|x| *x == 0.0)
+}
+
+/// How many of `rows` have a number as their distance on `column` (not NaN: not a zero
+/// vector under cosine). Rows with NaN distances sort after all of those, so a graph search
+/// has found the k nearest only when this reaches k.
+pub(crate) fn ranked(rows: &[Vec<Value>], column: usize, metric: Metric) -> usize {
+    if metric != Metric::Cosine {
+        return rows.len();
+    }
+    rows.iter()
+        .filter(|r| !matches!(r.get(column), Some(Value::Vector(v)) if nan_distance(metric, v)))
+        .count()
+}
+
 /// The column's HNSW index usable for `metric` (brought into memory when needed), or `None`
 /// when its index has another metric.
 pub(crate) fn acquire(
@@ -105,6 +133,12 @@ pub(crate) fn filtered(
     };
     if k == 0 {
         return Ok(Some(Vec::new()));
+    }
+    if nan_distance(metric, query) {
+        if let Some(s) = cx.stats {
+            s.step(ZERO_QUERY_STEP.to_string());
+        }
+        return Ok(None);
     }
     let Some(live) = acquire(cx, table, column, metric)? else {
         return Ok(None);
@@ -208,8 +242,10 @@ pub(crate) fn filtered(
                 let ids: Vec<u64> = hits.iter().map(|h| h.0).collect();
                 take(&ids, !scan.covers_filter, &mut seen, &mut passing)?;
                 // With the filter covered, every candidate matches: min(k, m) is the target.
+                // Rows whose distance is NaN (zero vectors under cosine) sort last and do not
+                // count.
                 let enough = if scan.covers_filter { k.min(m) } else { k };
-                if passing.len() >= enough {
+                if ranked(&passing, column, metric) >= enough {
                     return Ok(Some(passing));
                 }
                 if want >= m || want.saturating_mul(2) > size {
@@ -244,7 +280,7 @@ pub(crate) fn filtered(
                 ), hits.len());
                 let ids: Vec<u64> = hits.iter().map(|h| h.0).collect();
                 take(&ids, true, &mut seen, &mut passing)?;
-                if passing.len() >= k {
+                if ranked(&passing, column, metric) >= k {
                     return Ok(Some(passing));
                 }
                 if want.saturating_mul(2) > size || hits.len() < want {

@@ -577,10 +577,48 @@ fn knn(
     if k == 0 {
         return Ok(Some(Vec::new()));
     }
+    if super::knn::nan_distance(metric, query) {
+        cx.note(|s| s.step(super::knn::ZERO_QUERY_STEP.to_string()));
+        return Ok(None);
+    }
     let Some(live) = super::knn::acquire(cx, table, column, metric)? else {
         return Ok(None);
     };
     debug_assert!(plan.filter.is_none());
+    let mut want = k;
+    loop {
+        let Some((rows, hits)) = knn_round(plan, cx, &live, column, query, want)? else {
+            return Ok(None);
+        };
+        // Under cosine a zero vector is 1.0 away in USearch but NaN away exactly, and sorts
+        // after every number: the rows must hold k others, or the search asks for more.
+        let ranked = super::knn::ranked(&rows, column, metric);
+        if ranked >= k {
+            return Ok(Some(rows));
+        }
+        if hits < want || want.saturating_mul(2) > live.size() {
+            cx.note(|s| s.step(super::knn::ZERO_ROWS_FALLBACK_STEP.to_string()));
+            return Ok(None);
+        }
+        want = want
+            .saturating_add(rows.len() - ranked)
+            .max(want.saturating_mul(2));
+    }
+}
+
+/// One index search for `want` rows: the rows (at least `min(want, table rows)`) and how many
+/// the search returned, or `None` when the caller must fall back to a full scan.
+fn knn_round(
+    plan: &SelectPlan,
+    cx: &ExecCtx<'_>,
+    live: &crate::vector::LiveIndex,
+    column: usize,
+    query: &[f32],
+    k: usize,
+) -> Result<Option<(Vec<Vec<Value>>, usize)>> {
+    let Some(table) = &plan.table else {
+        return Ok(None);
+    };
     let hits = live.search(query, k, cx.ef_search, cx.exact_threshold)?;
     cx.note(|s| {
         s.graph_searches.set(s.graph_searches.get() + 1);
@@ -633,5 +671,5 @@ fn knn(
             }
         }
     }
-    Ok(Some(rows))
+    Ok(Some((rows, hits.len())))
 }

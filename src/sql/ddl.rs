@@ -431,17 +431,30 @@ pub(crate) fn bind_create_index(
 }
 
 /// The operator class and `WITH (metric = 'cosine', m = 16, ef_construction = 128,
-/// quantization = 'f32')` of `CREATE INDEX`, over the defaults (cosine).
+/// quantization = 'f32')` of `CREATE INDEX`, over the defaults (cosine). pgvector's operator
+/// classes pick the metric: `vector_l2_ops` (`<->`), `vector_cosine_ops` (`<=>`),
+/// `vector_ip_ops` (`<#>`).
+///
+/// # Errors
+/// [`Error::Unsupported`] for another operator class; [`Error::InvalidArgument`] for an
+/// unknown or out-of-range option, or a `metric` that contradicts the operator class.
 fn hnsw_params(opclass: Option<&sql::ObjectName>, with: &[sql::Expr]) -> Result<HnswParams> {
     let mut params = HnswParams::with_metric(Metric::Cosine);
+    let mut by_opclass = None;
     if let Some(opclass) = opclass {
         let oc = opclass.to_string().to_ascii_lowercase();
         params.metric = match oc.as_str() {
             "vector_l2_ops" => Metric::L2,
             "vector_cosine_ops" => Metric::Cosine,
             "vector_ip_ops" => Metric::InnerProduct,
-            _ => return Err(Error::unsupported(format!("operator class {oc}"))),
+            _ => {
+                return Err(Error::unsupported(format!(
+                    "operator class {oc}; vectable has vector_l2_ops, vector_cosine_ops and \
+                     vector_ip_ops"
+                )))
+            }
         };
+        by_opclass = Some((oc, params.metric));
     }
     for w in with {
         let sql::Expr::BinaryOp {
@@ -481,7 +494,15 @@ fn hnsw_params(opclass: Option<&sql::ObjectName>, with: &[sql::Expr]) -> Result<
             "metric" => {
                 params.metric = Metric::parse(&val).ok_or_else(|| {
                     Error::invalid(format!("unknown metric {val}: use l2, cosine or ip"))
-                })?
+                })?;
+                if let Some((oc, m)) = &by_opclass {
+                    if *m != params.metric {
+                        return Err(Error::invalid(format!(
+                            "operator class {oc} is metric {m}, but the index option says \
+                             metric = {val}"
+                        )));
+                    }
+                }
             }
             "m" => params.m = int(2, 256)?,
             "ef_construction" => params.ef_construction = int(1, 4096)?,

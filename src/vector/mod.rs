@@ -7,7 +7,10 @@
 //! - **built**: the first kNN query on a column with no index (or `CREATE INDEX`) scans the
 //!   rows, adds their vectors with `reserve` + parallel `add`, and saves the file;
 //! - **mapped**: on the first query after a restart, a saved file whose size, fingerprint and
-//!   USearch header match the catalog is memory-mapped (`Index::view`); no row is read;
+//!   USearch header match the catalog is memory-mapped (`Index::view`); no row is read. A
+//!   thread then reads the whole file once and compares it with the CRC-32 the save wrote at
+//!   its end (see [`check`]); until it has finished, answers come from the file as mapped,
+//!   and if it fails, the next query rebuilds the index;
 //! - **caught-up**: as mapped, but the change log has entries newer than the file (the process
 //!   stopped before the next save): the file is loaded into memory and those rows re-read;
 //! - **rebuilt**: the file is missing, truncated, damaged or disagrees with the catalog: the
@@ -21,6 +24,7 @@
 //! `<dir>/vectors/`, fsyncs it, renames it over the old file, and then records the new
 //! [`SavedIndex`] and truncates the change log in one batch.
 
+pub(crate) mod check;
 pub(crate) mod distance;
 
 use std::collections::{BTreeSet, HashMap};
@@ -29,7 +33,7 @@ use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -41,6 +45,8 @@ use crate::catalog::{HnswParams, IndexMeta, Metric, Quantization, SavedIndex, Ta
 use crate::error::{Error, Result};
 use crate::exec::cancel::Cancel;
 use crate::storage::{Change, Store};
+pub use check::FileCheck;
+use check::{CheckState, STAMP_MAGIC_CRC};
 
 /// How an index came into memory the last time (see the module docs).
 #[derive(Debug, Clone, PartialEq)]
@@ -138,6 +144,9 @@ pub struct IndexStatus {
     /// Vectors no graph search can reach, which every search compares with the query
     /// exactly (see the README's "Graph repair"); 0 when not loaded.
     pub unreachable: u64,
+    /// The background check of the whole file's checksum, for an index mapped or loaded
+    /// from its file ([`FileCheck::NotApplicable`] when not loaded or built from rows).
+    pub file_check: FileCheck,
 }
 
 /// Progress report of a long operation (index build, import), for
@@ -221,6 +230,8 @@ struct IndexState {
 pub(crate) struct LiveIndex {
     state: RwLock<IndexState>,
     slots: Slots,
+    /// The checksum check of the file this index was mapped or loaded from.
+    check: Arc<CheckState>,
 }
 
 /// The manager of all vector indexes of a database.
@@ -231,6 +242,19 @@ pub(crate) struct VectorIndexes {
     cache: Mutex<LruCache<Key, Arc<LiveIndex>>>,
     key_locks: Mutex<HashMap<Key, Arc<Mutex<()>>>>,
     last_load: Mutex<HashMap<Key, LoadEvent>>,
+    /// Indexes whose file failed its checksum check, with the reason: their file is not
+    /// used again until a save replaces it.
+    damaged: Mutex<HashMap<Key, String>>,
+    /// The checks started (finished ones are pruned when another starts).
+    checks: Mutex<Vec<Arc<CheckState>>>,
+    /// Set when the manager is dropped: running checks stop.
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for VectorIndexes {
+    fn drop(&mut self) {
+        self.stop.store(true, AtomicOrdering::Relaxed);
+    }
 }
 
 /// One change to apply to cached indexes after a statement committed.
@@ -290,17 +314,20 @@ fn fingerprint(path: &Path) -> std::io::Result<(u64, u32)> {
     Ok((len, h.finalize()))
 }
 
-/// Appends 40 bytes that make every save's file unique: `vectable`, table id, column, table
-/// sequence and a nonce. The fingerprint covers only the ends of the file, and a save that
-/// differs from an older one only in the middle (one vector updated in place: USearch reuses
-/// the freed slot, so size and ends stay the same) had the same fingerprint; an older file
-/// put back was then mapped as current, with the old vector. With the stamp in the last
-/// 4 KiB, a file from another save or another index never matches the catalog. USearch reads
+/// Appends the trailer that makes every save's file unique and checkable: the keys of the
+/// index's unreachable vectors (see [`repair_stranded`]), then a 48-byte stamp. USearch reads
 /// files by their own lengths and ignores the trailing bytes.
 ///
-/// Before the stamp come the keys of the index's unreachable vectors (see [`repair_stranded`]):
-/// `n` little-endian u64 keys, then `n` as a u64, and the stamp then starts with `vectabl2`
-/// instead of `vectable` (files saved before had no such list).
+/// The stamp is: the number `n` of unreachable keys before it (u64), the magic `vectabl3`,
+/// the table id, the column, the table sequence (u64 each), a 32-bit nonce, and the CRC-32
+/// of every byte of the file before it (all little-endian). The fingerprint in the catalog
+/// covers only the ends of the file; with the stamp in the last 4 KiB, a file from another
+/// save or another index never matches the catalog, even when it differs from the current one
+/// only in the middle (one vector updated in place: USearch reuses the freed slot, so size and
+/// ends stay the same). The CRC lets [`check`] find damage anywhere in the file.
+///
+/// Older stamps: `vectabl2` (same layout with a 64-bit nonce and no CRC) and `vectable`
+/// (no unreachable list either); both still read.
 fn append_save_stamp(
     path: &Path,
     meta: &IndexMeta,
@@ -312,23 +339,28 @@ fn append_save_stamp(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
         ^ (u64::from(std::process::id()) << 32);
+    let nonce = (nonce ^ (nonce >> 32)) as u32;
     let mut stamp = Vec::with_capacity(48 + 8 * unreachable.len());
     for key in unreachable {
         stamp.extend_from_slice(&key.to_le_bytes());
     }
     stamp.extend_from_slice(&(unreachable.len() as u64).to_le_bytes());
-    stamp.extend_from_slice(STAMP_MAGIC);
+    stamp.extend_from_slice(STAMP_MAGIC_CRC);
     stamp.extend_from_slice(&meta.table_id.to_le_bytes());
     stamp.extend_from_slice(&(meta.column_index as u64).to_le_bytes());
     stamp.extend_from_slice(&seq.to_le_bytes());
     stamp.extend_from_slice(&nonce.to_le_bytes());
-    fs::OpenOptions::new()
-        .append(true)
-        .open(path)?
-        .write_all(&stamp)
+    let mut f = fs::OpenOptions::new().read(true).append(true).open(path)?;
+    let len = f.metadata()?.len();
+    let mut h = crc32fast::Hasher::new();
+    check::crc_prefix(&mut f, len, &mut h, &AtomicBool::new(false))?;
+    h.update(&stamp);
+    stamp.extend_from_slice(&h.finalize().to_le_bytes());
+    f.write_all(&stamp)
 }
 
-/// The first 8 bytes of the stamp of a file whose trailer lists unreachable vectors.
+/// The first 8 bytes of the stamp of a file whose trailer lists unreachable vectors, without
+/// a checksum (files saved before [`STAMP_MAGIC_CRC`]).
 const STAMP_MAGIC: &[u8; 8] = b"vectabl2";
 
 /// The unreachable keys listed in the trailer of a saved index file (see
@@ -342,7 +374,7 @@ fn read_unreachable(path: &Path) -> std::io::Result<Vec<u64>> {
     let mut tail = [0u8; 48];
     f.seek(SeekFrom::Start(len - 48))?;
     f.read_exact(&mut tail)?;
-    if &tail[8..16] != STAMP_MAGIC {
+    if &tail[8..16] != STAMP_MAGIC && &tail[8..16] != STAMP_MAGIC_CRC {
         return Ok(Vec::new());
     }
     let n = u64::from_le_bytes(tail[..8].try_into().expect("8 bytes"));
@@ -380,7 +412,34 @@ impl VectorIndexes {
             cache: Mutex::new(LruCache::new(cap)),
             key_locks: Mutex::new(HashMap::new()),
             last_load: Mutex::new(HashMap::new()),
+            damaged: Mutex::new(HashMap::new()),
+            checks: Mutex::new(Vec::new()),
+            stop: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Blocks until every background checksum check started so far has finished (see
+    /// [`check`]).
+    pub fn wait_for_checks(&self) {
+        let checks: Vec<Arc<CheckState>> = self.checks.lock().clone();
+        for c in checks {
+            c.wait();
+        }
+    }
+
+    /// The cached index of `key`, unless its file failed the checksum check: such an index
+    /// is dropped from the cache (its unsaved changes are in the change log) and its file
+    /// marked as not to be used, so the caller rebuilds it from rows.
+    fn cached(&self, key: Key) -> Option<Arc<LiveIndex>> {
+        let mut cache = self.cache.lock();
+        let live = cache.get(&key)?.clone();
+        if let Some(reason) = live.check.failure() {
+            cache.pop(&key);
+            drop(cache);
+            self.damaged.lock().insert(key, reason);
+            return None;
+        }
+        Some(live)
     }
 
     fn path_of(&self, meta: &IndexMeta) -> PathBuf {
@@ -403,7 +462,11 @@ impl VectorIndexes {
         if !f32 {
             return None;
         }
-        self.cache.lock().peek(&key).cloned()
+        self.cache
+            .lock()
+            .peek(&key)
+            .filter(|live| live.check.failure().is_none())
+            .cloned()
     }
 
     /// The metadata of the index on a column, if it has one.
@@ -462,14 +525,14 @@ impl VectorIndexes {
             if m != metric {
                 return Ok(None);
             }
-            if let Some(live) = self.cache.lock().get(&key) {
-                return Ok(Some(live.clone()));
+            if let Some(live) = self.cached(key) {
+                return Ok(Some(live));
             }
         }
         let lock = self.key_lock(key);
         let guard = lock.lock();
-        if let Some(live) = self.cache.lock().get(&key) {
-            return Ok(Some(live.clone()));
+        if let Some(live) = self.cached(key) {
+            return Ok(Some(live));
         }
         let meta = match self.meta(table.id, column) {
             Some(meta) if meta.params.metric != metric => return Ok(None),
@@ -567,6 +630,10 @@ impl VectorIndexes {
             .saved
             .as_ref()
             .ok_or_else(|| "never saved".to_string())?;
+        let key = (meta.table_id, meta.column_index);
+        if let Some(reason) = self.damaged.lock().get(&key) {
+            return Err(reason.clone());
+        }
         let path = self.path_of(meta);
         let (len, fp) =
             fingerprint(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -610,6 +677,11 @@ impl VectorIndexes {
         };
         let options = index_options(meta);
         let index = Index::new(&options).map_err(|e| e.to_string())?;
+        // Opened before the file is mapped or loaded, for the background checksum check: if
+        // a save replaces the file in between, `still_saved` notices on a read-only database;
+        // a writable database's saves cannot run meanwhile (no writer runs during `acquire`,
+        // and the key lock is held).
+        let file = fs::File::open(&path).map_err(|e| format!("cannot open the file: {e}"))?;
         if changes.is_empty() {
             index
                 .view(path_str)
@@ -618,7 +690,8 @@ impl VectorIndexes {
             if index.size() as u64 != saved.rows || index.dimensions() != meta.dims {
                 return Err("mapped index disagrees with the catalog".into());
             }
-            let live = LiveIndex::new(index, true, saved.seq, 0, search_threads());
+            let live = LiveIndex::new(index, true, saved.seq, 0, search_threads())
+                .with_check(self.start_check(meta, path.clone(), file));
             live.state.write().unreachable = unreachable;
             return Ok((
                 Arc::new(live),
@@ -639,7 +712,8 @@ impl VectorIndexes {
         index
             .reserve_capacity_and_threads(index.size().max(64), threads)
             .map_err(|e| format!("cannot reserve: {e}"))?;
-        let live = LiveIndex::new(index, false, saved.seq, 0, threads);
+        let live = LiveIndex::new(index, false, saved.seq, 0, threads)
+            .with_check(self.start_check(meta, path.clone(), file));
         {
             let mut st = live.state.write();
             st.unreachable = unreachable;
@@ -655,6 +729,15 @@ impl VectorIndexes {
                 ms: ms_since(started),
             },
         ))
+    }
+
+    /// Starts the background checksum check of the file of `meta` (opened as `file`).
+    fn start_check(&self, meta: &IndexMeta, path: PathBuf, file: fs::File) -> Arc<CheckState> {
+        let state = check::spawn(meta.name.clone(), path, file, self.stop.clone());
+        let mut checks = self.checks.lock();
+        checks.retain(|c| c.get() == FileCheck::Pending);
+        checks.push(state.clone());
+        state
     }
 
     /// Builds an index from the rows of `table`, saves it, and returns it. Asks `cancel`
@@ -773,6 +856,16 @@ impl VectorIndexes {
         if self.config.read_only {
             return Ok(());
         }
+        // An index mapped or loaded from a file that may be damaged must not be written to a
+        // new file (with a valid checksum) before its check has passed.
+        if let FileCheck::Failed { reason } = live.check.wait() {
+            log::info!(
+                "not saving vector index {}: its file failed the checksum check ({reason}); \
+                 it is rebuilt from rows when next used",
+                meta.name
+            );
+            return Ok(());
+        }
         let st = live.state.read();
         let path = self.path_of(meta);
         let io_err = |e: std::io::Error| Error::IndexFile {
@@ -820,6 +913,7 @@ impl VectorIndexes {
         *current = updated;
         drop(metas);
         drop(st);
+        self.damaged.lock().remove(&key);
         live.state.write().dirty = 0;
         Ok(())
     }
@@ -834,6 +928,12 @@ impl VectorIndexes {
             let Some(live) = self.cache.lock().peek(&key).cloned() else {
                 continue;
             };
+            if let Some(reason) = live.check.failure() {
+                // Its changes are in the change log; the next query rebuilds it from rows.
+                self.cache.lock().pop(&key);
+                self.damaged.lock().insert(key, reason);
+                continue;
+            }
             let result = (|| -> Result<u64> {
                 let mut st = live.state.write();
                 let mine: Vec<&VectorChange<'_>> =
@@ -1038,7 +1138,7 @@ impl VectorIndexes {
             .map(|m| {
                 let key = (m.table_id, m.column_index);
                 let live = self.cache.lock().peek(&key).cloned();
-                let (rows, memory, dirty, mapped, unreachable) = match &live {
+                let (rows, memory, dirty, mapped, unreachable, file_check) = match &live {
                     Some(l) => {
                         let st = l.state.read();
                         (
@@ -1047,9 +1147,17 @@ impl VectorIndexes {
                             st.dirty,
                             st.mapped,
                             st.unreachable.len() as u64,
+                            l.check.get(),
                         )
                     }
-                    None => (m.saved.as_ref().map_or(0, |s| s.rows), 0, 0, false, 0),
+                    None => (
+                        m.saved.as_ref().map_or(0, |s| s.rows),
+                        0,
+                        0,
+                        false,
+                        0,
+                        FileCheck::NotApplicable,
+                    ),
                 };
                 IndexStatus {
                     name: m.name.clone(),
@@ -1073,6 +1181,7 @@ impl VectorIndexes {
                     dirty_changes: dirty,
                     mapped,
                     unreachable,
+                    file_check,
                 }
             })
             .collect();
@@ -1336,7 +1445,14 @@ impl LiveIndex {
                 unreachable: Vec::new(),
             }),
             slots: Slots::new(slots),
+            check: CheckState::new(FileCheck::NotApplicable),
         }
+    }
+
+    /// The same index, with the checksum check of the file it came from.
+    fn with_check(mut self, check: Arc<CheckState>) -> Self {
+        self.check = check;
+        self
     }
 
     /// Approximate k nearest neighbours of `query`: `(rowid, index distance)` pairs, nearest
@@ -1722,6 +1838,58 @@ mod tests {
         bad[at..at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
         std::fs::write(&path, &bad).unwrap();
         assert!(read_unreachable(&path).is_err());
+    }
+
+    /// The CRC at the end of a saved file catches a byte flipped anywhere, also far from the
+    /// 4 KiB ends the fingerprint covers; a file with a `vectabl2` stamp has no checksum.
+    #[test]
+    fn the_stamp_checksum_covers_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (index, _, _) = parallel_index(7, 2000);
+        let meta = IndexMeta {
+            name: "t_v_hnsw".into(),
+            table_id: 1,
+            table: "t".into(),
+            column: "v".into(),
+            column_index: 0,
+            dims: 8,
+            params: HnswParams::with_metric(Metric::L2),
+            explicit: false,
+            saved: None,
+        };
+        let path = dir.path().join("t.usearch");
+        index.save(path.to_str().unwrap()).unwrap();
+        append_save_stamp(&path, &meta, 3, &[1007]).unwrap();
+        let stop = AtomicBool::new(false);
+        let verify = |p: &Path| check::verify(&mut fs::File::open(p).unwrap(), &stop).unwrap();
+        assert_eq!(verify(&path), Some(true));
+        assert_eq!(read_unreachable(&path).unwrap(), vec![1007]);
+        let good = fs::read(&path).unwrap();
+        assert!(good.len() > 3 * 4096, "{}", good.len());
+        let before = fingerprint(&path).unwrap();
+        for at in [
+            good.len() / 2,
+            4096 + 17,
+            good.len() - 4096 - 1,
+            good.len() - 1,
+        ] {
+            let mut bad = good.clone();
+            bad[at] ^= 0x10;
+            fs::write(&path, &bad).unwrap();
+            assert_eq!(verify(&path), Some(false), "byte {at} of {}", good.len());
+        }
+        // A middle byte: the fingerprint does not see it, the checksum does.
+        let mut bad = good.clone();
+        bad[good.len() / 2] ^= 0x01;
+        fs::write(&path, &bad).unwrap();
+        assert_eq!(fingerprint(&path).unwrap(), before);
+        // A file saved with the older stamp has no checksum to compare.
+        let mut old = good.clone();
+        let at = old.len() - 40;
+        old[at..at + 8].copy_from_slice(STAMP_MAGIC);
+        fs::write(&path, &old).unwrap();
+        assert_eq!(verify(&path), None);
+        assert_eq!(read_unreachable(&path).unwrap(), vec![1007]);
     }
 
     #[test]
