@@ -386,13 +386,9 @@ impl Store {
         table: &TableSchema,
         columns: Option<&[bool]>,
     ) -> VectorCursors<'_> {
-        VectorCursors {
-            table_id: table.id,
-            cursors: vector_columns(table, columns)
-                .into_iter()
-                .map(|c| (c, self.db.raw_iterator_cf(self.cf(CF_VECTORS)), false))
-                .collect(),
-        }
+        VectorCursors::new(table, columns, || {
+            self.db.raw_iterator_cf(self.cf(CF_VECTORS))
+        })
     }
 
     /// Calls `f(rowid, vector)` for every stored vector of one column, in rowid order.
@@ -616,7 +612,24 @@ pub(crate) struct VectorCursors<'a> {
     cursors: Vec<(usize, DBRawIterator<'a>, bool)>,
 }
 
-impl VectorCursors<'_> {
+impl<'a> VectorCursors<'a> {
+    /// Cursors over the vector columns of `table` that `columns` asks for (all with `None`),
+    /// each an iterator over the `vectors` column family made by `iter` (of the database or
+    /// of a snapshot).
+    pub(crate) fn new(
+        table: &TableSchema,
+        columns: Option<&[bool]>,
+        mut iter: impl FnMut() -> DBRawIterator<'a>,
+    ) -> VectorCursors<'a> {
+        VectorCursors {
+            table_id: table.id,
+            cursors: vector_columns(table, columns)
+                .into_iter()
+                .map(|c| (c, iter(), false))
+                .collect(),
+        }
+    }
+
     /// Puts the stored vectors of `rowid` into `row` (left NULL where there is none). Rowids
     /// must come in ascending order; the cursor steps forward, and seeks only on a gap.
     pub fn fill(&mut self, rowid: u64, row: &mut [Value]) -> Result<()> {

@@ -3,7 +3,7 @@
 
 use rocksdb::{DBRawIterator, Snapshot};
 
-use super::{keys, vector_columns, KeyRange, Store, VectorCursors, CF_ROWS, CF_SINDEX, CF_VECTORS};
+use super::{keys, KeyRange, Store, VectorCursors, CF_ROWS, CF_SINDEX, CF_VECTORS};
 use crate::catalog::TableSchema;
 use crate::error::Result;
 
@@ -46,19 +46,9 @@ impl StoreSnapshot<'_> {
         table: &TableSchema,
         columns: Option<&[bool]>,
     ) -> VectorCursors<'_> {
-        VectorCursors {
-            table_id: table.id,
-            cursors: vector_columns(table, columns)
-                .into_iter()
-                .map(|c| {
-                    (
-                        c,
-                        self.snap.raw_iterator_cf(self.store.cf(CF_VECTORS)),
-                        false,
-                    )
-                })
-                .collect(),
-        }
+        VectorCursors::new(table, columns, || {
+            self.snap.raw_iterator_cf(self.store.cf(CF_VECTORS))
+        })
     }
 
     /// The rowids of the secondary-index entries in `ranges`, sorted (8 bytes per entry).

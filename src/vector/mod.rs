@@ -1798,13 +1798,9 @@ mod tests {
         }
     }
 
-    /// The unreachable keys survive a save (the file's trailer), and files saved before the
-    /// trailer existed read as having none.
-    #[test]
-    fn the_unreachable_list_round_trips_through_the_file_trailer() {
-        let dir = tempfile::tempdir().unwrap();
-        let (index, keys, _) = parallel_index(5, 50);
-        let meta = IndexMeta {
+    /// The meta of an 8-d L2 index `t_v_hnsw` on column 0 of table 1, for stamp tests.
+    fn test_meta() -> IndexMeta {
+        IndexMeta {
             name: "t_v_hnsw".into(),
             table_id: 1,
             table: "t".into(),
@@ -1814,7 +1810,16 @@ mod tests {
             params: HnswParams::with_metric(Metric::L2),
             explicit: false,
             saved: None,
-        };
+        }
+    }
+
+    /// The unreachable keys survive a save (the file's trailer), and files saved before the
+    /// trailer existed read as having none.
+    #[test]
+    fn the_unreachable_list_round_trips_through_the_file_trailer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (index, keys, _) = parallel_index(5, 50);
+        let meta = test_meta();
         for list in [vec![], vec![keys[3]], vec![keys[1], keys[7], keys[40]]] {
             let path = dir.path().join("t.usearch");
             index.save(path.to_str().unwrap()).unwrap();
@@ -1846,17 +1851,7 @@ mod tests {
     fn the_stamp_checksum_covers_the_whole_file() {
         let dir = tempfile::tempdir().unwrap();
         let (index, _, _) = parallel_index(7, 2000);
-        let meta = IndexMeta {
-            name: "t_v_hnsw".into(),
-            table_id: 1,
-            table: "t".into(),
-            column: "v".into(),
-            column_index: 0,
-            dims: 8,
-            params: HnswParams::with_metric(Metric::L2),
-            explicit: false,
-            saved: None,
-        };
+        let meta = test_meta();
         let path = dir.path().join("t.usearch");
         index.save(path.to_str().unwrap()).unwrap();
         append_save_stamp(&path, &meta, 3, &[1007]).unwrap();
