@@ -1,0 +1,298 @@
+//! The manager of a database's vector indexes: their metadata, the LRU cache of the indexes
+//! in memory, and their status. Bringing an index into memory, applying writes and saving
+//! are in [`super::lifecycle`].
+
+use std::collections::HashMap;
+use std::fs;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::Arc;
+
+use lru::LruCache;
+use parking_lot::Mutex;
+
+use super::check::{CheckState, FileCheck};
+use super::file::remove_stale_temp_files;
+use super::live::LiveIndex;
+use super::{IndexStatus, Key, LoadEvent, VectorConfig};
+use crate::catalog::{IndexMeta, Metric, Quantization};
+use crate::error::Result;
+use crate::storage::Store;
+
+/// The manager of all vector indexes of a database.
+pub(crate) struct VectorIndexes {
+    pub(super) dir: PathBuf,
+    pub(super) config: VectorConfig,
+    pub(super) metas: Mutex<HashMap<Key, IndexMeta>>,
+    pub(super) cache: Mutex<LruCache<Key, Arc<LiveIndex>>>,
+    pub(super) key_locks: Mutex<HashMap<Key, Arc<Mutex<()>>>>,
+    pub(super) last_load: Mutex<HashMap<Key, LoadEvent>>,
+    /// Indexes whose file failed its checksum check, with the reason: their file is not
+    /// used again until a save replaces it.
+    pub(super) damaged: Mutex<HashMap<Key, String>>,
+    /// The checks started (finished ones are pruned when another starts).
+    pub(super) checks: Mutex<Vec<Arc<CheckState>>>,
+    /// Set when the manager is dropped: running checks stop.
+    pub(super) stop: Arc<AtomicBool>,
+}
+
+impl Drop for VectorIndexes {
+    fn drop(&mut self) {
+        self.stop.store(true, AtomicOrdering::Relaxed);
+    }
+}
+impl VectorIndexes {
+    pub fn new(dir: PathBuf, config: VectorConfig, metas: Vec<IndexMeta>) -> Self {
+        if !config.read_only {
+            // A reader must not remove the temporary file of a save the writer is making.
+            remove_stale_temp_files(&dir);
+        }
+        let cap = NonZeroUsize::new(config.cache_capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
+        VectorIndexes {
+            dir,
+            config,
+            metas: Mutex::new(
+                metas
+                    .into_iter()
+                    .map(|m| ((m.table_id, m.column_index), m))
+                    .collect(),
+            ),
+            cache: Mutex::new(LruCache::new(cap)),
+            key_locks: Mutex::new(HashMap::new()),
+            last_load: Mutex::new(HashMap::new()),
+            damaged: Mutex::new(HashMap::new()),
+            checks: Mutex::new(Vec::new()),
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Blocks until every background checksum check started so far has finished (see
+    /// [`check`]).
+    pub fn wait_for_checks(&self) {
+        let checks: Vec<Arc<CheckState>> = self.checks.lock().clone();
+        for c in checks {
+            c.wait();
+        }
+    }
+
+    /// The cached index of `key`, unless its file failed the checksum check: such an index
+    /// is dropped from the cache (its unsaved changes are in the change log) and its file
+    /// marked as not to be used, so the caller rebuilds it from rows.
+    pub(super) fn cached(&self, key: Key) -> Option<Arc<LiveIndex>> {
+        let mut cache = self.cache.lock();
+        let live = cache.get(&key)?.clone();
+        if let Some(reason) = live.check.failure() {
+            cache.pop(&key);
+            drop(cache);
+            self.damaged.lock().insert(key, reason);
+            return None;
+        }
+        Some(live)
+    }
+
+    pub(super) fn path_of(&self, meta: &IndexMeta) -> PathBuf {
+        self.dir.join(meta.file_name())
+    }
+
+    pub(super) fn key_lock(&self, key: Key) -> Arc<Mutex<()>> {
+        self.key_locks.lock().entry(key).or_default().clone()
+    }
+
+    /// The column's index if it is in memory already and stores f32 vectors (so
+    /// [`LiveIndex::get`] returns the stored vectors exactly); never loads one.
+    pub fn cached_f32(&self, table_id: u64, column: usize) -> Option<Arc<LiveIndex>> {
+        let key = (table_id, column);
+        let f32 = self
+            .metas
+            .lock()
+            .get(&key)
+            .is_some_and(|m| m.params.quantization == Quantization::F32);
+        if !f32 {
+            return None;
+        }
+        self.cache
+            .lock()
+            .peek(&key)
+            .filter(|live| live.check.failure().is_none())
+            .cloned()
+    }
+
+    /// The metadata of the index on a column, if it has one.
+    pub fn meta(&self, table_id: u64, column: usize) -> Option<IndexMeta> {
+        self.metas.lock().get(&(table_id, column)).cloned()
+    }
+
+    /// The metric of the index on a column, if it has one (no clone of the metadata: this
+    /// is on every kNN query's path).
+    pub fn metric(&self, table_id: u64, column: usize) -> Option<Metric> {
+        self.metas
+            .lock()
+            .get(&(table_id, column))
+            .map(|m| m.params.metric)
+    }
+
+    /// All index metadata.
+    pub fn all_metas(&self) -> Vec<IndexMeta> {
+        self.metas.lock().values().cloned().collect()
+    }
+
+    /// Columns of a table that have an index (their changes are logged).
+    pub fn indexed_columns(&self, table_id: u64) -> Vec<usize> {
+        let mut cols: Vec<usize> = self
+            .metas
+            .lock()
+            .keys()
+            .filter(|k| k.0 == table_id)
+            .map(|k| k.1)
+            .collect();
+        cols.sort_unstable();
+        cols
+    }
+}
+
+impl VectorIndexes {
+    /// Removes an index: metadata, change log, cache entry and file.
+    pub fn forget(&self, store: &Store, key: Key) -> Result<()> {
+        if self.config.read_only {
+            return Ok(());
+        }
+        let meta = self.metas.lock().get(&key).cloned();
+        if let Some(meta) = meta {
+            let mut batch = store.batch();
+            batch.delete_index(key.0, key.1);
+            batch.clear_log(key.0, key.1);
+            store.write(batch)?;
+            self.metas.lock().remove(&key);
+            self.cache.lock().pop(&key);
+            self.last_load.lock().remove(&key);
+            let path = self.path_of(&meta);
+            if let Err(e) = fs::remove_file(&path) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    log::warn!("cannot remove {}: {e}", path.display());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the index of a column out of memory (metadata, cache entry, last load) without
+    /// saving it or touching its file, catalog record or change log, for `ALTER TABLE`; returns
+    /// its metadata. A dirty index loses nothing: its unsaved changes are in the change log.
+    pub fn detach(&self, key: Key) -> Option<IndexMeta> {
+        let meta = self.metas.lock().remove(&key)?;
+        self.cache.lock().pop(&key);
+        self.last_load.lock().remove(&key);
+        Some(meta)
+    }
+
+    /// Registers a detached index under its new metadata (after `ALTER TABLE` renamed its
+    /// table or column, or moved the column), renaming its file from `old_file` to
+    /// [`IndexMeta::file_name`] when they differ. A file that cannot be renamed is left
+    /// behind with a warning: the next query then rebuilds the index from the rows.
+    pub fn attach(&self, meta: IndexMeta, old_file: &str) {
+        let new_file = meta.file_name();
+        if new_file != old_file {
+            let from = self.dir.join(old_file);
+            let to = self.dir.join(&new_file);
+            if let Err(e) = fs::rename(&from, &to) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    log::warn!("cannot rename {} to {}: {e}", from.display(), to.display());
+                }
+            }
+        }
+        self.metas
+            .lock()
+            .insert((meta.table_id, meta.column_index), meta);
+    }
+
+    /// Deletes the file of an index taken out by [`detach`](Self::detach) (`ALTER TABLE
+    /// DROP COLUMN`); a missing file is fine.
+    pub fn remove_file(&self, meta: &IndexMeta) {
+        let path = self.path_of(meta);
+        if let Err(e) = fs::remove_file(&path) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                log::warn!("cannot remove {}: {e}", path.display());
+            }
+        }
+    }
+
+    /// Removes every index of a table (its rows and logs are deleted by the caller's batch).
+    pub fn forget_table(&self, store: &Store, table_id: u64) -> Result<()> {
+        for column in self.indexed_columns(table_id) {
+            self.forget(store, (table_id, column))?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the index metadata with `metas`, as a read-only database re-reads its catalog
+    /// after the writer changed it, and drops every index from memory (the next query maps
+    /// the saved file again and catches up from the change log, in memory).
+    pub fn reload(&self, metas: Vec<IndexMeta>) {
+        *self.metas.lock() = metas
+            .into_iter()
+            .map(|m| ((m.table_id, m.column_index), m))
+            .collect();
+        self.cache.lock().clear();
+        self.last_load.lock().clear();
+    }
+
+    /// Status of every index, sorted by table and column name.
+    pub fn status(&self) -> Vec<IndexStatus> {
+        let metas = self.all_metas();
+        let mut out: Vec<IndexStatus> = metas
+            .into_iter()
+            .map(|m| {
+                let key = (m.table_id, m.column_index);
+                let live = self.cache.lock().peek(&key).cloned();
+                let (rows, memory, dirty, mapped, unreachable, file_check) = match &live {
+                    Some(l) => {
+                        let st = l.state.read();
+                        (
+                            st.index.size() as u64,
+                            st.index.memory_usage() as u64,
+                            st.dirty,
+                            st.mapped,
+                            st.unreachable.len() as u64,
+                            l.check.get(),
+                        )
+                    }
+                    None => (
+                        m.saved.as_ref().map_or(0, |s| s.rows),
+                        0,
+                        0,
+                        false,
+                        0,
+                        FileCheck::NotApplicable,
+                    ),
+                };
+                IndexStatus {
+                    name: m.name.clone(),
+                    table: m.table.clone(),
+                    column: m.column.clone(),
+                    metric: m.params.metric,
+                    dims: m.dims,
+                    m: m.params.m,
+                    ef_construction: m.params.ef_construction,
+                    quantization: m.params.quantization,
+                    explicit: m.explicit,
+                    rows,
+                    memory_bytes: memory,
+                    file_bytes: m.saved.as_ref().map(|s| s.file_bytes),
+                    last_load: self
+                        .last_load
+                        .lock()
+                        .get(&key)
+                        .cloned()
+                        .unwrap_or(LoadEvent::NotLoaded),
+                    dirty_changes: dirty,
+                    mapped,
+                    unreachable,
+                    file_check,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.table, &a.column).cmp(&(&b.table, &b.column)));
+        out
+    }
+}
