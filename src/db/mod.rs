@@ -683,6 +683,28 @@ impl Database {
                 }
                 Ok(Output::Done("ALTER TABLE".into()))
             }
+            Command::Vacuum(name) => {
+                let state = self.inner.state.write();
+                let keys: Vec<String> = match name {
+                    Some(name) => {
+                        let name = sql::bind::object_name(name)?;
+                        lookup(&state, &name)?;
+                        vec![name]
+                    }
+                    None => state.tables.keys().cloned().collect(),
+                };
+                for key in keys {
+                    let entry = lookup(&state, &key)?;
+                    self.inner.vectors.vacuum(
+                        &self.inner.store,
+                        &entry.schema,
+                        entry.counters.seq,
+                        cancel,
+                    )?;
+                    self.inner.store.compact_table(entry.schema.id)?;
+                }
+                Ok(Output::Done("VACUUM".into()))
+            }
             Command::Describe(name) => {
                 let state = self.inner.state.read();
                 let entry = lookup(&state, &sql::bind::object_name(name)?)?;

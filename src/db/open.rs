@@ -175,6 +175,7 @@ fn new_inner(
             build_threads: options.build_threads,
             progress: options.progress.clone(),
             read_only,
+            auto_vacuum: options.auto_vacuum,
         },
         loaded.indexes,
     );
@@ -223,6 +224,7 @@ pub(super) fn write_name(command: &Command<'_>) -> Option<&'static str> {
         Command::Update(_) => Some("UPDATE"),
         Command::Delete(_) => Some("DELETE"),
         Command::Copy(_) => Some("COPY"),
+        Command::Vacuum(_) => Some("VACUUM"),
     }
 }
 

@@ -20,6 +20,7 @@ use crate::Database;
 /// - `read_only`: false
 /// - `create_in_non_empty`: false
 /// - `statement_timeout`: none (zero)
+/// - `auto_vacuum`: 0.2 (rebuild a vector index when a fifth of its vectors are tombstones)
 #[derive(Clone)]
 pub struct Options {
     pub(crate) index_cache_capacity: usize,
@@ -32,6 +33,7 @@ pub struct Options {
     pub(crate) read_only: bool,
     pub(crate) create_in_non_empty: bool,
     pub(crate) statement_timeout: std::time::Duration,
+    pub(crate) auto_vacuum: f64,
 }
 
 impl Default for Options {
@@ -47,6 +49,7 @@ impl Default for Options {
             read_only: false,
             create_in_non_empty: false,
             statement_timeout: std::time::Duration::ZERO,
+            auto_vacuum: 0.2,
         }
     }
 }
@@ -58,6 +61,7 @@ impl std::fmt::Debug for Options {
             .field("ef_search", &self.ef_search)
             .field("checkpoint_changes", &self.checkpoint_changes)
             .field("build_threads", &self.build_threads)
+            .field("auto_vacuum", &self.auto_vacuum)
             .field("exact_search_threshold", &self.exact_search_threshold)
             .field("statement_cache_capacity", &self.statement_cache_capacity)
             .field("on_progress", &self.progress.is_some())
@@ -152,6 +156,20 @@ impl Options {
     /// [`InterruptReason::Timeout`]: crate::InterruptReason::Timeout
     pub fn statement_timeout(mut self, timeout: std::time::Duration) -> Options {
         self.statement_timeout = timeout;
+        self
+    }
+
+    /// Rebuilds a vector index from rows, in the write that crosses it, once `fraction` of
+    /// the vectors in its graph are tombstones (deleted rows and overwritten vectors, which
+    /// searches skip; see `VACUUM` in the README). Default 0.2; `1.0` or more turns automatic
+    /// rebuilds off (`VACUUM` still rebuilds). A NaN or negative fraction is taken as the
+    /// default.
+    pub fn auto_vacuum(mut self, fraction: f64) -> Options {
+        self.auto_vacuum = if fraction.is_nan() || fraction < 0.0 {
+            0.2
+        } else {
+            fraction
+        };
         self
     }
 

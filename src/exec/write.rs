@@ -257,7 +257,7 @@ pub(crate) fn insert_rows_in(
                 })
             })
             .collect();
-        vectors.apply(store, t.id, counters.seq, &changes);
+        vectors.apply(store, t, counters.seq, &changes);
     }
     Ok(total)
 }
@@ -418,7 +418,7 @@ pub(crate) fn update(
                 }),
             })
             .collect();
-        vectors.apply(store, t.id, counters.seq, &changes);
+        vectors.apply(store, t, counters.seq, &changes);
     }
     Ok(changed.len() as u64)
 }
@@ -498,7 +498,7 @@ pub(crate) fn delete(
         })
         .collect();
     if !changes.is_empty() {
-        vectors.apply(store, t.id, counters.seq, &changes);
+        vectors.apply(store, t, counters.seq, &changes);
     }
     Ok(deleted.len() as u64)
 }

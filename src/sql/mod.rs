@@ -162,6 +162,8 @@ pub(crate) enum Command<'a> {
     AlterTable(&'a sql::AlterTable),
     /// `DESCRIBE t`, `SHOW COLUMNS FROM t`: the table's name.
     Describe(&'a sql::ObjectName),
+    /// `VACUUM [FULL] [table]`: the table's name, or every table.
+    Vacuum(Option<&'a sql::ObjectName>),
 }
 
 /// Sorts a parsed statement by kind.
@@ -220,6 +222,17 @@ pub(crate) fn command(parsed: &Parsed) -> Result<Command<'_>> {
             other => return Err(Error::unsupported(format!("DROP {other}"))),
         },
         SqlStatement::CreateIndex(ci) => Command::CreateIndex(ci),
+        SqlStatement::Vacuum(v) => {
+            if v.sort_only || v.delete_only || v.reindex || v.recluster || v.boost {
+                return Err(Error::unsupported(
+                    "VACUUM with SORT ONLY, DELETE ONLY, REINDEX, RECLUSTER or BOOST",
+                ));
+            }
+            if v.threshold.is_some() {
+                return Err(Error::unsupported("VACUUM ... TO n PERCENT"));
+            }
+            Command::Vacuum(v.table_name.as_ref())
+        }
         SqlStatement::Insert(ins) => Command::Insert(ins),
         SqlStatement::Update(up) => Command::Update(up),
         SqlStatement::Delete(del) => Command::Delete(del),

@@ -554,6 +554,18 @@ impl Store {
         }
     }
 
+    /// Compacts every key range of table `table_id` (rows, vectors, primary-key and
+    /// secondary-index entries, change log) in RocksDB: deleted and overwritten versions are
+    /// dropped from the SST files (`VACUUM`).
+    pub fn compact_table(&self, table_id: u64) -> Result<()> {
+        let (lo, hi) = keys::table_range(table_id);
+        for name in [CF_ROWS, CF_PK, CF_CHANGELOG, CF_VECTORS, CF_SINDEX] {
+            self.db
+                .compact_range_cf(self.cf(name), Some(&lo[..]), Some(&hi[..]));
+        }
+        Ok(())
+    }
+
     /// Flushes memtables to SST files (the WAL already makes writes durable; this shortens
     /// recovery).
     pub fn flush(&self) -> Result<()> {

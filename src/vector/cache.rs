@@ -245,27 +245,32 @@ impl VectorIndexes {
             .map(|m| {
                 let key = (m.table_id, m.column_index);
                 let live = self.cache.lock().peek(&key).cloned();
-                let (rows, memory, dirty, mapped, unreachable, file_check) = match &live {
-                    Some(l) => {
-                        let st = l.state.read();
-                        (
-                            st.index.size() as u64,
-                            st.index.memory_usage() as u64,
-                            st.dirty,
-                            st.mapped,
-                            st.unreachable.len() as u64,
-                            l.check.get(),
-                        )
-                    }
-                    None => (
-                        m.saved.as_ref().map_or(0, |s| s.rows),
-                        0,
-                        0,
-                        false,
-                        0,
-                        FileCheck::NotApplicable,
-                    ),
-                };
+                let (rows, memory, dirty, mapped, unreachable, file_check, delta, dead) =
+                    match &live {
+                        Some(l) => {
+                            let st = l.state.read();
+                            (
+                                st.live() as u64,
+                                (st.base.memory_usage() + st.delta.memory_usage()) as u64,
+                                st.dirty,
+                                st.mapped,
+                                st.unreachable.len() as u64,
+                                l.check.get(),
+                                st.delta.size() as u64,
+                                st.tombstones.len() as u64,
+                            )
+                        }
+                        None => (
+                            m.saved.as_ref().map_or(0, |s| s.rows),
+                            0,
+                            0,
+                            false,
+                            0,
+                            FileCheck::NotApplicable,
+                            0,
+                            0,
+                        ),
+                    };
                 IndexStatus {
                     name: m.name.clone(),
                     table: m.table.clone(),
@@ -289,6 +294,8 @@ impl VectorIndexes {
                     mapped,
                     unreachable,
                     file_check,
+                    delta_rows: delta,
+                    tombstones: dead,
                 }
             })
             .collect();

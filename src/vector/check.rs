@@ -101,6 +101,10 @@ impl CheckState {
 /// before them (and whose trailer lists unreachable vectors, as with `vectabl2`).
 pub(crate) const STAMP_MAGIC_CRC: &[u8; 8] = b"vectabl3";
 
+/// The magic of the current stamp: as [`STAMP_MAGIC_CRC`], with tombstones and relabeled rows
+/// in the trailer (see `file::append_save_stamp`).
+pub(crate) const STAMP_MAGIC_V4: &[u8; 8] = b"vectabl4";
+
 /// Bytes read per call while checksumming.
 const CHUNK: usize = 1 << 20;
 
@@ -140,7 +144,7 @@ pub(crate) fn verify(f: &mut File, stop: &AtomicBool) -> std::io::Result<Option<
     let mut tail = [0u8; 48];
     f.seek(SeekFrom::Start(len - 48))?;
     f.read_exact(&mut tail)?;
-    if &tail[8..16] != STAMP_MAGIC_CRC {
+    if &tail[8..16] != STAMP_MAGIC_CRC && &tail[8..16] != STAMP_MAGIC_V4 {
         return Ok(None);
     }
     let recorded = u32::from_le_bytes(tail[44..48].try_into().expect("4 bytes"));

@@ -13,8 +13,8 @@ use parking_lot::Mutex;
 use usearch::Index;
 
 use super::check::{self, CheckState, FileCheck};
-use super::file::{append_save_stamp, fingerprint, read_unreachable};
-use super::live::{ensure_capacity, promote, IndexState, LiveIndex};
+use super::file::{append_save_stamp, fingerprint, read_trailer, Trailer};
+use super::live::{add_all, empty_like, IndexState, LiveIndex};
 use super::repair::repair_stranded;
 use super::{
     index_options, metric_kind, ms_since, scalar_kind, search_threads, usearch_err, Key, LoadEvent,
@@ -184,8 +184,7 @@ impl VectorIndexes {
         {
             return Err("file header disagrees with the catalog".into());
         }
-        let unreachable =
-            read_unreachable(&path).map_err(|e| format!("unreadable trailer: {e}"))?;
+        let trailer = read_trailer(&path).map_err(|e| format!("unreadable trailer: {e}"))?;
         let changes = store
             .changes_since(meta.table_id, meta.column_index, saved.seq)
             .map_err(|e| format!("cannot read the change log: {e}"))?;
@@ -202,22 +201,25 @@ impl VectorIndexes {
         };
         let options = index_options(meta);
         let index = Index::new(&options).map_err(|e| e.to_string())?;
-        // Opened before the file is mapped or loaded, for the background checksum check: if
-        // a save replaces the file in between, `still_saved` notices on a read-only database;
-        // a writable database's saves cannot run meanwhile (no writer runs during `acquire`,
-        // and the key lock is held).
+        // Opened before the file is mapped, for the background checksum check: if a save
+        // replaces the file in between, `still_saved` notices on a read-only database; a
+        // writable database's saves cannot run meanwhile (the key lock is held).
         let file = fs::File::open(&path).map_err(|e| format!("cannot open the file: {e}"))?;
+        index
+            .view(path_str)
+            .map_err(|e| format!("cannot map the file: {e}"))?;
+        still_saved()?;
+        if index.size() as u64 != saved.rows || index.dimensions() != meta.dims {
+            return Err("mapped index disagrees with the catalog".into());
+        }
+        let delta = empty_like(&options).map_err(|e| e.to_string())?;
+        let mut state = IndexState::new(index, true, delta, saved.seq, 0);
+        state.unreachable = trailer.unreachable;
+        state.restore(trailer.tombstones, trailer.relabeled);
+        let threads = self.config.build_threads.max(search_threads());
+        let live =
+            LiveIndex::new(state, threads).with_check(self.start_check(meta, path.clone(), file));
         if changes.is_empty() {
-            index
-                .view(path_str)
-                .map_err(|e| format!("cannot map the file: {e}"))?;
-            still_saved()?;
-            if index.size() as u64 != saved.rows || index.dimensions() != meta.dims {
-                return Err("mapped index disagrees with the catalog".into());
-            }
-            let live = LiveIndex::new(index, true, saved.seq, 0, search_threads())
-                .with_check(self.start_check(meta, path.clone(), file));
-            live.state.write().unreachable = unreachable;
             return Ok((
                 Arc::new(live),
                 LoadEvent::Mapped {
@@ -225,24 +227,10 @@ impl VectorIndexes {
                 },
             ));
         }
-        index
-            .load(path_str)
-            .map_err(|e| format!("cannot load the file: {e}"))?;
-        still_saved()?;
-        if index.size() as u64 != saved.rows {
-            return Err("loaded index disagrees with the catalog".into());
-        }
-        let threads = self.config.build_threads.max(search_threads());
-        // One USearch thread context per concurrent search slot.
-        index
-            .reserve_capacity_and_threads(index.size().max(64), threads)
-            .map_err(|e| format!("cannot reserve: {e}"))?;
-        let live = LiveIndex::new(index, false, saved.seq, 0, threads)
-            .with_check(self.start_check(meta, path.clone(), file));
         {
+            // The changes since the save go to the delta: the base stays mapped.
             let mut st = live.state.write();
-            st.unreachable = unreachable;
-            let applied = catch_up(store, meta, &mut st, &changes)
+            let applied = catch_up(store, meta, &mut st, &changes, threads)
                 .map_err(|e| format!("catch-up failed: {e}"))?;
             st.seq = table_seq;
             st.dirty = applied.max(1);
@@ -365,14 +353,15 @@ impl VectorIndexes {
         cancel.check()?;
         report(total);
         drop(data);
-        let live = Arc::new(LiveIndex::new(
+        let mut state = IndexState::new(
             index,
             false,
+            empty_like(&index_options(meta))?,
             table_seq,
             1,
-            threads.max(search_threads()),
-        ));
-        live.state.write().unreachable = unreachable;
+        );
+        state.unreachable = unreachable;
+        let live = Arc::new(LiveIndex::new(state, threads.max(search_threads())));
         if let Err(e) = self.save(store, meta, &live) {
             // The index is usable; its file is not. It stays dirty and is saved later.
             log::warn!("saving vector index {} failed: {e}", meta.name);
@@ -396,9 +385,13 @@ impl VectorIndexes {
             );
             return Ok(());
         }
-        let st = live.state.read();
+        let _saving = live.saving.lock();
         let path = self.path_of(meta);
         let io_err = |e: std::io::Error| Error::IndexFile {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        let file_err = |e: &dyn std::fmt::Display| Error::IndexFile {
             path: path.clone(),
             reason: e.to_string(),
         };
@@ -408,15 +401,67 @@ impl VectorIndexes {
             .suffix(".usearch")
             .tempfile_in(&self.dir)
             .map_err(io_err)?;
-        let tmp_str = tmp.path().to_str().ok_or_else(|| Error::IndexFile {
-            path: path.clone(),
-            reason: "path is not UTF-8".into(),
-        })?;
-        st.index.save(tmp_str).map_err(|e| Error::IndexFile {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        append_save_stamp(tmp.path(), meta, st.seq, &st.unreachable).map_err(io_err)?;
+        let tmp_str = tmp
+            .path()
+            .to_str()
+            .ok_or_else(|| file_err(&"path is not UTF-8"))?;
+        let threads = self.config.build_threads.max(1);
+        // What the new file holds, and, for a merge, what it was made from.
+        let st = live.state.read();
+        let (seq, dirty) = (st.seq, st.dirty);
+        let merge = if st.mapped && !st.delta_labels.is_empty() {
+            // A mapped base and a delta: merge them into a new base, without holding the
+            // state (queries and writes go on; writes after this point stay in the delta).
+            let dims = st.delta.dimensions();
+            let mut entries: Vec<(u64, Vec<f32>)> = Vec::new();
+            for &label in &st.delta_labels {
+                if st.tombstones.contains(&label) {
+                    continue;
+                }
+                let mut v = vec![0f32; dims];
+                if st.delta.get(label, &mut v).map_err(usearch_err)? > 0 {
+                    entries.push((label, v));
+                }
+            }
+            let trailer = Trailer {
+                unreachable: st.unreachable.clone(),
+                tombstones: st
+                    .tombstones
+                    .iter()
+                    .copied()
+                    .filter(|&l| st.base.contains(l))
+                    .collect(),
+                relabeled: st.relabeled.iter().map(|(r, l)| (*r, *l)).collect(),
+            };
+            let merged_len = st.delta_labels.len();
+            drop(st);
+            let merged = Index::new(&index_options(meta)).map_err(usearch_err)?;
+            let path_str = path
+                .to_str()
+                .ok_or_else(|| file_err(&"path is not UTF-8"))?;
+            merged.load(path_str).map_err(|e| file_err(&e))?;
+            let adds: Vec<(u64, &[f32])> =
+                entries.iter().map(|(l, v)| (*l, v.as_slice())).collect();
+            let lost = add_all(&merged, &adds, threads)?;
+            let mut trailer = trailer;
+            trailer.unreachable.extend(lost);
+            trailer.unreachable.sort_unstable();
+            trailer.unreachable.dedup();
+            merged.save(tmp_str).map_err(|e| file_err(&e))?;
+            (merged.size() as u64, Some(merged_len), trailer)
+        } else {
+            st.base.save(tmp_str).map_err(|e| file_err(&e))?;
+            let trailer = Trailer {
+                unreachable: st.unreachable.clone(),
+                tombstones: st.tombstones.iter().copied().collect(),
+                relabeled: st.relabeled.iter().map(|(r, l)| (*r, *l)).collect(),
+            };
+            let rows = st.base.size() as u64;
+            drop(st);
+            (rows, None, trailer)
+        };
+        let (rows, merged_len, trailer) = merge;
+        append_save_stamp(tmp.path(), meta, seq, &trailer).map_err(io_err)?;
         tmp.as_file().sync_all().map_err(io_err)?;
         let (file_bytes, fp) = fingerprint(tmp.path()).map_err(io_err)?;
         tmp.persist(&path).map_err(|e| io_err(e.error))?;
@@ -424,34 +469,75 @@ impl VectorIndexes {
             let _ = d.sync_all();
         }
         let saved = SavedIndex {
-            seq: st.seq,
+            seq,
             file_bytes,
-            rows: st.index.size() as u64,
+            rows,
             fingerprint: fp,
         };
         let key = (meta.table_id, meta.column_index);
-        let mut metas = self.metas.lock();
-        let Some(current) = metas.get_mut(&key) else {
-            return Ok(()); // dropped meanwhile
-        };
-        let mut updated = current.clone();
-        updated.saved = Some(saved);
-        let mut batch = store.batch();
-        batch.put_index(&updated)?;
-        batch.truncate_log(meta.table_id, meta.column_index, st.seq);
-        store.write(batch)?;
-        *current = updated;
-        drop(metas);
-        drop(st);
+        {
+            let mut metas = self.metas.lock();
+            let Some(current) = metas.get_mut(&key) else {
+                return Ok(()); // dropped meanwhile
+            };
+            let mut updated = current.clone();
+            updated.saved = Some(saved);
+            let mut batch = store.batch();
+            batch.put_index(&updated)?;
+            batch.truncate_log(meta.table_id, meta.column_index, seq);
+            store.write(batch)?;
+            *current = updated;
+        }
         self.damaged.lock().remove(&key);
-        live.state.write().dirty = 0;
+        match merged_len {
+            None => {
+                let mut st = live.state.write();
+                st.dirty = st.dirty.saturating_sub(dirty);
+            }
+            Some(merged_len) => {
+                // Map the new file and keep in the delta only what was written meanwhile.
+                let options = index_options(meta);
+                let base = Index::new(&options).map_err(usearch_err)?;
+                let path_str = path
+                    .to_str()
+                    .ok_or_else(|| file_err(&"path is not UTF-8"))?;
+                base.view(path_str).map_err(|e| file_err(&e))?;
+                let delta = empty_like(&options)?;
+                let mut st = live.state.write();
+                let dims = st.delta.dimensions();
+                let mut later: Vec<(u64, Vec<f32>)> = Vec::new();
+                for &label in &st.delta_labels[merged_len..] {
+                    let mut v = vec![0f32; dims];
+                    if st.delta.get(label, &mut v).map_err(usearch_err)? > 0 {
+                        later.push((label, v));
+                    }
+                }
+                let adds: Vec<(u64, &[f32])> =
+                    later.iter().map(|(l, v)| (*l, v.as_slice())).collect();
+                super::live::add_all(&delta, &adds, threads)?;
+                st.replace_base(base, delta, later.iter().map(|(l, _)| *l).collect());
+                st.dirty = st.dirty.saturating_sub(dirty);
+                // The check of the old file is moot: this one was just written.
+                drop(st);
+            }
+        }
         Ok(())
     }
 
     /// Applies committed row changes to the cached indexes of `table_id` and records the
     /// new table sequence. Indexes not in memory catch up from the change log when loaded.
     /// An index that fails to apply a change is dropped from the cache (it will catch up).
-    pub fn apply(&self, store: &Store, table_id: u64, new_seq: u64, changes: &[VectorChange<'_>]) {
+    ///
+    /// An index whose tombstones pass [`VectorConfig::auto_vacuum`] of its base afterwards is
+    /// rebuilt from rows ([`VectorIndexes::vacuum`]'s rebuild), in the writing statement.
+    pub fn apply(
+        &self,
+        store: &Store,
+        table: &TableSchema,
+        new_seq: u64,
+        changes: &[VectorChange<'_>],
+    ) {
+        let table_id = table.id;
         let cols = self.indexed_columns(table_id);
         for column in cols {
             let key = (table_id, column);
@@ -465,27 +551,33 @@ impl VectorIndexes {
                 continue;
             }
             let result = (|| -> Result<u64> {
+                let writes: Vec<(u64, Option<&[f32]>)> = changes
+                    .iter()
+                    .filter(|c| c.column == column)
+                    .map(|c| (c.rowid, c.vector))
+                    .collect();
                 let mut st = live.state.write();
-                let mine: Vec<&VectorChange<'_>> =
-                    changes.iter().filter(|c| c.column == column).collect();
-                if !mine.is_empty() {
-                    promote(&mut st, &self.path_of_key(key)?)?;
-                    let adds = mine.iter().filter(|c| c.vector.is_some()).count();
-                    ensure_capacity(&st.index, adds)?;
-                    for c in &mine {
-                        st.relinked(c.rowid);
-                        if st.index.contains(c.rowid) {
-                            st.index.remove(c.rowid).map_err(usearch_err)?;
-                        }
-                        if let Some(v) = c.vector {
-                            st.index.add(c.rowid, v).map_err(usearch_err)?;
-                        }
-                    }
-                    st.dirty += mine.len() as u64;
+                if !writes.is_empty() {
+                    st.write(&writes, self.config.build_threads)?;
+                    st.dirty += writes.len() as u64;
                 }
                 st.seq = new_seq;
                 Ok(st.dirty)
             })();
+            let dead = live.state.read().dead_fraction();
+            if result.is_ok() && dead > self.config.auto_vacuum {
+                if let Some(meta) = self.meta(table_id, column) {
+                    log::info!(
+                        "vector index {}: {:.0}% of its vectors are tombstones; rebuilding it",
+                        meta.name,
+                        dead * 100.0
+                    );
+                    match self.rebuild(store, table, &meta, new_seq, &Cancel::never()) {
+                        Ok(()) => continue,
+                        Err(e) => log::warn!("rebuilding vector index {} failed: {e}", meta.name),
+                    }
+                }
+            }
             match result {
                 Ok(dirty) if dirty >= self.config.checkpoint_changes.max(1) => {
                     if let Some(meta) = self.meta(table_id, column) {
@@ -503,10 +595,79 @@ impl VectorIndexes {
         }
     }
 
-    fn path_of_key(&self, key: Key) -> Result<PathBuf> {
-        self.meta(key.0, key.1)
-            .map(|m| self.path_of(&m))
-            .ok_or_else(|| Error::VectorIndex("index metadata disappeared".into()))
+    /// Builds the index of `meta` anew from the rows (at table sequence `table_seq`) and puts
+    /// it in the cache in place of the old one: its tombstones are gone and its recall is a
+    /// fresh build's.
+    fn rebuild(
+        &self,
+        store: &Store,
+        table: &TableSchema,
+        meta: &IndexMeta,
+        table_seq: u64,
+        cancel: &Cancel,
+    ) -> Result<()> {
+        let key = (meta.table_id, meta.column_index);
+        let started = Instant::now();
+        let estimate = self.cached(key).map_or(0, |l| l.size() as u64);
+        let live = self.build(store, table, meta, table_seq, estimate, cancel)?;
+        self.last_load.lock().insert(
+            key,
+            LoadEvent::Rebuilt {
+                reason: "VACUUM".into(),
+                ms: ms_since(started),
+            },
+        );
+        let evicted = self.cache.lock().push(key, live);
+        if let Some((ekey, old)) = evicted {
+            if ekey != key {
+                self.save_evicted(store, ekey, &old);
+            }
+        }
+        Ok(())
+    }
+
+    /// `VACUUM`: rebuilds from rows every index of `table` that has tombstones (in memory, or
+    /// in its saved file's trailer) or changes not yet saved; an index with neither is left
+    /// alone. Returns how many were rebuilt.
+    ///
+    /// # Errors
+    /// [`Error::Interrupted`] when `cancel` fires (the old index stays), storage errors.
+    pub fn vacuum(
+        &self,
+        store: &Store,
+        table: &TableSchema,
+        table_seq: u64,
+        cancel: &Cancel,
+    ) -> Result<usize> {
+        let mut rebuilt = 0;
+        for column in self.indexed_columns(table.id) {
+            let Some(meta) = self.meta(table.id, column) else {
+                continue;
+            };
+            let key = (table.id, column);
+            let lock = self.key_lock(key);
+            let _guard = lock.lock();
+            let due = match self.cached(key) {
+                Some(live) => {
+                    let st = live.state.read();
+                    !st.tombstones.is_empty() || st.dirty > 0
+                }
+                None => match &meta.saved {
+                    None => false,
+                    Some(saved) => {
+                        let trailer = read_trailer(&self.path_of(&meta)).unwrap_or_default();
+                        !trailer.tombstones.is_empty()
+                            || !store.changes_since(table.id, column, saved.seq)?.is_empty()
+                    }
+                },
+            };
+            if !due {
+                continue;
+            }
+            self.rebuild(store, table, &meta, table_seq, cancel)?;
+            rebuilt += 1;
+        }
+        Ok(rebuilt)
     }
 
     /// Saves every dirty index in the cache.
@@ -575,12 +736,14 @@ impl VectorIndexes {
         Ok(())
     }
 }
-/// Re-reads the rows named by `changes` and makes the index agree with them.
+/// Re-reads the rows named by `changes` and makes the index agree with them (their old
+/// vectors tombstoned, their current ones added).
 fn catch_up(
     store: &Store,
     meta: &IndexMeta,
     st: &mut IndexState,
     changes: &[Change],
+    threads: usize,
 ) -> Result<u64> {
     // Every entry, whatever its op, means "this row's vector may have changed": re-reading
     // the row's current state makes applying the log idempotent.
@@ -591,17 +754,14 @@ fn catch_up(
         .into_iter()
         .collect();
     let vectors = store.get_vectors(meta.table_id, meta.column_index, &rowids)?;
-    ensure_capacity(&st.index, rowids.len())?;
-    for (rowid, v) in rowids.iter().zip(vectors) {
-        st.relinked(*rowid);
-        if st.index.contains(*rowid) {
-            st.index.remove(*rowid).map_err(usearch_err)?;
-        }
-        if let Some(v) = v {
-            if v.len() == meta.dims {
-                st.index.add(*rowid, &v).map_err(usearch_err)?;
-            }
-        }
-    }
+    let writes: Vec<(u64, Option<&[f32]>)> = rowids
+        .iter()
+        .zip(&vectors)
+        .map(|(rowid, v)| {
+            let v = v.as_deref().filter(|v| v.len() == meta.dims);
+            (*rowid, v)
+        })
+        .collect();
+    st.write(&writes, threads)?;
     Ok(rowids.len() as u64)
 }

@@ -131,7 +131,8 @@ pub struct IndexStatus {
     pub quantization: Quantization,
     /// Created by `CREATE INDEX` (true) or lazily by a query (false).
     pub explicit: bool,
-    /// Vectors in the index (in memory when loaded, else in the saved file).
+    /// Vectors a search can return when loaded (tombstones excluded), else the vectors in
+    /// the saved file.
     pub rows: u64,
     /// Bytes of memory the loaded index uses (USearch `memory_usage`); 0 when not loaded.
     pub memory_bytes: u64,
@@ -149,6 +150,12 @@ pub struct IndexStatus {
     /// The background check of the whole file's checksum, for an index mapped or loaded
     /// from its file ([`FileCheck::NotApplicable`] when not loaded or built from rows).
     pub file_check: FileCheck,
+    /// Vectors in the delta beside a mapped base, written since the base was saved (tombstoned
+    /// ones included); merged into a new base by the next save. 0 when not loaded.
+    pub delta_rows: u64,
+    /// Deleted or superseded vectors still in the graph, filtered out of every search, until
+    /// `VACUUM` rebuilds the index. 0 when not loaded.
+    pub tombstones: u64,
 }
 
 /// Progress report of a long operation (index build, import), for
@@ -176,6 +183,8 @@ pub(crate) struct VectorConfig {
     /// A read-only database: indexes are mapped, caught up and built in memory only; no
     /// `.usearch` file and no index metadata is ever written.
     pub read_only: bool,
+    /// Rebuild an index when this fraction of its base's vectors are tombstones.
+    pub auto_vacuum: f64,
 }
 
 type Key = (u64, usize);

@@ -170,7 +170,7 @@ fn outside_main_component(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::vector::live::LiveIndex;
+    use crate::vector::live::{IndexState, LiveIndex};
     use usearch::{IndexOptions, MetricKind, ScalarKind};
 
     /// An empty 8-d L2 index; `expansion_search` 500 searches 300 vectors exhaustively.
@@ -315,8 +315,19 @@ pub(crate) mod tests {
         }
         let (_, unreachable) = repair_stranded(&index, &keys, &data, dims).unwrap();
         eprintln!("unreachable after the repair: {unreachable:?}");
-        let live = LiveIndex::new(index, false, 0, 0, 1);
-        live.state.write().unreachable = unreachable;
+        let delta = crate::vector::live::empty_like(&IndexOptions {
+            dimensions: dims,
+            metric: MetricKind::Cos,
+            quantization: ScalarKind::F32,
+            connectivity: 16,
+            expansion_add: 128,
+            expansion_search: 64,
+            multi: false,
+        })
+        .unwrap();
+        let mut state = IndexState::new(index, false, delta, 0, 0);
+        state.unreachable = unreachable;
+        let live = LiveIndex::new(state, 1);
         // `exact_up_to` 0: always the graph search, with a beam wider than the index.
         for (i, &k) in keys.iter().enumerate() {
             let found = live
