@@ -290,9 +290,13 @@ mod tests {
         fs::write(&path, &bad).unwrap();
         assert_eq!(fingerprint(&path).unwrap(), before);
         // A file saved with the older stamp has no checksum to compare.
-        let mut old = good.clone();
-        let at = old.len() - 40;
-        old[at..at + 8].copy_from_slice(STAMP_MAGIC);
+        // (`vectabl2`: the unreachable labels alone before the stamp.)
+        let usearch_len = good.len() - 48 - 8 * 4;
+        let mut old = good[..usearch_len].to_vec();
+        old.extend_from_slice(&1007u64.to_le_bytes());
+        old.extend_from_slice(&1u64.to_le_bytes());
+        old.extend_from_slice(STAMP_MAGIC);
+        old.extend_from_slice(&good[good.len() - 32..]);
         fs::write(&path, &old).unwrap();
         assert_eq!(verify(&path), None);
         assert_eq!(read_trailer(&path).unwrap().unreachable, vec![1007]);
