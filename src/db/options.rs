@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::sql::set::MAX_EF_SEARCH;
+use crate::storage::Synchronous;
 use crate::vector::{Progress, ProgressFn};
 #[cfg(doc)]
 use crate::Database;
@@ -20,6 +21,7 @@ use crate::Database;
 /// - `read_only`: false
 /// - `create_in_non_empty`: false
 /// - `statement_timeout`: none (zero)
+/// - `synchronous`: [`Synchronous::Full`]
 #[derive(Clone)]
 pub struct Options {
     pub(crate) index_cache_capacity: usize,
@@ -32,6 +34,7 @@ pub struct Options {
     pub(crate) read_only: bool,
     pub(crate) create_in_non_empty: bool,
     pub(crate) statement_timeout: std::time::Duration,
+    pub(crate) synchronous: Synchronous,
 }
 
 impl Default for Options {
@@ -47,6 +50,7 @@ impl Default for Options {
             read_only: false,
             create_in_non_empty: false,
             statement_timeout: std::time::Duration::ZERO,
+            synchronous: Synchronous::default(),
         }
     }
 }
@@ -64,6 +68,7 @@ impl std::fmt::Debug for Options {
             .field("read_only", &self.read_only)
             .field("create_in_non_empty", &self.create_in_non_empty)
             .field("statement_timeout", &self.statement_timeout)
+            .field("synchronous", &self.synchronous)
             .finish()
     }
 }
@@ -152,6 +157,17 @@ impl Options {
     /// [`InterruptReason::Timeout`]: crate::InterruptReason::Timeout
     pub fn statement_timeout(mut self, timeout: std::time::Duration) -> Options {
         self.statement_timeout = timeout;
+        self
+    }
+
+    /// How durable each statement's commit is (see [`Synchronous`] for what each level
+    /// guarantees and costs): [`Synchronous::Full`] (the default) syncs the write-ahead log at
+    /// every commit, so an acknowledged statement survives a power loss; `Normal` leaves the
+    /// sync to the OS (a process crash loses nothing, a power loss may lose the last
+    /// statements); `Off` also skips the fsync of index files, for bulk loads. `SET
+    /// synchronous = full | normal | off` changes it later.
+    pub fn synchronous(mut self, level: Synchronous) -> Options {
+        self.synchronous = level;
         self
     }
 

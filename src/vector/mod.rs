@@ -887,10 +887,14 @@ impl VectorIndexes {
             reason: e.to_string(),
         })?;
         append_save_stamp(tmp.path(), meta, st.seq, &st.unreachable).map_err(io_err)?;
-        tmp.as_file().sync_all().map_err(io_err)?;
+        // `SET synchronous = off`: no fsync (a power loss may cost a rebuild from rows).
+        let sync = store.synchronous().syncs_index_files();
+        if sync {
+            tmp.as_file().sync_all().map_err(io_err)?;
+        }
         let (file_bytes, fp) = fingerprint(tmp.path()).map_err(io_err)?;
         tmp.persist(&path).map_err(|e| io_err(e.error))?;
-        if let Ok(d) = fs::File::open(&self.dir) {
+        if let Some(d) = sync.then(|| fs::File::open(&self.dir).ok()).flatten() {
             let _ = d.sync_all();
         }
         let saved = SavedIndex {
