@@ -116,10 +116,12 @@ pub(crate) fn bind_set(set: &sql::Set, params: &[Value]) -> Result<Setting> {
         };
         let text = match value {
             sql::Expr::Identifier(id) => id.value.clone(),
-            sql::Expr::Value(v) => match &v.value {
-                sql::Value::SingleQuotedString(s) => s.clone(),
-                other => other.to_string(),
-            },
+            sql::Expr::Value(v) if !matches!(v.value, sql::Value::Placeholder(_)) => {
+                match &v.value {
+                    sql::Value::SingleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                }
+            }
             // A parameter, or an expression such as `-1`.
             other => match b.bind(other)? {
                 Expr::Literal(Value::Integer(n)) => n.to_string(),
