@@ -43,7 +43,9 @@
 //!    - `off` also saved the index file without syncing it (the shim saw no sync under
 //!      `vectors/`); the lost file is rebuilt from rows, which the kNN check covers.
 //!
-//! Nothing is timed: the child is killed after a number of acknowledgements.
+//! Nothing is timed: the child is killed after a number of acknowledgements. The power-loss
+//! tests run on Linux only (`LD_PRELOAD`, `/proc/self/fd`).
+#![cfg_attr(not(target_os = "linux"), allow(dead_code, unused_imports))]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -476,6 +478,7 @@ fn drop_unsynced(root: &Path, baseline: &BTreeMap<u64, u64>, records: &[Record])
 /// Child role: opens the database at `VECTABLE_DURABILITY_LEVEL`, inserts rows (`ACK <i>`
 /// after each), `CHECKPOINT`s after [`BEFORE_CHECKPOINT`] (`SAVED <log offset>`), inserts on,
 /// then waits to be killed.
+#[cfg(target_os = "linux")]
 #[test]
 #[ignore = "run by the power-loss tests in a child process"]
 fn child_writer() {
@@ -699,6 +702,7 @@ fn power_loss(level: Synchronous) -> Run {
     }
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn power_loss_with_full_loses_no_acknowledged_statement() {
     let run = power_loss(Synchronous::Full);
@@ -741,6 +745,7 @@ fn assert_loses_unsynced_statements(level: Synchronous, run: &Run) {
     );
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn power_loss_with_normal_loses_the_last_statements_but_stays_consistent() {
     let run = power_loss(Synchronous::Normal);
@@ -748,6 +753,7 @@ fn power_loss_with_normal_loses_the_last_statements_but_stays_consistent() {
     assert!(run.index_syncs > 0, "normal still syncs index saves");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn power_loss_with_off_loses_the_last_statements_and_does_not_sync_index_files() {
     let run = power_loss(Synchronous::Off);
