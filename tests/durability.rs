@@ -43,6 +43,11 @@
 //!    - `off` also saved the index file without syncing it (the shim saw no sync under
 //!      `vectors/`); the lost file is rebuilt from rows, which the kNN check covers.
 //!
+//! With the same shim, `full_syncs_the_wal_once_per_statement` counts the WAL syncs of each
+//! statement: exactly one under `full` for a multi-row `INSERT`, a 500-row `COPY`, `UPDATE`s,
+//! a `DELETE`, `CREATE TABLE` and `CREATE INDEX` (each commits one batch), none under
+//! `normal`.
+//!
 //! Nothing is timed: the child is killed after a number of acknowledgements. The power-loss
 //! tests run on Linux only (`LD_PRELOAD`, `/proc/self/fd`).
 #![cfg_attr(not(target_os = "linux"), allow(dead_code, unused_imports))]
@@ -769,4 +774,120 @@ fn power_loss_with_off_loses_the_last_statements_and_does_not_sync_index_files()
         "{:?}",
         run.dropped
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// One WAL sync per statement under `full`, whatever the statement writes
+
+/// Child role: opens the database at `VECTABLE_DURABILITY_LEVEL` and runs the statements of
+/// `VECTABLE_DURABILITY_SQL`, printing `MARK <log offset>` before each and after the last.
+#[test]
+#[cfg(target_os = "linux")]
+#[ignore = "run by full_syncs_the_wal_once_per_statement in a child process"]
+fn child_statements() {
+    let dir = PathBuf::from(std::env::var("VECTABLE_DURABILITY_DIR").expect("run by a parent"));
+    let level = Synchronous::parse(&std::env::var("VECTABLE_DURABILITY_LEVEL").unwrap()).unwrap();
+    let log = PathBuf::from(std::env::var("VECTABLE_SYNC_LOG").unwrap());
+    let sql = std::env::var("VECTABLE_DURABILITY_SQL").unwrap();
+    let db = Database::open_with(&dir, Options::new().synchronous(level)).unwrap();
+    let mark = || println!("MARK {}", std::fs::metadata(&log).map_or(0, |m| m.len()));
+    for stmt in vectable::split_statements(&sql) {
+        mark();
+        db.execute(&stmt, ()).unwrap();
+    }
+    mark();
+}
+
+/// The number of WAL syncs during each statement of `sql`, run at `level` in a child
+/// process with the shim.
+#[cfg(target_os = "linux")]
+fn wal_syncs_per_statement(level: Synchronous, sql: &str, scratch: &Path) -> Vec<usize> {
+    let shim = build_shim(scratch);
+    let root = scratch.join(format!("db-{level}"));
+    {
+        let db = Database::open(&root).unwrap();
+        setup_table(&db);
+    }
+    let root = root.canonicalize().unwrap();
+    let log = scratch.join(format!("sync-{level}.log"));
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_statements",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("LD_PRELOAD", &shim)
+        .env("VECTABLE_SYNC_LOG", &log)
+        .env("VECTABLE_SYNC_DIR", &root)
+        .env("VECTABLE_DURABILITY_DIR", &root)
+        .env("VECTABLE_DURABILITY_LEVEL", level.to_string())
+        .env("VECTABLE_DURABILITY_SQL", sql)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the child failed: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let marks: Vec<usize> = stdout
+        .lines()
+        .filter_map(|l| {
+            l.find("MARK ")
+                .map(|at| l[at + 5..].trim().parse().unwrap())
+        })
+        .collect();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let wal = root.join("db");
+    marks
+        .windows(2)
+        .map(|w| {
+            parse_log(&text[w[0]..w[1]])
+                .iter()
+                .filter(|r| {
+                    matches!(r, Record::Sync(_, _, p)
+                        if Path::new(p).starts_with(&wal) && p.ends_with(".log"))
+                })
+                .count()
+        })
+        .collect()
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn full_syncs_the_wal_once_per_statement() {
+    let scratch = tempfile::tempdir().unwrap();
+    let csv = scratch.path().join("rows.csv");
+    let mut text = String::from("id,n\n");
+    for id in 2000..2500 {
+        text.push_str(&format!("{id},{}\n", id * 2));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let values: Vec<String> = (3000..3100)
+        .map(|id| format!("({id}, {})", id * 2))
+        .collect();
+    let statements = [
+        format!("INSERT INTO t (id, n) VALUES {}", values.join(", ")),
+        format!(
+            "COPY t (id, n) FROM '{}' WITH (FORMAT csv, HEADER true)",
+            csv.display()
+        ),
+        "UPDATE t SET n = n + 0 WHERE id >= 2000".to_string(),
+        format!("UPDATE t SET v = '{:?}' WHERE id < 5", vector_of(1)),
+        "DELETE FROM t WHERE id >= 2400 AND id < 2500".to_string(),
+        "CREATE TABLE u (id INTEGER PRIMARY KEY)".to_string(),
+        "CREATE INDEX t_n ON t (n)".to_string(),
+    ];
+    let sql = statements.join(";\n");
+    let full = wal_syncs_per_statement(Synchronous::Full, &sql, scratch.path());
+    assert_eq!(
+        full,
+        vec![1; statements.len()],
+        "full: WAL syncs per statement of {statements:#?}"
+    );
+    let normal = wal_syncs_per_statement(Synchronous::Normal, &sql, scratch.path());
+    assert_eq!(normal, vec![0; statements.len()], "normal");
 }
