@@ -11,7 +11,7 @@
 //! adds the 1,000,000-vector cases. Every figure is the median of repeated runs with min and
 //! max beside it; comparisons are measured side by side in the same run. Results go to stdout
 //! as markdown tables and to `target/bench/results.json` (or `--json PATH`). Suites:
-//! `reload`, `overhead`, `recall`, `access`, `filtered`, `ingest`, `concurrency`. `--cases` restricts the
+//! `reload`, `overhead`, `recall`, `access`, `filtered`, `ingest`, `concurrency`, `synchronous`. `--cases` restricts the
 //! reload suite to the given sizes, e.g. `--only reload --cases 1000000x384`.
 //!
 //! Timings that must start at `Database::open` (reload vs rebuild) run in a fresh child
@@ -1931,6 +1931,9 @@ fn access_on(cx: &mut Ctx, set: &RealSet, rounds: usize, t: &AccessTables) -> Js
         "verdicts": {"unfiltered": v_unf, "section": v_sec, "synthetic": v_syn}})
 }
 
+#[path = "suites/synchronous.rs"]
+mod synchronous;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--child") {
@@ -1976,7 +1979,7 @@ fn main() {
     );
     let started = Instant::now();
     type Suite = (&'static str, fn(&mut Ctx));
-    let suites: [Suite; 7] = [
+    let suites: [Suite; 8] = [
         ("reload", suite_reload),
         ("overhead", suite_overhead),
         ("recall", suite_recall),
@@ -1984,6 +1987,7 @@ fn main() {
         ("filtered", suite_filtered),
         ("ingest", suite_ingest),
         ("concurrency", suite_concurrency),
+        ("synchronous", synchronous::suite_synchronous),
     ];
     for (name, f) in suites {
         if only.as_ref().is_some_and(|o| !o.iter().any(|x| x == name)) {

@@ -105,6 +105,7 @@ pub use row::{IntoRows, OptionalExtension, OwnedRow, Row, RowIndex, Rows};
 pub use sql::set::FilteredKnnSetting;
 pub use sql::{split_statements, split_statements_at};
 pub use statement::Statement;
+pub use storage::Synchronous;
 pub use value::{
     format_f32, format_real, format_vector, DataType, FromValue, FromValueRef, Params, ToValue,
     Value, ValueRef, MAX_VECTOR_DIMS,

@@ -452,6 +452,13 @@ impl Database {
         std::time::Duration::from_millis(self.inner.statement_timeout_ms.load(Ordering::Relaxed))
     }
 
+    /// The current [`Synchronous`](crate::Synchronous) level of this database handle and its
+    /// clones: how durable each statement's commit is. Set by
+    /// [`Options::synchronous`] (default `full`) and `SET synchronous`.
+    pub fn synchronous(&self) -> crate::Synchronous {
+        self.inner.store.synchronous()
+    }
+
     /// The secondary (B-tree) indexes of every table, with the table's schema, by table name
     /// then index id.
     pub fn secondary_indexes(&self) -> Vec<(TableSchema, SecondaryIndex)> {
@@ -515,6 +522,10 @@ impl Database {
                 Setting::StatementTimeout(d) => {
                     let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
                     self.inner.statement_timeout_ms.store(ms, Ordering::Relaxed);
+                    Ok(Output::Done("SET".into()))
+                }
+                Setting::Synchronous(level) => {
+                    self.inner.store.set_synchronous(level);
                     Ok(Output::Done("SET".into()))
                 }
                 Setting::FilteredKnn(f) => {

@@ -143,6 +143,7 @@ fn new_inner(
     temp_dir: Option<tempfile::TempDir>,
 ) -> Result<Inner> {
     let read_only = options.read_only;
+    store.set_synchronous(options.synchronous);
     let mut loaded = store.load_catalog()?;
     if read_only {
         match loaded.layout {

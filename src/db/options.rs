@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::sql::set::MAX_EF_SEARCH;
+use crate::storage::Synchronous;
 use crate::vector::{Progress, ProgressFn};
 #[cfg(doc)]
 use crate::Database;
@@ -21,6 +22,7 @@ use crate::Database;
 /// - `create_in_non_empty`: false
 /// - `statement_timeout`: none (zero)
 /// - `auto_vacuum`: 0.2 (rebuild a vector index when a fifth of its vectors are tombstones)
+/// - `synchronous`: [`Synchronous::Full`]
 #[derive(Clone)]
 pub struct Options {
     pub(crate) index_cache_capacity: usize,
@@ -34,6 +36,7 @@ pub struct Options {
     pub(crate) create_in_non_empty: bool,
     pub(crate) statement_timeout: std::time::Duration,
     pub(crate) auto_vacuum: f64,
+    pub(crate) synchronous: Synchronous,
 }
 
 impl Default for Options {
@@ -50,6 +53,7 @@ impl Default for Options {
             create_in_non_empty: false,
             statement_timeout: std::time::Duration::ZERO,
             auto_vacuum: 0.2,
+            synchronous: Synchronous::default(),
         }
     }
 }
@@ -68,6 +72,7 @@ impl std::fmt::Debug for Options {
             .field("read_only", &self.read_only)
             .field("create_in_non_empty", &self.create_in_non_empty)
             .field("statement_timeout", &self.statement_timeout)
+            .field("synchronous", &self.synchronous)
             .finish()
     }
 }
@@ -170,6 +175,17 @@ impl Options {
         } else {
             fraction
         };
+        self
+    }
+
+    /// How durable each statement's commit is (see [`Synchronous`] for what each level
+    /// guarantees and costs): [`Synchronous::Full`] (the default) syncs the write-ahead log at
+    /// every commit, so an acknowledged statement survives a power loss; `Normal` leaves the
+    /// sync to the OS (a process crash loses nothing, a power loss may lose the last
+    /// statements); `Off` also skips the fsync of index files, for bulk loads. `SET
+    /// synchronous = full | normal | off` changes it later.
+    pub fn synchronous(mut self, level: Synchronous) -> Options {
+        self.synchronous = level;
         self
     }
 

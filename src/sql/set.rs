@@ -1,11 +1,12 @@
-//! `SET` binding: vectable has three settings, `ef_search` (also as pgvector's
-//! `hnsw.ef_search`), `filtered_knn` and `statement_timeout`.
+//! `SET` binding: vectable has four settings, `ef_search` (also as pgvector's
+//! `hnsw.ef_search`), `filtered_knn`, `statement_timeout` and `synchronous`.
 
 use sqlparser::ast as sql;
 
 use crate::error::{Error, Result};
 use crate::expr::Expr;
 use crate::sql::bind::{self, Binder};
+use crate::storage::Synchronous;
 use crate::value::Value;
 
 /// Largest `SET ef_search` accepted.
@@ -20,6 +21,8 @@ pub(crate) enum Setting {
     FilteredKnn(FilteredKnnSetting),
     /// `SET statement_timeout = '5s'` (zero: none).
     StatementTimeout(std::time::Duration),
+    /// `SET synchronous = full | normal | off` (or `2 | 1 | 0`).
+    Synchronous(Synchronous),
 }
 
 /// `SET filtered_knn`: which strategy a kNN query with a `WHERE` uses (see the README's
@@ -69,7 +72,9 @@ impl std::fmt::Display for FilteredKnnSetting {
 /// [`Error::Unsupported`] for other forms of `SET`; [`Error::InvalidArgument`] for another
 /// setting, several values, or a value that is not an integer from 1 to [`MAX_EF_SEARCH`];
 /// [`Error::UnknownStrategy`] for a `filtered_knn` value other than the three;
-/// [`Error::InvalidDuration`] for a `statement_timeout` that is not a duration.
+/// [`Error::InvalidDuration`] for a `statement_timeout` that is not a duration;
+/// [`Error::InvalidArgument`] naming the value for a `synchronous` other than `full`,
+/// `normal`, `off`, `2`, `1` or `0`.
 pub(crate) fn bind_set(set: &sql::Set, params: &[Value]) -> Result<Setting> {
     let sql::Set::SingleAssignment {
         variable, values, ..
@@ -105,6 +110,27 @@ pub(crate) fn bind_set(set: &sql::Set, params: &[Value]) -> Result<Setting> {
         subquery: &noop,
         aggs: None,
     };
+    if name == "synchronous" {
+        let [value] = values.as_slice() else {
+            return Err(Error::invalid("SET synchronous takes one value"));
+        };
+        let text = match value {
+            sql::Expr::Identifier(id) => id.value.clone(),
+            sql::Expr::Value(v) if !matches!(v.value, sql::Value::Placeholder(_)) => {
+                match &v.value {
+                    sql::Value::SingleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                }
+            }
+            // A parameter, or an expression such as `-1`.
+            other => match b.bind(other)? {
+                Expr::Literal(Value::Integer(n)) => n.to_string(),
+                Expr::Literal(Value::Text(t)) => t,
+                _ => other.to_string(),
+            },
+        };
+        return Synchronous::parse(&text).map(Setting::Synchronous);
+    }
     if name == "statement_timeout" {
         let [value] = values.as_slice() else {
             return Err(Error::invalid("SET statement_timeout takes one value"));
@@ -129,7 +155,8 @@ pub(crate) fn bind_set(set: &sql::Set, params: &[Value]) -> Result<Setting> {
     }
     if name != "ef_search" && name != "hnsw.ef_search" {
         return Err(Error::invalid(format!(
-            "unknown setting {name}; vectable has ef_search, filtered_knn and statement_timeout"
+            "unknown setting {name}; vectable has ef_search, filtered_knn, statement_timeout \
+             and synchronous"
         )));
     }
     let [value] = values.as_slice() else {

@@ -19,7 +19,7 @@ use std::path::Path;
 
 use crate::catalog::TableSchema;
 use crate::error::{Error, Result};
-use crate::storage::{keys, LoadedCatalog, Store};
+use crate::storage::{keys, Durability, LoadedCatalog, Store};
 use crate::value::DataType;
 
 /// Rows rewritten per `WriteBatch` during a migration.
@@ -95,7 +95,8 @@ fn upgrade_table(store: &Store, table: &TableSchema) -> Result<u64> {
                 batch.put_raw_row(table.id, *rowid, &keys::encode_row(&row)?);
             }
         }
-        store.write(batch)?;
+        // Synced with the layout record that ends the migration.
+        store.write_with(batch, Durability::Deferred)?;
         moved += pending.len() as u64;
         match last.checked_add(1) {
             Some(next) => from = next,

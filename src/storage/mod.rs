@@ -13,21 +13,26 @@
 //! - `changelog`: `table id ‖ column ‖ seq → rowid ‖ op`, the changes to indexed vector columns
 //!   since their index file was last saved (see [`crate::vector`]).
 //!
-//! Writes go through a [`Batch`], one RocksDB `WriteBatch` per statement, with the WAL on.
+//! Writes go through a [`Batch`], one RocksDB `WriteBatch` per statement, with the WAL on,
+//! committed by [`Store::write`], which syncs the WAL or not as the [`Synchronous`] level says.
 
 mod alter;
+pub(crate) mod durability;
 pub(crate) mod keys;
 pub(crate) mod migrate;
 pub(crate) mod snapshot;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU8, Ordering};
 
-use rocksdb::{ColumnFamily, DBRawIterator, Direction, IteratorMode, WriteBatch, DB};
+use rocksdb::{ColumnFamily, DBRawIterator, Direction, IteratorMode, WriteBatch, WriteOptions, DB};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{IndexMeta, SecondaryIndex, TableSchema};
 use crate::error::{Error, Result};
 use crate::value::{DataType, Value};
+pub(crate) use durability::Durability;
+pub use durability::Synchronous;
 
 const CF_CATALOG: &str = "catalog";
 const CF_ROWS: &str = "rows";
@@ -119,6 +124,8 @@ pub(crate) struct Store {
     db: DB,
     /// Where a secondary instance keeps its info log; removed after `db` is closed.
     secondary_dir: Option<tempfile::TempDir>,
+    /// The [`Synchronous`] level ([`Synchronous::code`]) every commit honours.
+    synchronous: AtomicU8,
 }
 
 impl Store {
@@ -177,7 +184,11 @@ impl Store {
             }
         };
         let db = db.map_err(|e| open_error(e, dir))?;
-        Ok(Store { db, secondary_dir })
+        Ok(Store {
+            db,
+            secondary_dir,
+            synchronous: AtomicU8::new(Synchronous::default().code()),
+        })
     }
 
     /// True when `path` (`<dir>/db`) holds a RocksDB database with vectable's column
@@ -540,10 +551,53 @@ impl Store {
         Ok(out)
     }
 
-    /// Commits a batch atomically (WAL on).
+    /// Commits a statement's batch atomically: written to the WAL, and the WAL synced when
+    /// the [`Synchronous`] level is [`Synchronous::Full`]. Every commit of a statement goes
+    /// through here (or [`Store::write_with`]).
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when RocksDB fails to write or sync; nothing of the batch is then
+    /// visible.
     pub fn write(&self, batch: Batch) -> Result<()> {
-        self.db.write(batch.wb)?;
+        self.write_with(batch, Durability::Statement)
+    }
+
+    /// Commits a batch atomically, syncing the WAL as `durability` says: a statement that
+    /// commits several batches writes all but the last with [`Durability::Deferred`] and the
+    /// last with [`Durability::Statement`] (syncing the WAL syncs what was written before).
+    ///
+    /// # Errors
+    /// As [`Store::write`].
+    pub fn write_with(&self, batch: Batch, durability: Durability) -> Result<()> {
+        let sync = durability == Durability::Statement && self.synchronous().syncs_commits();
+        let mut opts = WriteOptions::default();
+        opts.set_sync(sync);
+        self.db.write_opt(batch.wb, &opts)?;
         Ok(())
+    }
+
+    /// Syncs the WAL (RocksDB `FlushWAL(sync = true)`) when the level is
+    /// [`Synchronous::Full`]: what a statement that wrote with [`Durability::Deferred`] calls
+    /// at its end if its last write was deferred too.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when RocksDB fails to sync.
+    #[allow(dead_code)] // for statements that commit in several batches
+    pub fn sync_wal(&self) -> Result<()> {
+        if self.synchronous().syncs_commits() {
+            self.db.flush_wal(true)?;
+        }
+        Ok(())
+    }
+
+    /// The [`Synchronous`] level commits honour.
+    pub fn synchronous(&self) -> Synchronous {
+        Synchronous::from_code(self.synchronous.load(Ordering::Relaxed))
+    }
+
+    /// Sets the [`Synchronous`] level of the following commits.
+    pub fn set_synchronous(&self, level: Synchronous) {
+        self.synchronous.store(level.code(), Ordering::Relaxed);
     }
 
     /// A new, empty batch.
@@ -566,8 +620,10 @@ impl Store {
         Ok(())
     }
 
-    /// Flushes memtables to SST files (the WAL already makes writes durable; this shortens
-    /// recovery).
+    /// Flushes memtables to SST files, which RocksDB syncs (with its manifest) at every
+    /// [`Synchronous`] level: after it, every earlier commit survives a power loss, and a
+    /// reopen has less WAL to replay. (A commit is durable against power loss only when its
+    /// WAL was synced, which [`Store::write`] does under [`Synchronous::Full`].)
     pub fn flush(&self) -> Result<()> {
         for name in ALL_CFS {
             self.db.flush_cf(self.cf(name))?;

@@ -462,10 +462,14 @@ impl VectorIndexes {
         };
         let (rows, merged_len, trailer) = merge;
         append_save_stamp(tmp.path(), meta, seq, &trailer).map_err(io_err)?;
-        tmp.as_file().sync_all().map_err(io_err)?;
+        // `SET synchronous = off`: no fsync (a power loss may cost a rebuild from rows).
+        let sync = store.synchronous().syncs_index_files();
+        if sync {
+            tmp.as_file().sync_all().map_err(io_err)?;
+        }
         let (file_bytes, fp) = fingerprint(tmp.path()).map_err(io_err)?;
         tmp.persist(&path).map_err(|e| io_err(e.error))?;
-        if let Ok(d) = fs::File::open(&self.dir) {
+        if let Some(d) = sync.then(|| fs::File::open(&self.dir).ok()).flatten() {
             let _ = d.sync_all();
         }
         let saved = SavedIndex {
