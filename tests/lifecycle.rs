@@ -143,7 +143,7 @@ fn child_writes_then_dies() {
     let dir = std::env::var("VECTABLE_DIR").expect("run by the parent test");
     let db = Database::open(&dir).unwrap();
     let (qs, _) = dev_queries();
-    knn_ids(&db, &qs[0], 1); // the index is mapped, then promoted by the writes below
+    knn_ids(&db, &qs[0], 1); // the index is mapped; the writes below go to its delta
     for (i, q) in qs.iter().take(5).enumerate() {
         db.execute(
             "INSERT INTO packages (id, name, embedding) VALUES ($1, $2, $3)",
@@ -179,6 +179,9 @@ fn catch_up_after_a_process_died_without_saving() {
         other => panic!("expected caught-up, got {other}"),
     }
     assert_eq!(st.rows, 5000 - 100 + 5);
+    // The base stayed mapped; the logged writes were replayed into the delta beside it.
+    assert!(st.mapped);
+    assert_eq!((st.delta_rows, st.tombstones), (5, 100));
     let rows = all_vectors(&db, "packages");
     let mut hits = 0;
     for q in qs.iter().skip(10).take(30) {

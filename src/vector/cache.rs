@@ -13,7 +13,7 @@ use lru::LruCache;
 use parking_lot::Mutex;
 
 use super::check::{CheckState, FileCheck};
-use super::file::remove_stale_temp_files;
+use super::file::{remove_stale_temp_files, tombstone_count};
 use super::live::LiveIndex;
 use super::{IndexStatus, Key, LoadEvent, VectorConfig};
 use crate::catalog::{IndexMeta, Metric, Quantization};
@@ -261,7 +261,9 @@ impl VectorIndexes {
                             )
                         }
                         None => (
-                            m.saved.as_ref().map_or(0, |s| s.rows),
+                            m.saved.as_ref().map_or(0, |s| {
+                                s.rows.saturating_sub(tombstone_count(&self.path_of(&m)))
+                            }),
                             0,
                             0,
                             false,

@@ -167,6 +167,26 @@ pub(super) fn read_trailer(path: &Path) -> std::io::Result<Trailer> {
     })
 }
 
+/// How many tombstones the trailer of a saved index file lists, from its last 72 bytes (0 for
+/// a file saved before tombstones, or one that cannot be read).
+pub(super) fn tombstone_count(path: &Path) -> u64 {
+    let read = || -> std::io::Result<u64> {
+        let mut f = fs::File::open(path)?;
+        let len = f.metadata()?.len();
+        if len < 72 {
+            return Ok(0);
+        }
+        let mut tail = [0u8; 72];
+        f.seek(SeekFrom::Start(len - 72))?;
+        f.read_exact(&mut tail)?;
+        if &tail[32..40] != STAMP_MAGIC_V4 {
+            return Ok(0);
+        }
+        Ok(u64::from_le_bytes(tail[8..16].try_into().expect("8 bytes")))
+    };
+    read().unwrap_or(0)
+}
+
 /// Removes the temporary files (`.tmp-*.usearch`) of saves that a killed process left behind
 /// in the vectors directory. Runs when the database is opened, after its lock is taken, so no
 /// other process can be writing them; table and column names cannot start with a dot, so no
@@ -227,6 +247,7 @@ mod tests {
             };
             append_save_stamp(&path, &meta, 9, &trailer).unwrap();
             assert_eq!(read_trailer(&path).unwrap(), trailer);
+            assert_eq!(tombstone_count(&path), trailer.tombstones.len() as u64);
             let view = empty_index();
             view.view(path.to_str().unwrap()).unwrap();
             assert_eq!(view.size(), 50);

@@ -131,8 +131,8 @@ pub struct IndexStatus {
     pub quantization: Quantization,
     /// Created by `CREATE INDEX` (true) or lazily by a query (false).
     pub explicit: bool,
-    /// Vectors a search can return when loaded (tombstones excluded), else the vectors in
-    /// the saved file.
+    /// Vectors a search can return (tombstones excluded): of the index in memory, or of the
+    /// saved file when not loaded.
     pub rows: u64,
     /// Bytes of memory the loaded index uses (USearch `memory_usage`); 0 when not loaded.
     pub memory_bytes: u64,

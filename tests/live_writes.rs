@@ -1,0 +1,279 @@
+//! Writes beside a mapped index (issue 12): the delta, tombstones, merges, `VACUUM`, and
+//! recall after churn, on the bundled sample of real Debian package embeddings (5,000 × 384,
+//! cosine).
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use vectable::{params, Database, Error, Options};
+
+fn knn_ids(db: &Database, q: &[f32], k: usize) -> Vec<i64> {
+    ids(&db
+        .query(
+            &format!("SELECT id FROM packages ORDER BY embedding <=> $1 LIMIT {k}"),
+            params![q.to_vec()],
+        )
+        .unwrap())
+}
+
+/// The sample with a built and saved index; the database closed.
+fn built(dir: &Path, options: Options) {
+    let db = sample_db_with(dir, options);
+    let (qs, _) = dev_queries();
+    knn_ids(&db, &qs[0], 1);
+    assert_eq!(
+        status(&db, "packages", "embedding").last_load.kind(),
+        "built"
+    );
+}
+
+/// Recall@10 of the index over `queries` against a brute-force ranking of the table's rows.
+fn recall_at_10(db: &Database, queries: &[Vec<f32>]) -> f64 {
+    let rows = all_vectors(db, "packages");
+    let mut hits = 0;
+    for q in queries {
+        let got = knn_ids(db, q, 10);
+        let truth: Vec<i64> = brute_force(&rows, q, 10, cosine)
+            .into_iter()
+            .map(|t| t.0)
+            .collect();
+        hits += got.iter().filter(|i| truth.contains(i)).count();
+    }
+    hits as f64 / (10 * queries.len()) as f64
+}
+
+/// Every query's answer equals the brute-force ranking (ef_search high enough that the
+/// graph search is exhaustive at this size).
+fn assert_exact(db: &Database, queries: &[Vec<f32>]) {
+    db.execute("SET ef_search = 1000", ()).unwrap();
+    let rows = all_vectors(db, "packages");
+    for q in queries {
+        let truth: Vec<i64> = brute_force(&rows, q, 5, cosine)
+            .into_iter()
+            .map(|t| t.0)
+            .collect();
+        assert_eq!(knn_ids(db, q, 5), truth);
+    }
+    db.execute("SET ef_search = 64", ()).unwrap();
+}
+
+#[test]
+fn writes_beside_a_mapped_index_go_to_the_delta_and_a_checkpoint_merges_them() {
+    let dir = tempfile::tempdir().unwrap();
+    built(dir.path(), Options::default());
+    let (qs, _) = dev_queries();
+    let db = Database::open(dir.path()).unwrap();
+    knn_ids(&db, &qs[0], 1);
+    let mapped = status(&db, "packages", "embedding");
+    assert!(mapped.mapped);
+    assert_eq!(mapped.last_load.kind(), "mapped");
+    // 30 new rows (vectors of the queries), 100 deleted rows, 20 rewritten vectors.
+    for (i, q) in qs.iter().take(30).enumerate() {
+        db.execute(
+            "INSERT INTO packages (id, name, embedding) VALUES ($1, $2, $3)",
+            params![200_000 + i as i64, format!("new-{i}"), q.clone()],
+        )
+        .unwrap();
+    }
+    db.execute("DELETE FROM packages WHERE id % 50 = 7", ())
+        .unwrap();
+    db.execute(
+        "UPDATE packages SET embedding = $1 WHERE id IN (SELECT id FROM packages WHERE id % 50 = 11 LIMIT 20)",
+        params![qs[40].clone()],
+    )
+    .unwrap();
+    let st = status(&db, "packages", "embedding");
+    assert!(st.mapped, "the base is never copied by a write");
+    assert_eq!(st.delta_rows, 50);
+    assert_eq!(st.tombstones, 100 + 20);
+    assert_eq!(st.rows, 5000 - 100 + 30);
+    for (i, q) in qs.iter().take(30).enumerate() {
+        assert_eq!(knn_ids(&db, q, 1), vec![200_000 + i as i64]);
+    }
+    assert_exact(&db, &qs[30..60]);
+    // CHECKPOINT merges: a new base file, mapped, with every vector; the delta is empty.
+    db.execute("CHECKPOINT", ()).unwrap();
+    let st = status(&db, "packages", "embedding");
+    assert!(st.mapped);
+    assert_eq!((st.delta_rows, st.tombstones, st.rows), (0, 120, 4930));
+    assert_exact(&db, &qs[30..60]);
+    let before: Vec<Vec<i64>> = qs.iter().take(20).map(|q| knn_ids(&db, q, 10)).collect();
+    drop(db);
+    // Reopened: the merged file is mapped as is, with its tombstones.
+    let db = Database::open(dir.path()).unwrap();
+    let after: Vec<Vec<i64>> = qs.iter().take(20).map(|q| knn_ids(&db, q, 10)).collect();
+    assert_eq!(after, before);
+    let st = status(&db, "packages", "embedding");
+    assert_eq!(st.last_load.kind(), "mapped", "{}", st.last_load);
+    assert_eq!((st.delta_rows, st.tombstones, st.rows), (0, 120, 4930));
+    // A row written again after the merge gets a new label beside its tombstoned one.
+    db.execute(
+        "UPDATE packages SET embedding = $1 WHERE id = 200003",
+        params![qs[50].clone()],
+    )
+    .unwrap();
+    assert_eq!(knn_ids(&db, &qs[50], 1), vec![200003]);
+    assert!(!knn_ids(&db, &qs[3], 10).contains(&200003));
+    assert_exact(&db, &qs[60..80]);
+}
+
+#[test]
+fn a_multi_row_insert_adds_on_all_cores_and_every_vector_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    built(dir.path(), Options::default());
+    let db = Database::open(dir.path()).unwrap();
+    let (qs, _) = dev_queries();
+    knn_ids(&db, &qs[0], 1);
+    // 600 new vectors (a sample row's vector, perturbed) in one statement: into the delta,
+    // added by several threads.
+    let rows = all_vectors(&db, "packages");
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut fresh: Vec<(i64, Vec<f32>)> = Vec::new();
+    let mut values = Vec::new();
+    for i in 0..600 {
+        let mut v = rows[(i * 7) % rows.len()].1.clone();
+        for e in v.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *e += ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2;
+        }
+        let id = 300_000 + i as i64;
+        let lit: Vec<String> = v.iter().map(|e| e.to_string()).collect();
+        values.push(format!("({id}, 'p{i}', '[{}]')", lit.join(",")));
+        fresh.push((id, v));
+    }
+    let n = db
+        .execute(
+            &format!(
+                "INSERT INTO packages (id, name, embedding) VALUES {}",
+                values.join(",")
+            ),
+            (),
+        )
+        .unwrap();
+    assert_eq!(n, 600);
+    let st = status(&db, "packages", "embedding");
+    assert!(st.mapped);
+    assert_eq!(st.delta_rows, 600);
+    db.execute("SET ef_search = 200", ()).unwrap();
+    for (id, v) in &fresh {
+        assert_eq!(knn_ids(&db, v, 1), vec![*id], "row {id} found by its own vector");
+    }
+}
+
+#[test]
+fn tombstones_keep_recall_after_churn_and_vacuum_rebuilds() {
+    let dir = tempfile::tempdir().unwrap();
+    // Automatic rebuilds off: the tombstones themselves must keep recall.
+    built(dir.path(), Options::default().auto_vacuum(1.0));
+    let (qs, _) = dev_queries();
+    let db = Database::open_with(dir.path(), Options::default().auto_vacuum(1.0)).unwrap();
+    // A narrow search, so that recall is below 1 and differences show.
+    db.execute("SET ef_search = 16", ()).unwrap();
+    knn_ids(&db, &qs[0], 1);
+    // The churn the issue measured: delete a third of the rows, set 1,000 vectors to one
+    // value.
+    db.execute("DELETE FROM packages WHERE id % 3 = 0", ())
+        .unwrap();
+    db.execute(
+        "UPDATE packages SET embedding = $1 WHERE id IN (SELECT id FROM packages WHERE id % 3 = 1 LIMIT 1000)",
+        params![qs[99].clone()],
+    )
+    .unwrap();
+    let st = status(&db, "packages", "embedding");
+    assert!(st.tombstones >= 1600 + 1000, "{}", st.tombstones);
+    let churned = recall_at_10(&db, &qs[..100]);
+    // A fresh build of the same rows.
+    db.execute("CREATE TABLE fresh AS SELECT * FROM packages", ())
+        .unwrap();
+    db.execute("ALTER TABLE packages RENAME TO churned", ())
+        .unwrap();
+    db.execute("ALTER TABLE fresh RENAME TO packages", ())
+        .unwrap();
+    db.execute("SET ef_search = 16", ()).unwrap();
+    let fresh = recall_at_10(&db, &qs[..100]);
+    eprintln!("recall@10 at ef_search 16: after churn {churned:.3}, fresh build {fresh:.3}");
+    assert!(
+        churned >= fresh - 0.01,
+        "recall after churn {churned} vs a fresh build {fresh}"
+    );
+    // VACUUM rebuilds the churned index: no tombstones, a fresh build's recall.
+    db.execute("ALTER TABLE packages RENAME TO fresh", ())
+        .unwrap();
+    db.execute("ALTER TABLE churned RENAME TO packages", ())
+        .unwrap();
+    db.execute("VACUUM packages", ()).unwrap();
+    let st = status(&db, "packages", "embedding");
+    assert_eq!(st.tombstones, 0);
+    assert_eq!(st.last_load.kind(), "rebuilt", "{}", st.last_load);
+    let vacuumed = recall_at_10(&db, &qs[..100]);
+    eprintln!("recall@10 after VACUUM {vacuumed:.3}");
+    assert!(
+        (vacuumed - fresh).abs() <= 0.01,
+        "after VACUUM {vacuumed} vs a fresh build {fresh}"
+    );
+}
+
+#[test]
+fn tombstones_past_the_fraction_rebuild_the_index_automatically() {
+    let dir = tempfile::tempdir().unwrap();
+    built(dir.path(), Options::default());
+    let (qs, _) = dev_queries();
+    let db = Database::open(dir.path()).unwrap();
+    knn_ids(&db, &qs[0], 1);
+    // 10%: tombstones stay.
+    db.execute("DELETE FROM packages WHERE id % 10 = 0", ())
+        .unwrap();
+    let st = status(&db, "packages", "embedding");
+    assert_eq!(st.tombstones, 500);
+    assert_eq!(st.last_load.kind(), "mapped");
+    // 25% in all: past the default 20%, the write rebuilds the index.
+    db.execute("DELETE FROM packages WHERE id % 10 IN (1, 2, 3) AND id % 20 < 10", ())
+        .unwrap();
+    let st = status(&db, "packages", "embedding");
+    assert_eq!(st.tombstones, 0);
+    assert_eq!(st.last_load.kind(), "rebuilt", "{}", st.last_load);
+    assert_eq!(st.rows as i64, count(&db, "packages"));
+    assert_exact(&db, &qs[..20]);
+    drop(db);
+    let db = Database::open(dir.path()).unwrap();
+    assert_exact(&db, &qs[20..40]);
+    assert_eq!(
+        status(&db, "packages", "embedding").last_load.kind(),
+        "mapped"
+    );
+}
+
+#[test]
+fn vacuum_statement_forms_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sample_db(dir.path());
+    db.execute("VACUUM", ()).unwrap();
+    db.execute("VACUUM packages", ()).unwrap();
+    db.execute("VACUUM FULL packages", ()).unwrap();
+    assert!(matches!(
+        db.execute("VACUUM nosuch", ()),
+        Err(Error::NoSuchTable(t)) if t == "nosuch"
+    ));
+    assert!(matches!(
+        db.execute("VACUUM packages TO 50 PERCENT", ()),
+        Err(Error::Unsupported(_))
+    ));
+    // An index with nothing to compact is left alone.
+    let (qs, _) = dev_queries();
+    knn_ids(&db, &qs[0], 1);
+    db.execute("VACUUM packages", ()).unwrap();
+    assert_eq!(
+        status(&db, "packages", "embedding").last_load.kind(),
+        "built"
+    );
+    drop(db);
+    let ro = Database::open_read_only(dir.path()).unwrap();
+    assert!(matches!(
+        ro.execute("VACUUM", ()),
+        Err(Error::ReadOnly { .. })
+    ));
+}
