@@ -20,6 +20,7 @@ use crate::Database;
 /// - `read_only`: false
 /// - `create_in_non_empty`: false
 /// - `statement_timeout`: none (zero)
+/// - `index_build_wait`: true (a kNN query waits for its column's index build)
 #[derive(Clone)]
 pub struct Options {
     pub(crate) index_cache_capacity: usize,
@@ -32,6 +33,7 @@ pub struct Options {
     pub(crate) read_only: bool,
     pub(crate) create_in_non_empty: bool,
     pub(crate) statement_timeout: std::time::Duration,
+    pub(crate) index_build_wait: bool,
 }
 
 impl Default for Options {
@@ -47,6 +49,7 @@ impl Default for Options {
             read_only: false,
             create_in_non_empty: false,
             statement_timeout: std::time::Duration::ZERO,
+            index_build_wait: true,
         }
     }
 }
@@ -64,6 +67,7 @@ impl std::fmt::Debug for Options {
             .field("read_only", &self.read_only)
             .field("create_in_non_empty", &self.create_in_non_empty)
             .field("statement_timeout", &self.statement_timeout)
+            .field("index_build_wait", &self.index_build_wait)
             .finish()
     }
 }
@@ -121,6 +125,16 @@ impl Options {
     /// disables the cache.
     pub fn statement_cache_capacity(mut self, n: usize) -> Options {
         self.statement_cache_capacity = n;
+        self
+    }
+
+    /// Whether a kNN query on a column whose index is being built (lazily, or by `CREATE
+    /// INDEX`) waits for the build (`true`, the default) or computes exact distances over the
+    /// rows meanwhile (`false`). Either way no database lock is held during the build or the
+    /// wait: writers and other queries proceed. `SET index_build_wait = on | off` changes it
+    /// later. See the README's "Index builds".
+    pub fn index_build_wait(mut self, wait: bool) -> Options {
+        self.index_build_wait = wait;
         self
     }
 

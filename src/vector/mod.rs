@@ -30,6 +30,7 @@
 //! checksum trailer, temporary files), [`repair`] (the connectivity check after a build) and
 //! [`check`] (the background whole-file checksum check).
 
+pub(crate) mod build;
 pub(crate) mod cache;
 pub(crate) mod check;
 pub(crate) mod distance;
@@ -47,6 +48,7 @@ use usearch::{IndexOptions, MetricKind, ScalarKind};
 
 use crate::catalog::{IndexMeta, Metric, Quantization};
 use crate::error::Error;
+pub use build::BuildProgress;
 pub(crate) use cache::VectorIndexes;
 pub use check::FileCheck;
 pub(crate) use live::LiveIndex;
@@ -149,6 +151,10 @@ pub struct IndexStatus {
     /// The background check of the whole file's checksum, for an index mapped or loaded
     /// from its file ([`FileCheck::NotApplicable`] when not loaded or built from rows).
     pub file_check: FileCheck,
+    /// The progress of the build running now (lazy or `CREATE INDEX`), if any: until it is
+    /// published, kNN queries on the column compute exact distances or wait for it (`SET
+    /// index_build_wait`).
+    pub build: Option<BuildProgress>,
 }
 
 /// Progress report of a long operation (index build, import), for
