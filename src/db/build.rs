@@ -65,22 +65,23 @@ impl Drop for EndGuard<'_> {
     }
 }
 
+/// Cleans up after a failed build and ends it.
 fn fail(weak: &Weak<Inner>, build: &Arc<Build>, e: &Error) {
-    match weak.upgrade() {
-        Some(inner) => {
-            let _r = inner.state.read();
-            inner.vectors.fail_build(&inner.store, build, e);
-        }
-        None => build.finish(Err(e.to_string())),
+    if let Some(inner) = weak.upgrade() {
+        let _r = inner.state.read();
+        inner.vectors.fail_build(&inner.store, build, e);
     }
+    build.finish(Err(e.to_string()));
 }
 
-/// The body of a lazy build's thread.
+/// The body of a lazy build's thread. The build is ended (waiting queries woken) only after
+/// the thread has let go of the database, so that a handle dropped then closes it.
 fn run_lazy(weak: &Weak<Inner>, build: &Arc<Build>) {
     let _end = EndGuard { weak, build };
     let cancel = build.cancel();
-    if let Err(e) = lazy_steps(weak, build, &cancel) {
-        fail(weak, build, &e);
+    match lazy_steps(weak, build, &cancel) {
+        Ok(()) => build.finish(Ok(())),
+        Err(e) => fail(weak, build, &e),
     }
 }
 
@@ -149,6 +150,7 @@ impl Database {
             let _r = inner.state.read();
             inner.vectors.fail_build(&inner.store, &build, e);
         }
+        build.finish(result.as_ref().map(|_| ()).map_err(ToString::to_string));
         result
     }
 

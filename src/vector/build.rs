@@ -429,7 +429,8 @@ impl VectorIndexes {
         registered && self.metas.lock().get(&build.key) == Some(&build.meta)
     }
 
-    /// Publishes a finished build: catches it up with the change-log entries after
+    /// Publishes a finished build (the caller then calls [`Build::finish`]): catches it up
+    /// with the change-log entries after
     /// `snapshot_seq` (the table sequence its snapshot was taken at) to `table_seq`, puts it
     /// into the cache and saves it. Must be called with no writer of the table running (the
     /// database's read lock held), so that no change falls between the catch-up and the
@@ -488,7 +489,6 @@ impl VectorIndexes {
             log::warn!("saving vector index {} failed: {e}", meta.name);
         }
         drop(guard);
-        build.finish(Ok(()));
         if let Some((ekey, old)) = evicted {
             if ekey != key {
                 self.save_evicted(store, ekey, &old);
@@ -497,7 +497,8 @@ impl VectorIndexes {
         Ok(live)
     }
 
-    /// Ends a build that failed with `error`: when it is still the column's current build,
+    /// Cleans up after a build that failed with `error` (the caller then calls
+    /// [`Build::finish`]): when it is still the column's current build,
     /// it is unregistered and, for a lazily created index never built or a `CREATE INDEX`,
     /// the index is forgotten (metadata, change log, file). Must be called with no writer
     /// running (the database's read lock held).
@@ -517,6 +518,5 @@ impl VectorIndexes {
         if !matches!(error, Error::Interrupted { .. }) {
             log::warn!("building vector index {} failed: {error}", build.meta.name);
         }
-        build.finish(Err(error.to_string()));
     }
 }
