@@ -56,6 +56,8 @@ pub struct BuildProgress {
     /// Vectors to add: the table's row count until the vectors have been read, then the
     /// number of vectors read from the snapshot.
     pub total: u64,
+    /// kNN queries waiting for it now (`SET index_build_wait = on`).
+    pub waiting: u64,
 }
 
 /// What [`VectorIndexes::acquire`] found for a column.
@@ -114,6 +116,7 @@ impl Build {
         BuildProgress {
             done: self.done.load(Ordering::Relaxed),
             total: self.total.load(Ordering::Relaxed),
+            waiting: self.waiters.load(Ordering::Relaxed) as u64,
         }
     }
 

@@ -432,10 +432,15 @@ impl Session {
                     Value::Text(match s.build {
                         // A build running now (lazy or CREATE INDEX) and how far it is.
                         Some(b) => format!(
-                            "building ({} of {} vectors, {}%)",
+                            "building ({} of {} vectors, {}%{})",
                             b.done,
                             b.total,
-                            (b.done * 100).checked_div(b.total).unwrap_or(0)
+                            (b.done * 100).checked_div(b.total).unwrap_or(0),
+                            match b.waiting {
+                                0 => String::new(),
+                                1 => ", 1 query waiting".into(),
+                                n => format!(", {n} queries waiting"),
+                            }
                         ),
                         None => s.last_load.to_string(),
                     }),
