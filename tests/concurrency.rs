@@ -715,3 +715,36 @@ fn set_index_build_wait_takes_on_and_off() {
     let db = Database::open_in_memory_with(Options::new().index_build_wait(false)).unwrap();
     assert!(!db.index_build_wait());
 }
+
+#[test]
+fn a_query_giving_up_on_a_build_others_wait_for_does_not_stop_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = Arc::new(Gate::default());
+    let db = Database::open_with(dir.path(), Gate::options(&gate)).unwrap();
+    let model = build_table(&db, "t", BUILD_ROWS);
+    gate.arm();
+    let q = vector_of(-4, 0);
+    let (b, bq) = (db.clone(), q.clone());
+    let waiting = std::thread::spawn(move || knn(&b, "t", &bq, K));
+    let bound = Instant::now() + Duration::from_secs(120);
+    while build_progress(&db, "t").is_none_or(|p| p.waiting < 1) {
+        assert!(Instant::now() < bound, "the query never waited");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // Another query runs out of time while the build is held: it gives up, the build goes on.
+    db.execute("SET statement_timeout = 1", ()).unwrap();
+    let r = db.query(
+        "SELECT id FROM t ORDER BY v <-> $1 LIMIT 3",
+        params![q.clone()],
+    );
+    db.execute("SET statement_timeout = 0", ()).unwrap();
+    assert!(
+        matches!(r, Err(vectable::Error::Interrupted { .. })),
+        "{r:?}"
+    );
+    assert!(build_progress(&db, "t").is_some_and(|p| p.waiting == 1));
+    gate.release();
+    assert_eq!(waiting.join().unwrap(), nearest(&model, &q, K));
+    assert_eq!(gate.starts(), 1);
+    assert_eq!(common_status(&db, "t").last_load.kind(), "built");
+}
