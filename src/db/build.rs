@@ -16,7 +16,7 @@ use crate::exec::knn::nan_distance;
 use crate::plan::knn::KnnStrategy;
 use crate::plan::{Access, SelectPlan};
 use crate::value::Value;
-use crate::vector::build::{build_index, read_vectors, Acquired, Build};
+use crate::vector::build::{build_index, read_vectors, Acquired, AcquiredIndex, Build};
 
 /// Has `inner`'s index manager start lazy builds on threads of their own. The threads hold
 /// the database only while they read the snapshot and while they publish: a database whose
@@ -154,12 +154,9 @@ impl Database {
         result
     }
 
-    /// The build a planned query waits for (`SET index_build_wait = on`): its plan searches
-    /// the HNSW index of a column whose index is being built (or starts being built now).
-    fn build_to_wait_for(&self, state: &State, plan: &SelectPlan) -> Result<Option<Arc<Build>>> {
-        if !self.index_build_wait() {
-            return Ok(None);
-        }
+    /// What a planned query's HNSW index search finds (`SET index_build_wait = on`): the
+    /// column's index, brought into memory now, or its build, running or started now.
+    fn acquire_for(&self, state: &State, plan: &SelectPlan) -> Result<Option<Acquired>> {
         let (
             Some(table),
             Access::Knn {
@@ -190,37 +187,51 @@ impl Database {
             *metric,
             entry.counters.rows,
         )?;
-        Ok(match acquired {
-            Acquired::Building(build) => Some(build),
-            _ => None,
-        })
+        Ok(Some(acquired))
     }
 
     /// Plans `q` under the read lock and runs `f` on the plan. With `wait` and `SET
     /// index_build_wait = on`, a plan that needs an index being built first waits for the
     /// build with the lock released (writers and other readers proceed), then plans again;
-    /// it waits once: if the index is being built again, it computes exact distances.
+    /// it waits once: if the index is being built again, it computes exact distances. The
+    /// index found is handed to `f`, so that the statement runs with the index it checked.
     pub(super) fn planned<T>(
         &self,
         q: &Query,
         params: &[Value],
         cancel: &Cancel,
         wait: bool,
-        f: impl Fn(&State, &SelectPlan) -> Result<T>,
+        f: impl Fn(&State, &SelectPlan, Option<&AcquiredIndex>) -> Result<T>,
     ) -> Result<T> {
         let mut waited = !wait;
         loop {
             let state = self.inner.state.read();
             let plan = self.plan(&state, q, params, cancel)?;
-            if !waited {
-                if let Some(build) = self.build_to_wait_for(&state, &plan)? {
+            let found = if waited || !self.index_build_wait() {
+                None
+            } else {
+                self.acquire_for(&state, &plan)?
+            };
+            let ready = match found {
+                Some(Acquired::Building(build)) => {
                     drop(state);
                     build.wait(cancel)?;
                     waited = true;
                     continue;
                 }
-            }
-            return f(&state, &plan);
+                Some(Acquired::Ready(live)) => {
+                    plan.table.as_ref().and_then(|t| match plan.access {
+                        Access::Knn { column, .. } => Some(AcquiredIndex {
+                            table_id: t.id,
+                            column,
+                            live,
+                        }),
+                        Access::FullScan => None,
+                    })
+                }
+                _ => None,
+            };
+            return f(&state, &plan, ready.as_ref());
         }
     }
 }

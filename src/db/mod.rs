@@ -489,13 +489,20 @@ impl Database {
                 self.select(&state, q, params, cancel).map(Output::Rows)
             }
             Command::Select(q) => self
-                .planned(q, params, cancel, true, |state, plan| {
-                    select::run(plan, &self.exec_ctx(state, plan.table.as_ref(), cancel))
+                .planned(q, params, cancel, true, |state, plan, acquired| {
+                    let cx = ExecCtx {
+                        acquired,
+                        ..self.exec_ctx(state, plan.table.as_ref(), cancel)
+                    };
+                    select::run(plan, &cx)
                 })
                 .map(Output::Rows),
             Command::Explain { query: q, analyze } => {
-                let lines = self.planned(q, params, cancel, analyze, |state, plan| {
-                    let cx = self.exec_ctx(state, plan.table.as_ref(), cancel);
+                let lines = self.planned(q, params, cancel, analyze, |state, plan, acquired| {
+                    let cx = ExecCtx {
+                        acquired,
+                        ..self.exec_ctx(state, plan.table.as_ref(), cancel)
+                    };
                     if analyze {
                         explain::analyze(plan, q, &cx)
                     } else {
@@ -728,6 +735,7 @@ impl Database {
             candidates: &self.inner.candidates,
             generation: entry.map_or(0, |e| e.generation),
             cancel,
+            acquired: None,
         }
     }
 

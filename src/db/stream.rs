@@ -125,8 +125,12 @@ impl Database {
             // Planned again, waiting for an index build first if it must (`index_build_wait`).
             drop(state);
             return self
-                .planned(q, &params, token, true, |state, plan| {
-                    select::run(plan, &self.exec_ctx(state, plan.table.as_ref(), token))
+                .planned(q, &params, token, true, |state, plan, acquired| {
+                    let cx = crate::exec::select::ExecCtx {
+                        acquired,
+                        ..self.exec_ctx(state, plan.table.as_ref(), token)
+                    };
+                    select::run(plan, &cx)
                 })
                 .map(RowCursor::buffered);
         }

@@ -84,6 +84,11 @@ pub(crate) fn acquire(
     metric: Metric,
 ) -> Result<Option<std::sync::Arc<crate::vector::LiveIndex>>> {
     use crate::vector::build::Acquired;
+    if let Some(a) = cx.acquired {
+        if a.table_id == table.id && a.column == column {
+            return Ok(Some(a.live.clone()));
+        }
+    }
     match cx.vectors.acquire(
         cx.store,
         table,

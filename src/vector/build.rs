@@ -71,6 +71,13 @@ pub(crate) enum Acquired {
     Unusable,
 }
 
+/// An index a statement acquired while it was planned, for its execution.
+pub(crate) struct AcquiredIndex {
+    pub table_id: u64,
+    pub column: usize,
+    pub live: Arc<LiveIndex>,
+}
+
 /// How a build ended.
 #[derive(Debug, Clone, PartialEq)]
 enum Outcome {
