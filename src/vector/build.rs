@@ -525,8 +525,13 @@ impl VectorIndexes {
             }
         }
         drop(guard);
-        if !matches!(error, Error::Interrupted { .. }) {
-            log::warn!("building vector index {} failed: {error}", build.meta.name);
+        match error {
+            // Stopped on purpose: a statement interrupted, the index dropped, the database
+            // closing.
+            Error::Interrupted { .. } | Error::IndexBuildAbandoned { .. } => {
+                log::info!("building vector index {} stopped: {error}", build.meta.name);
+            }
+            _ => log::warn!("building vector index {} failed: {error}", build.meta.name),
         }
     }
 }
