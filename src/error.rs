@@ -286,6 +286,17 @@ pub enum Error {
         reason: String,
     },
 
+    /// `CREATE INDEX … USING hnsw` whose index was dropped or changed (`DROP INDEX`, `DROP
+    /// TABLE`, `ALTER TABLE`) while it was being built: nothing was published (returned by
+    /// [`Database::execute`](crate::Database::execute)).
+    #[error("index {index} was not built: {reason}")]
+    IndexBuildAbandoned {
+        /// The index name.
+        index: String,
+        /// Why.
+        reason: String,
+    },
+
     /// USearch reported an error while building or searching an index.
     #[error("vector index error: {0}")]
     VectorIndex(String),

@@ -110,4 +110,4 @@ pub use value::{
     format_f32, format_real, format_vector, DataType, FromValue, FromValueRef, Params, ToValue,
     Value, ValueRef, MAX_VECTOR_DIMS,
 };
-pub use vector::{FileCheck, IndexStatus, LoadEvent, Progress};
+pub use vector::{BuildProgress, FileCheck, IndexStatus, LoadEvent, Progress};

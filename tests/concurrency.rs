@@ -275,3 +275,476 @@ fn four_readers_one_writer_evictions_and_checkpoints() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Index builds that block nobody (issue 12, item 4). A build is held open, not timed: the
+// progress callback of the build blocks its worker threads at their first report (a `Gate`)
+// until the test releases them, so "the build is still running" is a fact, not a guess.
+// Threads that must not block run with a bound (`within`): if they do not finish within two
+// minutes the test fails as a deadlock would, never on speed.
+
+/// Holds index builds at their first progress report while armed; counts build starts.
+#[derive(Default)]
+struct Gate {
+    state: std::sync::Mutex<GateState>,
+    cv: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    armed: bool,
+    reached: bool,
+    /// Builds started (progress reports of `building index` with `done == 0`).
+    starts: u64,
+}
+
+impl Gate {
+    fn options(gate: &Arc<Gate>) -> Options {
+        let g = gate.clone();
+        Options::new()
+            // Searches of an index this small compare every vector: the answers equal an
+            // exact scan exactly when the index holds exactly the table's vectors.
+            .exact_search_threshold(1_000_000)
+            .on_progress(move |p| {
+                if !p.task.starts_with("building index") {
+                    return;
+                }
+                let mut s = g.state.lock().unwrap();
+                if p.done == 0 {
+                    s.starts += 1;
+                }
+                if s.armed && p.done > 0 && p.done < p.total {
+                    s.reached = true;
+                    g.cv.notify_all();
+                    while s.armed {
+                        s = g.cv.wait(s).unwrap();
+                    }
+                }
+            })
+    }
+
+    fn arm(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.armed = true;
+        s.reached = false;
+    }
+
+    /// Blocks until a build is held at the gate.
+    fn wait_reached(&self) {
+        let mut s = self.state.lock().unwrap();
+        let bound = Instant::now() + Duration::from_secs(120);
+        while !s.reached {
+            assert!(Instant::now() < bound, "no index build reached the gate");
+            s = self
+                .cv
+                .wait_timeout(s, Duration::from_millis(50))
+                .unwrap()
+                .0;
+        }
+    }
+
+    fn release(&self) {
+        self.state.lock().unwrap().armed = false;
+        self.cv.notify_all();
+    }
+
+    fn starts(&self) -> u64 {
+        self.state.lock().unwrap().starts
+    }
+}
+
+/// Runs `f` on another thread and returns its result; fails if it has not finished within
+/// two minutes (it is blocked: a deadlock bound, not a speed assertion).
+fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(120))
+        .unwrap_or_else(|_| panic!("{what} did not finish: blocked"))
+}
+
+const BUILD_ROWS: i64 = 3_000;
+
+/// The model of a table: id → vector.
+type Model = std::collections::BTreeMap<i64, Vec<f32>>;
+
+/// `t` (or `table`) with `BUILD_ROWS` rows and no index.
+fn build_table(db: &Database, table: &str, rows: i64) -> Model {
+    db.execute(
+        &format!("CREATE TABLE {table} (id INTEGER PRIMARY KEY, v VECTOR({DIMS}))"),
+        (),
+    )
+    .unwrap();
+    let mut model = Model::new();
+    for chunk in (0..rows).collect::<Vec<_>>().chunks(500) {
+        let mut sql = format!("INSERT INTO {table} (id, v) VALUES ");
+        let mut ps: Vec<Value> = Vec::new();
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${})", 2 * i + 1, 2 * i + 2));
+            ps.extend([Value::Integer(*id), Value::Vector(vector_of(*id, 0))]);
+            model.insert(*id, vector_of(*id, 0));
+        }
+        db.execute(&sql, ps).unwrap();
+    }
+    model
+}
+
+/// The ids of the `k` nearest rows of the model (L2), nearest first, ties by id.
+fn nearest(model: &Model, q: &[f32], k: usize) -> Vec<i64> {
+    let mut all: Vec<(f32, i64)> = model.iter().map(|(id, v)| (l2(v, q), *id)).collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    all.into_iter().take(k).map(|x| x.1).collect()
+}
+
+fn knn(db: &Database, table: &str, q: &[f32], k: usize) -> Vec<i64> {
+    db.query(
+        &format!("SELECT id FROM {table} ORDER BY v <-> $1 LIMIT {k}"),
+        params![q.to_vec()],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0).unwrap())
+    .collect()
+}
+
+fn build_progress(db: &Database, table: &str) -> Option<vectable::BuildProgress> {
+    db.index_status()
+        .into_iter()
+        .find(|s| s.table == table)
+        .and_then(|s| s.build)
+}
+
+/// Single-row writes while a build runs: inserts of new ids, vector updates, deletes. Applies
+/// them to `model` and returns the ids inserted or updated.
+fn single_row_writes(db: &Database, table: &str, model: &mut Model, first_new: i64) -> Vec<i64> {
+    let mut written = Vec::new();
+    for i in 0..40 {
+        let id = first_new + i;
+        db.execute(
+            &format!("INSERT INTO {table} (id, v) VALUES ($1, $2)"),
+            params![id, vector_of(id, 0)],
+        )
+        .unwrap();
+        model.insert(id, vector_of(id, 0));
+        written.push(id);
+    }
+    for id in (0..BUILD_ROWS).step_by(150) {
+        db.execute(
+            &format!("UPDATE {table} SET v = $1 WHERE id = $2"),
+            params![vector_of(id, 1), id],
+        )
+        .unwrap();
+        model.insert(id, vector_of(id, 1));
+        written.push(id);
+    }
+    for id in (7..BUILD_ROWS).step_by(300) {
+        assert_eq!(
+            db.execute(&format!("DELETE FROM {table} WHERE id = $1"), [id])
+                .unwrap(),
+            1
+        );
+        model.remove(&id);
+    }
+    written
+}
+
+/// The index answers equal the model's: every row written is found at distance 0 as its own
+/// nearest, deleted rows are gone, and random queries return the model's nearest.
+fn assert_index_equals_model(db: &Database, table: &str, model: &Model, written: &[i64]) {
+    let st = db
+        .index_status()
+        .into_iter()
+        .find(|s| s.table == table)
+        .unwrap();
+    assert_eq!(st.build, None, "{table}: still building");
+    assert_eq!(st.rows, model.len() as u64, "{table}: {}", st.last_load);
+    for id in written {
+        let v = &model[id];
+        assert_eq!(
+            knn(db, table, v, 1),
+            [*id],
+            "{table}: row {id} written during the build"
+        );
+    }
+    let mut rng = StdRng::seed_from_u64(5);
+    for _ in 0..20 {
+        let q: Vec<f32> = (0..DIMS).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        assert_eq!(knn(db, table, &q, K), nearest(model, &q, K), "{table}");
+    }
+}
+
+#[test]
+fn a_lazy_build_blocks_no_writer_and_no_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = Arc::new(Gate::default());
+    let db = Database::open_with(dir.path(), Gate::options(&gate)).unwrap();
+    let mut model = build_table(&db, "t", BUILD_ROWS);
+    let other = build_table(&db, "u", 500);
+    // `u`'s index is built (the query waits for it: the default).
+    let q: Vec<f32> = vector_of(-1, 0);
+    assert_eq!(knn(&db, "u", &q, K), nearest(&other, &q, K));
+    assert!(db.index_build_wait());
+
+    db.execute("SET index_build_wait = off", ()).unwrap();
+    assert!(!db.index_build_wait());
+    gate.arm();
+    // The query that starts the lazy build answers at once, with exact distances.
+    assert_eq!(knn(&db, "t", &q, K), nearest(&model, &q, K));
+    gate.wait_reached();
+    let p = build_progress(&db, "t").expect("t's index is being built");
+    assert!(p.done > 0 && p.done < p.total, "{p:?}");
+    let plan = db
+        .query(
+            "EXPLAIN ANALYZE SELECT id FROM t ORDER BY v <-> $1 LIMIT 3",
+            params![q.clone()],
+        )
+        .unwrap();
+    let plan: Vec<String> = plan.iter().map(|r| r.get(0).unwrap()).collect();
+    assert!(
+        plan.iter()
+            .any(|l| l.contains("is being built") && l.contains("exact distances")),
+        "{plan:?}"
+    );
+
+    // A writer completes single-row statements while the build is held.
+    let (w, mut m) = (db.clone(), model.clone());
+    let (written, m) = within("the writer", move || {
+        let written = single_row_writes(&w, "t", &mut m, 100_000);
+        (written, m)
+    });
+    model = m;
+    assert!(
+        build_progress(&db, "t").is_some(),
+        "the build was still running while the writer wrote"
+    );
+    // Readers of another table and of the same table proceed: exact answers meanwhile,
+    // including the rows written during the build.
+    let r = db.clone();
+    let (model2, other2) = (model.clone(), other.clone());
+    within("the readers", move || {
+        let mut rng = StdRng::seed_from_u64(3);
+        for _ in 0..10 {
+            let q: Vec<f32> = (0..DIMS).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            assert_eq!(knn(&r, "u", &q, K), nearest(&other2, &q, K));
+            assert_eq!(knn(&r, "t", &q, K), nearest(&model2, &q, K));
+        }
+        let n: i64 = r
+            .query_row("SELECT count(*) FROM t", (), |row| row.get(0))
+            .unwrap();
+        assert_eq!(n as usize, model2.len());
+    });
+    assert!(build_progress(&db, "t").is_some());
+    assert_eq!(gate.starts(), 2, "u's build and t's");
+
+    gate.release();
+    // Waiting for the build: the next query answers from the published index.
+    db.execute("SET index_build_wait = on", ()).unwrap();
+    knn(&db, "t", &q, K);
+    assert_eq!(common_status(&db, "t").last_load.kind(), "built");
+    assert_index_equals_model(&db, "t", &model, &written);
+    assert_eq!(gate.starts(), 2);
+}
+
+fn common_status(db: &Database, table: &str) -> vectable::IndexStatus {
+    db.index_status()
+        .into_iter()
+        .find(|s| s.table == table)
+        .unwrap()
+}
+
+#[test]
+fn queries_waiting_for_a_lazy_build_share_one_build_and_block_no_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = Arc::new(Gate::default());
+    let db = Database::open_with(dir.path(), Gate::options(&gate)).unwrap();
+    let mut model = build_table(&db, "t", BUILD_ROWS);
+    gate.arm();
+    let queries: Vec<Vec<f32>> = (0..2).map(|i| vector_of(-10 - i, 0)).collect();
+    let waiting: Vec<_> = queries
+        .iter()
+        .map(|q| {
+            let (db, q) = (db.clone(), q.clone());
+            std::thread::spawn(move || knn(&db, "t", &q, K))
+        })
+        .collect();
+    // Both queries wait for the one build (held at the gate).
+    let bound = Instant::now() + Duration::from_secs(120);
+    while build_progress(&db, "t").is_none_or(|p| p.waiting < 2) {
+        assert!(Instant::now() < bound, "the queries never both waited");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // Waiting queries hold no lock: a writer proceeds.
+    let w = db.clone();
+    within("the writer", move || {
+        w.execute(
+            "INSERT INTO t (id, v) VALUES ($1, $2)",
+            params![200_000, vector_of(200_000, 0)],
+        )
+        .unwrap();
+    });
+    model.insert(200_000, vector_of(200_000, 0));
+    assert!(build_progress(&db, "t").is_some());
+    gate.release();
+    for (h, q) in waiting.into_iter().zip(&queries) {
+        assert_eq!(h.join().unwrap(), nearest(&model, q, K));
+    }
+    assert_eq!(gate.starts(), 1, "one build for both queries");
+    assert_eq!(common_status(&db, "t").last_load.kind(), "built");
+    assert_index_equals_model(&db, "t", &model, &[200_000]);
+}
+
+#[test]
+fn create_index_includes_every_write_acknowledged_while_it_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = Arc::new(Gate::default());
+    let db = Database::open_with(dir.path(), Gate::options(&gate)).unwrap();
+    let mut model = build_table(&db, "t", BUILD_ROWS);
+    gate.arm();
+    let c = db.clone();
+    let create = std::thread::spawn(move || {
+        c.execute("CREATE INDEX t_v ON t USING hnsw (v vector_l2_ops)", ())
+    });
+    gate.wait_reached();
+    let (w, mut m) = (db.clone(), model.clone());
+    let (written, m) = within("the writer", move || {
+        let written = single_row_writes(&w, "t", &mut m, 100_000);
+        (written, m)
+    });
+    model = m;
+    // Meanwhile, with `index_build_wait = off`, kNN queries answer exactly.
+    db.execute("SET index_build_wait = off", ()).unwrap();
+    let q = vector_of(-3, 0);
+    let r = db.clone();
+    let want = nearest(&model, &q, K);
+    within("a reader", move || assert_eq!(knn(&r, "t", &q, K), want));
+    assert!(build_progress(&db, "t").is_some());
+    gate.release();
+    create.join().unwrap().unwrap();
+    let st = common_status(&db, "t");
+    assert!(st.explicit);
+    assert_eq!(st.last_load.kind(), "built");
+    assert_index_equals_model(&db, "t", &model, &written);
+    // The saved file and the change log give the same index after a reopen.
+    drop(db);
+    let db =
+        Database::open_with(dir.path(), Options::new().exact_search_threshold(1_000_000)).unwrap();
+    assert_index_equals_model(&db, "t", &model, &written);
+}
+
+#[test]
+fn an_index_dropped_while_it_builds_is_never_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = Arc::new(Gate::default());
+    let db = Database::open_with(dir.path(), Gate::options(&gate)).unwrap();
+    let mut model = build_table(&db, "t", BUILD_ROWS);
+
+    // A lazy build, then DROP INDEX while it runs: the build is abandoned.
+    db.execute("SET index_build_wait = off", ()).unwrap();
+    gate.arm();
+    knn(&db, "t", &vector_of(-1, 0), K);
+    gate.wait_reached();
+    let d = db.clone();
+    within("DROP INDEX", move || {
+        d.execute("DROP INDEX t_v_hnsw", ()).unwrap();
+    });
+    assert!(db.index_status().is_empty());
+    let (w, mut m) = (db.clone(), model.clone());
+    let (written, m) = within("the writer", move || {
+        let written = single_row_writes(&w, "t", &mut m, 100_000);
+        (written, m)
+    });
+    model = m;
+    gate.release();
+    // The next query builds anew (and waits for it): the index holds the current rows.
+    db.execute("SET index_build_wait = on", ()).unwrap();
+    let q = vector_of(-2, 0);
+    assert_eq!(knn(&db, "t", &q, K), nearest(&model, &q, K));
+    assert_eq!(common_status(&db, "t").last_load.kind(), "built");
+    assert_index_equals_model(&db, "t", &model, &written);
+
+    // CREATE INDEX, then DROP TABLE while it builds: the statement says so; nothing is left.
+    build_table(&db, "big", BUILD_ROWS);
+    gate.arm();
+    let c = db.clone();
+    let create = std::thread::spawn(move || {
+        c.execute("CREATE INDEX big_v ON big USING hnsw (v vector_l2_ops)", ())
+    });
+    gate.wait_reached();
+    let d = db.clone();
+    within("DROP TABLE", move || {
+        d.execute("DROP TABLE big", ()).unwrap();
+    });
+    gate.release();
+    let r = create.join().unwrap();
+    assert!(
+        matches!(&r, Err(vectable::Error::IndexBuildAbandoned { index, .. }) if index == "big_v"),
+        "{r:?}"
+    );
+    assert!(db.index_status().iter().all(|s| s.table != "big"));
+    let files: Vec<String> = std::fs::read_dir(dir.path().join("vectors"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("big"))
+        .collect();
+    assert!(files.is_empty(), "{files:?}");
+}
+
+#[test]
+fn set_index_build_wait_takes_on_and_off() {
+    let db = Database::open_in_memory().unwrap();
+    assert!(db.index_build_wait());
+    for (sql, want) in [
+        ("SET index_build_wait = off", false),
+        ("SET index_build_wait = on", true),
+        ("SET index_build_wait = 'off'", false),
+        ("SET index_build_wait TO true", true),
+        ("SET index_build_wait = false", false),
+    ] {
+        db.execute(sql, ()).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        assert_eq!(db.index_build_wait(), want, "{sql}");
+    }
+    let e = db.execute("SET index_build_wait = maybe", ()).unwrap_err();
+    assert!(
+        matches!(&e, vectable::Error::InvalidArgument(m) if m.contains("index_build_wait")),
+        "{e:?}"
+    );
+    let db = Database::open_in_memory_with(Options::new().index_build_wait(false)).unwrap();
+    assert!(!db.index_build_wait());
+}
+
+#[test]
+fn a_query_giving_up_on_a_build_others_wait_for_does_not_stop_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = Arc::new(Gate::default());
+    let db = Database::open_with(dir.path(), Gate::options(&gate)).unwrap();
+    let model = build_table(&db, "t", BUILD_ROWS);
+    gate.arm();
+    let q = vector_of(-4, 0);
+    let (b, bq) = (db.clone(), q.clone());
+    let waiting = std::thread::spawn(move || knn(&b, "t", &bq, K));
+    let bound = Instant::now() + Duration::from_secs(120);
+    while build_progress(&db, "t").is_none_or(|p| p.waiting < 1) {
+        assert!(Instant::now() < bound, "the query never waited");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // Another query runs out of time while the build is held: it gives up, the build goes on.
+    db.execute("SET statement_timeout = 1", ()).unwrap();
+    let r = db.query(
+        "SELECT id FROM t ORDER BY v <-> $1 LIMIT 3",
+        params![q.clone()],
+    );
+    db.execute("SET statement_timeout = 0", ()).unwrap();
+    assert!(
+        matches!(r, Err(vectable::Error::Interrupted { .. })),
+        "{r:?}"
+    );
+    assert!(build_progress(&db, "t").is_some_and(|p| p.waiting == 1));
+    gate.release();
+    assert_eq!(waiting.join().unwrap(), nearest(&model, &q, K));
+    assert_eq!(gate.starts(), 1);
+    assert_eq!(common_status(&db, "t").last_load.kind(), "built");
+}

@@ -4,6 +4,9 @@
 //! and runs random statements on two tables: multi-row INSERTs, UPDATEs of vectors and of
 //! scalars over key ranges, DELETEs by key and by category, kNN queries (which build an index
 //! lazily after a `DROP INDEX`), `CREATE INDEX` (an eager build), and `CHECKPOINT`s. Some
+//! builds run from a snapshot while the next statements write: a lazy build started with
+//! `SET index_build_wait = off`, or a `CREATE INDEX` on another thread of the child; a kill
+//! then lands inside the build, between its snapshot, its catch-up and its publication. Some
 //! rounds run with an index cache of one (every switch of table evicts and saves an index) or
 //! with a periodic save every few changes. Before a statement it prints `BEGIN <seq> <op as
 //! JSON>`, after it returns `Ok` it prints `OK <seq> <µs>`.
@@ -65,6 +68,14 @@ enum Op {
     DropIndex { table: String },
     /// `CREATE INDEX t_v_hnsw ON t USING hnsw (v) WITH (metric = 'l2')` (builds now).
     CreateIndex { table: String },
+    /// The kNN query with `SET index_build_wait = off`: it answers exactly at once and the
+    /// lazy build it starts runs from a snapshot on its own thread while the next statements
+    /// write.
+    KnnNoWait { table: String, q: Vec<f32> },
+    /// `CREATE INDEX IF NOT EXISTS t_v_hnsw …` on another thread: acknowledged once the index
+    /// is registered, so that the next statements write while it builds from its snapshot
+    /// (its own outcome is not checked: a later `DROP INDEX` may abandon it).
+    CreateIndexBackground { table: String },
     /// `CREATE INDEX IF NOT EXISTS t_cat ON t (cat, n)`: a secondary index, built from the
     /// existing rows in one batch.
     CreateCatIndex { table: String },
@@ -85,6 +96,8 @@ impl Op {
             Op::Knn { .. } => "knn",
             Op::DropIndex { .. } => "drop-index",
             Op::CreateIndex { .. } => "create-index",
+            Op::KnnNoWait { .. } => "knn-no-wait",
+            Op::CreateIndexBackground { .. } => "create-index-background",
             Op::CreateCatIndex { .. } => "create-cat-index",
             Op::DropCatIndex { .. } => "drop-cat-index",
             Op::Checkpoint => "checkpoint",
@@ -95,7 +108,12 @@ impl Op {
     fn builds_or_saves(&self) -> bool {
         matches!(
             self,
-            Op::Knn { .. } | Op::CreateIndex { .. } | Op::CreateCatIndex { .. } | Op::Checkpoint
+            Op::Knn { .. }
+                | Op::CreateIndex { .. }
+                | Op::KnnNoWait { .. }
+                | Op::CreateIndexBackground { .. }
+                | Op::CreateCatIndex { .. }
+                | Op::Checkpoint
         )
     }
 
@@ -160,6 +178,29 @@ impl Op {
                     (),
                 )?;
             }
+            Op::KnnNoWait { table, q } => {
+                db.execute("SET index_build_wait = off", ())?;
+                db.query(
+                    &format!("SELECT id FROM {table} ORDER BY v <-> $1 LIMIT 5"),
+                    params![q.clone()],
+                )?;
+                db.execute("SET index_build_wait = on", ())?;
+            }
+            Op::CreateIndexBackground { table } => {
+                let (d, t) = (db.clone(), table.clone());
+                let create = std::thread::spawn(move || {
+                    let _ = d.execute(
+                        &format!(
+                            "CREATE INDEX IF NOT EXISTS {t}_v_hnsw ON {t} USING hnsw (v) \
+                             WITH (metric = 'l2')"
+                        ),
+                        (),
+                    );
+                });
+                while !create.is_finished() && db.index_status().iter().all(|s| s.table != *table) {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
             Op::CreateCatIndex { table } => {
                 db.execute(
                     &format!("CREATE INDEX IF NOT EXISTS {table}_cat ON {table} (cat, n)"),
@@ -219,6 +260,8 @@ fn apply(state: &mut State, op: &Op) {
         Op::Knn { .. }
         | Op::DropIndex { .. }
         | Op::CreateIndex { .. }
+        | Op::KnnNoWait { .. }
+        | Op::CreateIndexBackground { .. }
         | Op::CreateCatIndex { .. }
         | Op::DropCatIndex { .. }
         | Op::Checkpoint => {}
@@ -367,15 +410,20 @@ fn child_workload() {
                 85..=91 => {
                     // Rebuild: drop, then a lazy build by a query or an eager CREATE INDEX
                     // (pending runs in reverse order).
-                    pending.push(if rng.random_bool(0.5) {
-                        Op::Knn {
-                            table: table.clone(),
+                    // A snapshot build (lazy without waiting, or CREATE INDEX on another
+                    // thread) runs while the statements after it write.
+                    let t = table.clone();
+                    pending.push(match rng.random_range(0..4) {
+                        0 => Op::Knn {
+                            table: t,
                             q: random_vector(&mut rng),
-                        }
-                    } else {
-                        Op::CreateIndex {
-                            table: table.clone(),
-                        }
+                        },
+                        1 => Op::CreateIndex { table: t },
+                        2 => Op::KnnNoWait {
+                            table: t,
+                            q: random_vector(&mut rng),
+                        },
+                        _ => Op::CreateIndexBackground { table: t },
                     });
                     Op::DropIndex { table }
                 }

@@ -160,7 +160,11 @@ fn a_multi_row_insert_adds_on_all_cores_and_every_vector_is_found() {
     assert_eq!(st.delta_rows, 600);
     db.execute("SET ef_search = 200", ()).unwrap();
     for (id, v) in &fresh {
-        assert_eq!(knn_ids(&db, v, 1), vec![*id], "row {id} found by its own vector");
+        assert_eq!(
+            knn_ids(&db, v, 1),
+            vec![*id],
+            "row {id} found by its own vector"
+        );
     }
 }
 
@@ -231,8 +235,11 @@ fn tombstones_past_the_fraction_rebuild_the_index_automatically() {
     assert_eq!(st.tombstones, 500);
     assert_eq!(st.last_load.kind(), "mapped");
     // 25% in all: past the default 20%, the write rebuilds the index.
-    db.execute("DELETE FROM packages WHERE id % 10 IN (1, 2, 3) AND id % 20 < 10", ())
-        .unwrap();
+    db.execute(
+        "DELETE FROM packages WHERE id % 10 IN (1, 2, 3) AND id % 20 < 10",
+        (),
+    )
+    .unwrap();
     let st = status(&db, "packages", "embedding");
     assert_eq!(st.tombstones, 0);
     assert_eq!(st.last_load.kind(), "rebuilt", "{}", st.last_load);

@@ -43,6 +43,7 @@ pub use crate::sql::set::MAX_EF_SEARCH;
 pub use options::Options;
 use view::CatalogView;
 
+mod build;
 mod load;
 mod open;
 mod options;
@@ -115,6 +116,9 @@ struct Inner {
     running: Arc<Running>,
     /// `SET statement_timeout`, in milliseconds; 0 is none.
     statement_timeout_ms: AtomicU64,
+    /// `SET index_build_wait`: a kNN query waits for its column's index build (true) or
+    /// computes exact distances meanwhile.
+    index_build_wait: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for Inner {
@@ -487,19 +491,31 @@ impl Database {
                 self.checkpoint()?;
                 Ok(Output::Done("CHECKPOINT".into()))
             }
-            Command::Select(q) => {
+            Command::Select(q) if sql::load::file_source(q).is_some() => {
                 let state = self.inner.state.read();
                 self.select(&state, q, params, cancel).map(Output::Rows)
             }
+            Command::Select(q) => self
+                .planned(q, params, cancel, true, |state, plan, acquired| {
+                    let cx = ExecCtx {
+                        acquired,
+                        ..self.exec_ctx(state, plan.table.as_ref(), cancel)
+                    };
+                    select::run(plan, &cx)
+                })
+                .map(Output::Rows),
             Command::Explain { query: q, analyze } => {
-                let state = self.inner.state.read();
-                let plan = self.plan(&state, q, params, cancel)?;
-                let cx = self.exec_ctx(&state, plan.table.as_ref(), cancel);
-                let lines = if analyze {
-                    explain::analyze(&plan, q, &cx)?
-                } else {
-                    explain::explain(&plan, q, &cx)
-                };
+                let lines = self.planned(q, params, cancel, analyze, |state, plan, acquired| {
+                    let cx = ExecCtx {
+                        acquired,
+                        ..self.exec_ctx(state, plan.table.as_ref(), cancel)
+                    };
+                    if analyze {
+                        explain::analyze(plan, q, &cx)
+                    } else {
+                        Ok(explain::explain(plan, q, &cx))
+                    }
+                })?;
                 Ok(Output::Rows(Rows::new(
                     vec!["plan".into()],
                     lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
@@ -535,6 +551,10 @@ impl Database {
                         _ => 0,
                     };
                     self.inner.filtered_knn.store(code, Ordering::Relaxed);
+                    Ok(Output::Done("SET".into()))
+                }
+                Setting::IndexBuildWait(on) => {
+                    self.inner.index_build_wait.store(on, Ordering::Relaxed);
                     Ok(Output::Done("SET".into()))
                 }
             },
@@ -595,17 +615,8 @@ impl Database {
                 // `None`: IF NOT EXISTS, and it exists.
                 match ddl::bind_create_index(ci, &self.catalog(&state))? {
                     None => {}
-                    Some(NewIndex::Hnsw(meta)) => {
-                        let entry = lookup(&state, &meta.table)?;
-                        self.inner.vectors.create(
-                            &self.inner.store,
-                            &entry.schema,
-                            entry.counters.seq,
-                            meta,
-                            entry.counters.rows,
-                            cancel,
-                        )?;
-                    }
+                    // Built without the lock: reads and writes proceed meanwhile.
+                    Some(NewIndex::Hnsw(meta)) => self.create_vector_index(state, meta, cancel)?,
                     Some(NewIndex::BTree {
                         table,
                         name,
@@ -757,6 +768,7 @@ impl Database {
             candidates: &self.inner.candidates,
             generation: entry.map_or(0, |e| e.generation),
             cancel,
+            acquired: None,
         }
     }
 

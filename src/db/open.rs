@@ -59,6 +59,7 @@ pub(super) fn open_dir(path: &Path, options: Options) -> Result<Arc<Inner>> {
         }
     };
     let inner = Arc::new(new_inner(path.to_path_buf(), store, options, None)?);
+    super::build::install(&inner);
     open.insert(key, Arc::downgrade(&inner));
     Ok(inner)
 }
@@ -76,7 +77,9 @@ pub(super) fn open_memory(options: Options) -> Result<Arc<Inner>> {
     std::fs::create_dir_all(path.join("vectors")).map_err(|e| open_error(&path, &e))?;
     let store = Store::open(&path.join("db"), Access::Memory)?;
     let options = options.read_only(false);
-    Ok(Arc::new(new_inner(path, store, options, Some(temp))?))
+    let inner = Arc::new(new_inner(path, store, options, Some(temp))?);
+    super::build::install(&inner);
+    Ok(inner)
 }
 
 /// Checks that `path` is a database or a place to create one, and creates its directories
@@ -203,6 +206,7 @@ fn new_inner(
         statement_timeout_ms: std::sync::atomic::AtomicU64::new(
             u64::try_from(options.statement_timeout.as_millis()).unwrap_or(u64::MAX),
         ),
+        index_build_wait: std::sync::atomic::AtomicBool::new(options.index_build_wait),
     })
 }
 

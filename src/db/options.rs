@@ -23,6 +23,7 @@ use crate::Database;
 /// - `statement_timeout`: none (zero)
 /// - `auto_vacuum`: 0.2 (rebuild a vector index when a fifth of its vectors are tombstones)
 /// - `synchronous`: [`Synchronous::Full`]
+/// - `index_build_wait`: true (a kNN query waits for its column's index build)
 #[derive(Clone)]
 pub struct Options {
     pub(crate) index_cache_capacity: usize,
@@ -37,6 +38,7 @@ pub struct Options {
     pub(crate) statement_timeout: std::time::Duration,
     pub(crate) auto_vacuum: f64,
     pub(crate) synchronous: Synchronous,
+    pub(crate) index_build_wait: bool,
 }
 
 impl Default for Options {
@@ -54,6 +56,7 @@ impl Default for Options {
             statement_timeout: std::time::Duration::ZERO,
             auto_vacuum: 0.2,
             synchronous: Synchronous::default(),
+            index_build_wait: true,
         }
     }
 }
@@ -73,6 +76,7 @@ impl std::fmt::Debug for Options {
             .field("create_in_non_empty", &self.create_in_non_empty)
             .field("statement_timeout", &self.statement_timeout)
             .field("synchronous", &self.synchronous)
+            .field("index_build_wait", &self.index_build_wait)
             .finish()
     }
 }
@@ -130,6 +134,16 @@ impl Options {
     /// disables the cache.
     pub fn statement_cache_capacity(mut self, n: usize) -> Options {
         self.statement_cache_capacity = n;
+        self
+    }
+
+    /// Whether a kNN query on a column whose index is being built (lazily, or by `CREATE
+    /// INDEX`) waits for the build (`true`, the default) or computes exact distances over the
+    /// rows meanwhile (`false`). Either way no database lock is held during the build or the
+    /// wait: writers and other queries proceed. `SET index_build_wait = on | off` changes it
+    /// later. See the README's "Index builds".
+    pub fn index_build_wait(mut self, wait: bool) -> Options {
+        self.index_build_wait = wait;
         self
     }
 

@@ -122,8 +122,17 @@ impl Database {
         let state = self.inner.state.read();
         let plan = self.plan(&state, q, &params, token)?;
         if !stream::streams(&plan) {
-            let cx = self.exec_ctx(&state, plan.table.as_ref(), token);
-            return select::run(&plan, &cx).map(RowCursor::buffered);
+            // Planned again, waiting for an index build first if it must (`index_build_wait`).
+            drop(state);
+            return self
+                .planned(q, &params, token, true, |state, plan, acquired| {
+                    let cx = crate::exec::select::ExecCtx {
+                        acquired,
+                        ..self.exec_ctx(state, plan.table.as_ref(), token)
+                    };
+                    select::run(plan, &cx)
+                })
+                .map(RowCursor::buffered);
         }
         let columns: Arc<[String]> = plan.names.clone().into();
         let (tx, rx) = sync_channel(STREAM_QUEUE);

@@ -111,6 +111,16 @@ impl Cancel {
         }
     }
 
+    /// A token that fires when `flag` is set, with no deadline (a background index build's:
+    /// no statement's interrupt reaches it).
+    pub fn from_flag(flag: Arc<AtomicBool>) -> Cancel {
+        Cancel {
+            flag,
+            deadline: None,
+            ticks: AtomicU32::new(0),
+        }
+    }
+
     /// Checks the flag and the deadline now.
     ///
     /// # Errors

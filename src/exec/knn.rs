@@ -75,22 +75,41 @@ pub(crate) fn ranked(rows: &[Vec<Value>], column: usize, metric: Metric) -> usiz
 }
 
 /// The column's HNSW index usable for `metric` (brought into memory when needed), or `None`
-/// when its index has another metric.
+/// when its index has another metric or is being built (the caller computes exact distances;
+/// a query that waits for a build did so before it started, see `SET index_build_wait`).
 pub(crate) fn acquire(
     cx: &ExecCtx<'_>,
     table: &crate::catalog::TableSchema,
     column: usize,
     metric: Metric,
 ) -> Result<Option<std::sync::Arc<crate::vector::LiveIndex>>> {
-    cx.vectors.acquire(
+    use crate::vector::build::Acquired;
+    if let Some(a) = cx.acquired {
+        if a.table_id == table.id && a.column == column {
+            return Ok(Some(a.live.clone()));
+        }
+    }
+    match cx.vectors.acquire(
         cx.store,
         table,
         cx.counters.seq,
         column,
         metric,
         cx.counters.rows,
-        cx.cancel,
-    )
+    )? {
+        Acquired::Ready(live) => Ok(Some(live)),
+        Acquired::Unusable => Ok(None),
+        Acquired::Building(build) => {
+            if let Some(s) = cx.stats {
+                let p = build.progress();
+                s.step(format!(
+                    "the index {} is being built ({} of {} vectors): exact distances",
+                    build.meta.name, p.done, p.total
+                ));
+            }
+            Ok(None)
+        }
+    }
 }
 
 /// The candidate rowids of an index scan (sorted), through the cache of index scans.

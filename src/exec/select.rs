@@ -35,6 +35,9 @@ pub(crate) struct ExecCtx<'a> {
     pub generation: u64,
     /// The statement's interrupt flag and deadline.
     pub cancel: &'a crate::exec::cancel::Cancel,
+    /// The index the statement brought into memory while it was planned (when it checked
+    /// for an index build to wait for): used as is, so that one statement uses one index.
+    pub acquired: Option<&'a crate::vector::build::AcquiredIndex>,
 }
 
 impl ExecCtx<'_> {

@@ -1,5 +1,6 @@
-//! `SET` binding: vectable has four settings, `ef_search` (also as pgvector's
-//! `hnsw.ef_search`), `filtered_knn`, `statement_timeout` and `synchronous`.
+//! `SET` binding: vectable has five settings, `ef_search` (also as pgvector's
+//! `hnsw.ef_search`), `filtered_knn`, `statement_timeout`, `synchronous` and
+//! `index_build_wait`.
 
 use sqlparser::ast as sql;
 
@@ -23,6 +24,8 @@ pub(crate) enum Setting {
     StatementTimeout(std::time::Duration),
     /// `SET synchronous = full | normal | off` (or `2 | 1 | 0`).
     Synchronous(Synchronous),
+    /// `SET index_build_wait = on | off`.
+    IndexBuildWait(bool),
 }
 
 /// `SET filtered_knn`: which strategy a kNN query with a `WHERE` uses (see the README's
@@ -103,6 +106,26 @@ pub(crate) fn bind_set(set: &sql::Set, params: &[Value]) -> Result<Setting> {
         };
         return FilteredKnnSetting::parse(&text).map(Setting::FilteredKnn);
     }
+    if name == "index_build_wait" {
+        let [value] = values.as_slice() else {
+            return Err(Error::invalid("SET index_build_wait takes one value"));
+        };
+        let text = match value {
+            sql::Expr::Identifier(id) => id.value.clone(),
+            sql::Expr::Value(v) => match &v.value {
+                sql::Value::SingleQuotedString(s) => s.clone(),
+                other => other.to_string(),
+            },
+            other => other.to_string(),
+        };
+        return match text.to_ascii_lowercase().as_str() {
+            "on" | "true" | "1" => Ok(Setting::IndexBuildWait(true)),
+            "off" | "false" | "0" => Ok(Setting::IndexBuildWait(false)),
+            _ => Err(Error::invalid(format!(
+                "SET index_build_wait takes on or off, not {text}"
+            ))),
+        };
+    }
     let noop = |_: &sql::Query| Err(Error::unsupported("subquery in SET"));
     let mut b = Binder {
         table: None,
@@ -155,8 +178,8 @@ pub(crate) fn bind_set(set: &sql::Set, params: &[Value]) -> Result<Setting> {
     }
     if name != "ef_search" && name != "hnsw.ef_search" {
         return Err(Error::invalid(format!(
-            "unknown setting {name}; vectable has ef_search, filtered_knn, statement_timeout \
-             and synchronous"
+            "unknown setting {name}; vectable has ef_search, filtered_knn, statement_timeout, \
+             synchronous and index_build_wait"
         )));
     }
     let [value] = values.as_slice() else {

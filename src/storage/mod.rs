@@ -407,35 +407,14 @@ impl Store {
         &self,
         table_id: u64,
         column: usize,
-        mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
+        f: impl FnMut(u64, &[u8]) -> Result<bool>,
     ) -> Result<()> {
-        let (start, end) = keys::vector_column_range(table_id, column);
-        let mut it = self.db.raw_iterator_cf(self.cf(CF_VECTORS));
-        it.seek(start);
-        while it.valid() {
-            let (Some(k), Some(v)) = (it.key(), it.value()) else {
-                break;
-            };
-            if k >= &end[..] {
-                break;
-            }
-            let rowid = u64::from_be_bytes(
-                k.get(12..20)
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or_else(|| Error::Corrupt("vector key".into()))?,
-            );
-            match v.split_first() {
-                Some((&keys::VECTOR_FORMAT, rest)) => {
-                    if !f(rowid, rest)? {
-                        return Ok(());
-                    }
-                }
-                _ => return Err(Error::Corrupt("stored vector: malformed".into())),
-            }
-            it.next();
-        }
-        it.status()?;
-        Ok(())
+        scan_vector_range(
+            self.db.raw_iterator_cf(self.cf(CF_VECTORS)),
+            table_id,
+            column,
+            f,
+        )
     }
 
     /// Calls `f(rowid, key)` for every entry of a secondary index within `ranges` (in order,
@@ -969,6 +948,46 @@ pub(crate) fn scan_rows_from(
         }
         if !f(keys::rowid_of(k)?, v)? {
             return Ok(());
+        }
+        it.next();
+    }
+    it.status()?;
+    Ok(())
+}
+
+/// Feeds `f` the `(rowid, stored f32 bytes)` pairs of one vector column in rowid order, read
+/// through `it` (an iterator over the `vectors` column family, of the database or of a
+/// snapshot), until `f` returns false.
+///
+/// # Errors
+/// `f`'s error, a malformed key or value ([`Error::Corrupt`]), or RocksDB's.
+pub(crate) fn scan_vector_range(
+    mut it: DBRawIterator<'_>,
+    table_id: u64,
+    column: usize,
+    mut f: impl FnMut(u64, &[u8]) -> Result<bool>,
+) -> Result<()> {
+    let (start, end) = keys::vector_column_range(table_id, column);
+    it.seek(start);
+    while it.valid() {
+        let (Some(k), Some(v)) = (it.key(), it.value()) else {
+            break;
+        };
+        if k >= &end[..] {
+            break;
+        }
+        let rowid = u64::from_be_bytes(
+            k.get(12..20)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| Error::Corrupt("vector key".into()))?,
+        );
+        match v.split_first() {
+            Some((&keys::VECTOR_FORMAT, rest)) => {
+                if !f(rowid, rest)? {
+                    return Ok(());
+                }
+            }
+            _ => return Err(Error::Corrupt("stored vector: malformed".into())),
         }
         it.next();
     }

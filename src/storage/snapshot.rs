@@ -40,6 +40,22 @@ impl StoreSnapshot<'_> {
         )
     }
 
+    /// [`Store::scan_vectors`] in the snapshot: every stored vector of one column, in rowid
+    /// order, until `f` returns `Ok(false)`.
+    pub fn scan_vectors(
+        &self,
+        table_id: u64,
+        column: usize,
+        f: impl FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        super::scan_vector_range(
+            self.snap.raw_iterator_cf(self.store.cf(CF_VECTORS)),
+            table_id,
+            column,
+            f,
+        )
+    }
+
     /// [`Store::vector_cursors`] in the snapshot.
     pub fn vector_cursors(
         &self,

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use lru::LruCache;
 use parking_lot::Mutex;
 
+use super::build::Builds;
 use super::check::{CheckState, FileCheck};
 use super::file::{remove_stale_temp_files, tombstone_count};
 use super::live::LiveIndex;
@@ -35,11 +36,14 @@ pub(crate) struct VectorIndexes {
     pub(super) checks: Mutex<Vec<Arc<CheckState>>>,
     /// Set when the manager is dropped: running checks stop.
     pub(super) stop: Arc<AtomicBool>,
+    /// The index builds running now (see [`super::build`]).
+    pub(super) builds: Builds,
 }
 
 impl Drop for VectorIndexes {
     fn drop(&mut self) {
         self.stop.store(true, AtomicOrdering::Relaxed);
+        self.builds.stop_all();
     }
 }
 impl VectorIndexes {
@@ -64,6 +68,7 @@ impl VectorIndexes {
             damaged: Mutex::new(HashMap::new()),
             checks: Mutex::new(Vec::new()),
             stop: Arc::new(AtomicBool::new(false)),
+            builds: Builds::new(),
         }
     }
 
@@ -157,6 +162,7 @@ impl VectorIndexes {
         if self.config.read_only {
             return Ok(());
         }
+        self.abandon_build(key);
         let meta = self.metas.lock().get(&key).cloned();
         if let Some(meta) = meta {
             let mut batch = store.batch();
@@ -180,6 +186,7 @@ impl VectorIndexes {
     /// saving it or touching its file, catalog record or change log, for `ALTER TABLE`; returns
     /// its metadata. A dirty index loses nothing: its unsaved changes are in the change log.
     pub fn detach(&self, key: Key) -> Option<IndexMeta> {
+        self.abandon_build(key);
         let meta = self.metas.lock().remove(&key)?;
         self.cache.lock().pop(&key);
         self.last_load.lock().remove(&key);
@@ -229,10 +236,21 @@ impl VectorIndexes {
     /// after the writer changed it, and drops every index from memory (the next query maps
     /// the saved file again and catches up from the change log, in memory).
     pub fn reload(&self, metas: Vec<IndexMeta>) {
-        *self.metas.lock() = metas
+        let metas: HashMap<Key, IndexMeta> = metas
             .into_iter()
             .map(|m| ((m.table_id, m.column_index), m))
             .collect();
+        // A build whose index the writer did not change goes on (it catches up when done).
+        let keys: Vec<Key> = self.metas.lock().keys().copied().collect();
+        for key in keys {
+            if self
+                .running_build(key)
+                .is_some_and(|b| metas.get(&key) != Some(&b.meta))
+            {
+                self.abandon_build(key);
+            }
+        }
+        *self.metas.lock() = metas;
         self.cache.lock().clear();
         self.last_load.lock().clear();
     }
@@ -298,6 +316,7 @@ impl VectorIndexes {
                     file_check,
                     delta_rows: delta,
                     tombstones: dead,
+                    build: self.running_build(key).map(|b| b.progress()),
                 }
             })
             .collect();

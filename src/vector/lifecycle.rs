@@ -1,24 +1,23 @@
 //! The lifecycle of an index: brought into memory by [`VectorIndexes::acquire`] (mapped from
-//! its file, caught up from the change log, or built from rows), kept current by
+//! its file, caught up from the change log, or built from rows by a build that holds no
+//! database lock, see [`super::build`]), kept current by
 //! [`VectorIndexes::apply`], saved by [`VectorIndexes::checkpoint`] and on eviction.
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::Mutex;
 use usearch::Index;
 
+use super::build::{build_index, read_vectors, Acquired, Build};
 use super::check::{self, CheckState, FileCheck};
 use super::file::{append_save_stamp, fingerprint, read_trailer, Trailer};
 use super::live::{add_all, empty_like, IndexState, LiveIndex};
-use super::repair::repair_stranded;
 use super::{
     index_options, metric_kind, ms_since, scalar_kind, search_threads, usearch_err, Key, LoadEvent,
-    Progress, VectorChange, VectorIndexes,
+    VectorChange, VectorIndexes,
 };
 use crate::catalog::{HnswParams, IndexMeta, Metric, SavedIndex, TableSchema};
 use crate::error::{Error, Result};
@@ -27,14 +26,17 @@ use crate::storage::{Change, Store};
 
 impl VectorIndexes {
     /// The index of `column` usable for `metric`, bringing it into memory when needed:
-    /// from the cache; else mapped (and caught up) from its file; else built from rows.
+    /// from the cache; else mapped (and caught up) from its file; else built from rows by a
+    /// lazy build on a thread of its own (see [`super::build`]), which this returns as
+    /// [`Acquired::Building`] at once, as it returns a build already running for the column.
     /// A column without an index gets one lazily with `metric` and default parameters.
     ///
-    /// Returns `Ok(None)` when the column's index has another metric (the caller scans).
-    /// `table_seq` is the table's current change sequence. Must be called with no writer
-    /// running (the database's read or write lock held). A build asks `cancel` between
-    /// chunks; an interrupted build is discarded (a lazily created index is forgotten).
-    #[allow(clippy::too_many_arguments)]
+    /// Returns [`Acquired::Unusable`] when the column's index has another metric (the caller
+    /// scans). `table_seq` is the table's current change sequence; `row_estimate` its rows.
+    /// Must be called with no writer running (the database's read or write lock held).
+    ///
+    /// # Errors
+    /// [`Error::TypeMismatch`] when the column is not a vector column; storage errors.
     pub fn acquire(
         &self,
         store: &Store,
@@ -43,27 +45,26 @@ impl VectorIndexes {
         column: usize,
         metric: Metric,
         row_estimate: u64,
-        cancel: &Cancel,
-    ) -> Result<Option<Arc<LiveIndex>>> {
+    ) -> Result<Acquired> {
         let key = (table.id, column);
         if let Some(m) = self.metric(table.id, column) {
             if m != metric {
-                return Ok(None);
+                return Ok(Acquired::Unusable);
             }
             if let Some(live) = self.cached(key) {
-                return Ok(Some(live));
+                return Ok(Acquired::Ready(live));
             }
         }
         let lock = self.key_lock(key);
         let guard = lock.lock();
         if let Some(live) = self.cached(key) {
-            return Ok(Some(live));
+            return Ok(Acquired::Ready(live));
         }
         let meta = match self.meta(table.id, column) {
-            Some(meta) if meta.params.metric != metric => return Ok(None),
+            Some(meta) if meta.params.metric != metric => return Ok(Acquired::Unusable),
             Some(meta) => meta,
             // A read-only database records no new index: the caller computes exact distances.
-            None if self.config.read_only => return Ok(None),
+            None if self.config.read_only => return Ok(Acquired::Unusable),
             None => {
                 let col = &table.columns[column];
                 let crate::value::DataType::Vector(dims) = col.data_type else {
@@ -92,45 +93,34 @@ impl VectorIndexes {
                 meta
             }
         };
+        if let Some(build) = self.running_build(key) {
+            return Ok(Acquired::Building(build));
+        }
         let started = Instant::now();
-        let (live, event) = match self.open_saved(store, &meta, table_seq, started) {
-            Ok(found) => found,
-            Err(reason) => {
-                let first = meta.saved.is_none();
-                if !first {
-                    log::warn!("rebuilding vector index {} from rows: {reason}", meta.name);
-                }
-                let live = match self.build(store, table, &meta, table_seq, row_estimate, cancel) {
-                    Ok(live) => live,
-                    Err(e) => {
-                        if first && !meta.explicit {
-                            // Do not leave a lazily created index behind that was never built.
-                            let _ = self.forget(store, key);
-                        }
-                        return Err(e);
+        match self.open_saved(store, &meta, table_seq, started) {
+            Ok((live, event)) => {
+                self.last_load.lock().insert(key, event);
+                let evicted = self.cache.lock().push(key, live.clone());
+                drop(guard);
+                if let Some((ekey, old)) = evicted {
+                    if ekey != key {
+                        self.save_evicted(store, ekey, &old);
                     }
-                };
-                let ms = ms_since(started);
-                let event = if first {
-                    LoadEvent::Built { ms }
-                } else {
-                    LoadEvent::Rebuilt { reason, ms }
-                };
-                (live, event)
+                }
+                Ok(Acquired::Ready(live))
             }
-        };
-        self.last_load.lock().insert(key, event);
-        let evicted = self.cache.lock().push(key, live.clone());
-        drop(guard);
-        if let Some((ekey, old)) = evicted {
-            if ekey != key {
-                self.save_evicted(store, ekey, &old);
+            Err(reason) => {
+                let rebuild = meta.saved.is_some().then(|| {
+                    log::warn!("rebuilding vector index {} from rows: {reason}", meta.name);
+                    reason
+                });
+                let build = self.start_lazy_build(meta, rebuild, row_estimate);
+                Ok(Acquired::Building(build))
             }
         }
-        Ok(Some(live))
     }
 
-    fn save_evicted(&self, store: &Store, key: Key, live: &LiveIndex) {
+    pub(super) fn save_evicted(&self, store: &Store, key: Key, live: &LiveIndex) {
         let lock = self.key_lock(key);
         let _g = lock.lock();
         if live.state.read().dirty == 0 {
@@ -258,120 +248,9 @@ impl VectorIndexes {
         state
     }
 
-    /// Builds an index from the rows of `table`, saves it, and returns it. Asks `cancel`
-    /// every 1,024 vectors read and between chunks of vectors added; when it fires, returns
-    /// [`Error::Interrupted`] before anything is saved.
-    fn build(
-        &self,
-        store: &Store,
-        table: &TableSchema,
-        meta: &IndexMeta,
-        table_seq: u64,
-        row_estimate: u64,
-        cancel: &Cancel,
-    ) -> Result<Arc<LiveIndex>> {
-        let column = meta.column_index;
-        let dims = meta.dims;
-        let mut keys = Vec::with_capacity(row_estimate as usize);
-        let mut data: Vec<f32> = Vec::with_capacity(row_estimate as usize * dims);
-        // Read only the vector column's own range: no row is decoded.
-        store.scan_vectors(table.id, column, |rowid, bytes| {
-            cancel.tick()?;
-            if bytes.len() == dims * 4 {
-                keys.push(rowid);
-                data.extend(
-                    bytes
-                        .chunks_exact(4)
-                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-                );
-            }
-            Ok(true)
-        })?;
-        let threads = self.config.build_threads.max(1);
-        let index = Index::new(&index_options(meta)).map_err(usearch_err)?;
-        index
-            .reserve_capacity_and_threads(keys.len().max(64), threads.max(search_threads()))
-            .map_err(usearch_err)?;
-        let task = format!("building index {}.{}", table.name, meta.column);
-        let total = keys.len() as u64;
-        let done = AtomicU64::new(0);
-        let report = |n: u64| {
-            if let Some(cb) = &self.config.progress {
-                cb(&Progress {
-                    task: &task,
-                    done: n,
-                    total,
-                });
-            }
-        };
-        report(0);
-        let chunk = 256usize;
-        let next = AtomicU64::new(0);
-        let failure: Mutex<Option<Error>> = Mutex::new(None);
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| loop {
-                    let start = next.fetch_add(chunk as u64, AtomicOrdering::Relaxed) as usize;
-                    if start >= keys.len() || failure.lock().is_some() {
-                        break;
-                    }
-                    if let Err(e) = cancel.check() {
-                        *failure.lock() = Some(e);
-                        return;
-                    }
-                    let end = (start + chunk).min(keys.len());
-                    for i in start..end {
-                        if let Err(e) = index.add(keys[i], &data[i * dims..(i + 1) * dims]) {
-                            *failure.lock() = Some(usearch_err(e));
-                            return;
-                        }
-                    }
-                    let n = done.fetch_add((end - start) as u64, AtomicOrdering::Relaxed)
-                        + (end - start) as u64;
-                    if n < total {
-                        report(n);
-                    }
-                });
-            }
-        });
-        if let Some(e) = failure.into_inner() {
-            return Err(e);
-        }
-        cancel.check()?;
-        // Even a serial build can leave a vector unreachable (see `repair_stranded`), so the
-        // check runs after every build.
-        let started = Instant::now();
-        let (repaired, unreachable) = repair_stranded(&index, &keys, &data, dims)?;
-        log::info!(
-            "index {}: the connectivity check over {} vectors took {} ms, re-added {repaired}, \
-             and left {} to be compared exactly",
-            meta.name,
-            keys.len(),
-            started.elapsed().as_millis(),
-            unreachable.len()
-        );
-        cancel.check()?;
-        report(total);
-        drop(data);
-        let mut state = IndexState::new(
-            index,
-            false,
-            empty_like(&index_options(meta))?,
-            table_seq,
-            1,
-        );
-        state.unreachable = unreachable;
-        let live = Arc::new(LiveIndex::new(state, threads.max(search_threads())));
-        if let Err(e) = self.save(store, meta, &live) {
-            // The index is usable; its file is not. It stays dirty and is saved later.
-            log::warn!("saving vector index {} failed: {e}", meta.name);
-        }
-        Ok(live)
-    }
-
     /// Saves a loaded index atomically and records the save in the catalog.
     /// On a read-only database, does nothing: the index stays in memory only.
-    fn save(&self, store: &Store, meta: &IndexMeta, live: &LiveIndex) -> Result<()> {
+    pub(super) fn save(&self, store: &Store, meta: &IndexMeta, live: &LiveIndex) -> Result<()> {
         if self.config.read_only {
             return Ok(());
         }
@@ -576,7 +455,8 @@ impl VectorIndexes {
                         meta.name,
                         dead * 100.0
                     );
-                    match self.rebuild(store, table, &meta, new_seq, &Cancel::never()) {
+                    let reason = format!("{:.0}% tombstones", dead * 100.0);
+                    match self.rebuild(store, &meta, new_seq, &reason, &Cancel::never()) {
                         Ok(()) => continue,
                         Err(e) => log::warn!("rebuilding vector index {} failed: {e}", meta.name),
                     }
@@ -599,35 +479,35 @@ impl VectorIndexes {
         }
     }
 
-    /// Builds the index of `meta` anew from the rows (at table sequence `table_seq`) and puts
-    /// it in the cache in place of the old one: its tombstones are gone and its recall is a
-    /// fresh build's.
+    /// Builds the index of `meta` anew from the rows (a snapshot at table sequence
+    /// `table_seq`) and publishes it in place of the old one: its tombstones are gone and its
+    /// recall is a fresh build's. Must be called with no writer running; must not hold the
+    /// key lock (the publish takes it). A failed rebuild leaves the old index.
     fn rebuild(
         &self,
         store: &Store,
-        table: &TableSchema,
         meta: &IndexMeta,
         table_seq: u64,
+        reason: &str,
         cancel: &Cancel,
     ) -> Result<()> {
         let key = (meta.table_id, meta.column_index);
-        let started = Instant::now();
         let estimate = self.cached(key).map_or(0, |l| l.size() as u64);
-        let live = self.build(store, table, meta, table_seq, estimate, cancel)?;
-        self.last_load.lock().insert(
-            key,
-            LoadEvent::Rebuilt {
-                reason: "VACUUM".into(),
-                ms: ms_since(started),
-            },
-        );
-        let evicted = self.cache.lock().push(key, live);
-        if let Some((ekey, old)) = evicted {
-            if ekey != key {
-                self.save_evicted(store, ekey, &old);
-            }
+        // A rebuild of an index that exists: on failure it is not forgotten.
+        let build = self.begin_build(meta.clone(), Some(reason.to_string()), true, estimate);
+        let result = (|| {
+            let snap = store.snapshot();
+            let (keys, data) = read_vectors(&snap, &build, cancel)?;
+            drop(snap);
+            let built = build_index(&build, &keys, data, cancel)?;
+            self.publish(store, &build, built, table_seq, table_seq)
+                .map(|_| ())
+        })();
+        if let Err(e) = &result {
+            self.fail_build(store, &build, e);
         }
-        Ok(())
+        build.finish(result.as_ref().map(|_| ()).map_err(ToString::to_string));
+        result
     }
 
     /// `VACUUM`: rebuilds from rows every index of `table` that has tombstones (in memory, or
@@ -649,8 +529,6 @@ impl VectorIndexes {
                 continue;
             };
             let key = (table.id, column);
-            let lock = self.key_lock(key);
-            let _guard = lock.lock();
             let due = match self.cached(key) {
                 Some(live) => {
                     let st = live.state.read();
@@ -668,7 +546,7 @@ impl VectorIndexes {
             if !due {
                 continue;
             }
-            self.rebuild(store, table, &meta, table_seq, cancel)?;
+            self.rebuild(store, &meta, table_seq, "VACUUM", cancel)?;
             rebuilt += 1;
         }
         Ok(rebuilt)
@@ -699,17 +577,13 @@ impl VectorIndexes {
         first_err.map_or(Ok(()), Err)
     }
 
-    /// Creates (builds and saves) an explicit index, replacing a lazily created one. When the
-    /// build fails or `cancel` fires, the index is forgotten (metadata and file).
-    pub fn create(
-        &self,
-        store: &Store,
-        table: &TableSchema,
-        table_seq: u64,
-        meta: IndexMeta,
-        row_estimate: u64,
-        cancel: &Cancel,
-    ) -> Result<()> {
+    /// Registers an explicit index (`CREATE INDEX`), replacing a lazily created one, and
+    /// returns its build, which the caller runs without the database lock (see
+    /// [`super::build`]). Must be called under the database's write lock.
+    ///
+    /// # Errors
+    /// Storage errors writing the catalog.
+    pub fn create(&self, store: &Store, meta: IndexMeta, row_estimate: u64) -> Result<Arc<Build>> {
         let key = (meta.table_id, meta.column_index);
         self.forget(store, key)?;
         let mut batch = store.batch();
@@ -717,32 +591,12 @@ impl VectorIndexes {
         batch.clear_log(meta.table_id, meta.column_index);
         store.write(batch)?;
         self.metas.lock().insert(key, meta.clone());
-        let started = Instant::now();
-        let live = match self.build(store, table, &meta, table_seq, row_estimate, cancel) {
-            Ok(live) => live,
-            Err(e) => {
-                let _ = self.forget(store, key);
-                return Err(e);
-            }
-        };
-        self.last_load.lock().insert(
-            key,
-            LoadEvent::Built {
-                ms: ms_since(started),
-            },
-        );
-        let evicted = self.cache.lock().push(key, live);
-        if let Some((ekey, old)) = evicted {
-            if ekey != key {
-                self.save_evicted(store, ekey, &old);
-            }
-        }
-        Ok(())
+        Ok(self.begin_build(meta, None, false, row_estimate))
     }
 }
 /// Re-reads the rows named by `changes` and makes the index agree with them (their old
 /// vectors tombstoned, their current ones added).
-fn catch_up(
+pub(super) fn catch_up(
     store: &Store,
     meta: &IndexMeta,
     st: &mut IndexState,

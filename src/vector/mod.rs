@@ -30,6 +30,7 @@
 //! checksum trailer, temporary files), [`repair`] (the connectivity check after a build) and
 //! [`check`] (the background whole-file checksum check).
 
+pub(crate) mod build;
 pub(crate) mod cache;
 pub(crate) mod check;
 pub(crate) mod distance;
@@ -47,6 +48,7 @@ use usearch::{IndexOptions, MetricKind, ScalarKind};
 
 use crate::catalog::{IndexMeta, Metric, Quantization};
 use crate::error::Error;
+pub use build::BuildProgress;
 pub(crate) use cache::VectorIndexes;
 pub use check::FileCheck;
 pub(crate) use live::LiveIndex;
@@ -156,6 +158,10 @@ pub struct IndexStatus {
     /// Deleted or superseded vectors still in the graph, filtered out of every search, until
     /// `VACUUM` rebuilds the index. 0 when not loaded.
     pub tombstones: u64,
+    /// The progress of the build running now (lazy or `CREATE INDEX`), if any: until it is
+    /// published, kNN queries on the column compute exact distances or wait for it (`SET
+    /// index_build_wait`).
+    pub build: Option<BuildProgress>,
 }
 
 /// Progress report of a long operation (index build, import), for

@@ -429,7 +429,21 @@ impl Session {
                     Value::Text(human_bytes(s.memory_bytes)),
                     s.file_bytes
                         .map_or(Value::Null, |b| Value::Text(human_bytes(b))),
-                    Value::Text(s.last_load.to_string()),
+                    Value::Text(match s.build {
+                        // A build running now (lazy or CREATE INDEX) and how far it is.
+                        Some(b) => format!(
+                            "building ({} of {} vectors, {}%{})",
+                            b.done,
+                            b.total,
+                            (b.done * 100).checked_div(b.total).unwrap_or(0),
+                            match b.waiting {
+                                0 => String::new(),
+                                1 => ", 1 query waiting".into(),
+                                n => format!(", {n} queries waiting"),
+                            }
+                        ),
+                        None => s.last_load.to_string(),
+                    }),
                 ]
             })
             .collect();
