@@ -3,12 +3,14 @@
 //! The child (`child_workload`, run in a fresh process of this test binary) opens the database
 //! and runs random statements on two tables: multi-row INSERTs, UPDATEs of vectors and of
 //! scalars over key ranges, DELETEs by key and by category, kNN queries (which build an index
-//! lazily after a `DROP INDEX`), `CREATE INDEX` (an eager build), and `CHECKPOINT`s. Some
+//! lazily after a `DROP INDEX`), `CREATE INDEX` (an eager build), `CHECKPOINT`s (merges of
+//! a mapped index's delta into a new file) and `VACUUM`s (rebuilds). Some
 //! builds run from a snapshot while the next statements write: a lazy build started with
 //! `SET index_build_wait = off`, or a `CREATE INDEX` on another thread of the child; a kill
 //! then lands inside the build, between its snapshot, its catch-up and its publication. Some
-//! rounds run with an index cache of one (every switch of table evicts and saves an index) or
-//! with a periodic save every few changes. Before a statement it prints `BEGIN <seq> <op as
+//! rounds run with an index cache of one (every switch of table evicts and saves an index),
+//! with a periodic save every few changes, or with automatic rebuilds after a few percent of
+//! tombstones. Before a statement it prints `BEGIN <seq> <op as
 //! JSON>`, after it returns `Ok` it prints `OK <seq> <µs>`.
 //!
 //! The parent picks a kill point (a statement, often an index build or a save, and a moment
@@ -81,8 +83,10 @@ enum Op {
     CreateCatIndex { table: String },
     /// `DROP INDEX IF EXISTS t_cat`.
     DropCatIndex { table: String },
-    /// `CHECKPOINT`.
+    /// `CHECKPOINT` (beside a mapped index with a delta: a merge into a new base file).
     Checkpoint,
+    /// `VACUUM t`: rebuilds the index if it has tombstones or unsaved changes.
+    Vacuum { table: String },
 }
 
 impl Op {
@@ -101,6 +105,7 @@ impl Op {
             Op::CreateCatIndex { .. } => "create-cat-index",
             Op::DropCatIndex { .. } => "drop-cat-index",
             Op::Checkpoint => "checkpoint",
+            Op::Vacuum { .. } => "vacuum",
         }
     }
 
@@ -114,6 +119,7 @@ impl Op {
                 | Op::CreateIndexBackground { .. }
                 | Op::CreateCatIndex { .. }
                 | Op::Checkpoint
+                | Op::Vacuum { .. }
         )
     }
 
@@ -213,6 +219,9 @@ impl Op {
             Op::Checkpoint => {
                 db.execute("CHECKPOINT", ())?;
             }
+            Op::Vacuum { table } => {
+                db.execute(&format!("VACUUM {table}"), ())?;
+            }
         }
         Ok(())
     }
@@ -264,7 +273,8 @@ fn apply(state: &mut State, op: &Op) {
         | Op::CreateIndexBackground { .. }
         | Op::CreateCatIndex { .. }
         | Op::DropCatIndex { .. }
-        | Op::Checkpoint => {}
+        | Op::Checkpoint
+        | Op::Vacuum { .. } => {}
     }
 }
 
@@ -339,6 +349,10 @@ fn child_workload() {
     }
     if rng.random_bool(0.3) {
         options = options.checkpoint_changes(rng.random_range(5..50));
+    }
+    if rng.random_bool(0.3) {
+        // Automatic rebuilds after a few deletes and vector updates.
+        options = options.auto_vacuum(rng.random_range(0.02..0.1));
     }
     let db = Database::open_with(&dir, options).unwrap();
     let mut state = read_state(&db);
@@ -429,6 +443,7 @@ fn child_workload() {
                 }
                 92..=94 => Op::CreateCatIndex { table },
                 95 => Op::DropCatIndex { table },
+                96 => Op::Vacuum { table },
                 _ => Op::Checkpoint,
             }
         };
