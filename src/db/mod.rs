@@ -16,6 +16,7 @@ use sqlparser::ast::Query;
 use crate::catalog::{SecondaryIndex, TableSchema};
 use crate::error::{Error, Result};
 use crate::exec::alter as exec_alter;
+use crate::exec::bulk;
 use crate::exec::cancel::{Cancel, InterruptHandle, Running};
 use crate::exec::candidates::CandidateCache;
 use crate::exec::copy;
@@ -115,6 +116,8 @@ struct Inner {
     running: Arc<Running>,
     /// `SET statement_timeout`, in milliseconds; 0 is none.
     statement_timeout_ms: AtomicU64,
+    /// `SET write_batch_rows`: rows per `WriteBatch` of a big statement.
+    write_batch_rows: AtomicUsize,
 }
 
 impl Drop for Inner {
@@ -452,6 +455,13 @@ impl Database {
         std::time::Duration::from_millis(self.inner.statement_timeout_ms.load(Ordering::Relaxed))
     }
 
+    /// The current `write_batch_rows` of this database handle and its clones: a `COPY`,
+    /// `UPDATE` or `DELETE` over more rows is staged in chunks of this many rows (see
+    /// [`Options::write_batch_rows`]). Set by `SET write_batch_rows = n`.
+    pub fn write_batch_rows(&self) -> usize {
+        self.inner.write_batch_rows.load(Ordering::Relaxed)
+    }
+
     /// The secondary (B-tree) indexes of every table, with the table's schema, by table name
     /// then index id.
     pub fn secondary_indexes(&self) -> Vec<(TableSchema, SecondaryIndex)> {
@@ -515,6 +525,10 @@ impl Database {
                 Setting::StatementTimeout(d) => {
                     let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
                     self.inner.statement_timeout_ms.store(ms, Ordering::Relaxed);
+                    Ok(Output::Done("SET".into()))
+                }
+                Setting::WriteBatchRows(n) => {
+                    self.inner.write_batch_rows.store(n, Ordering::Relaxed);
                     Ok(Output::Done("SET".into()))
                 }
                 Setting::FilteredKnn(f) => {
@@ -648,6 +662,7 @@ impl Database {
                     &bound.assignments,
                     bound.filter.as_ref(),
                     &source,
+                    self.write_batch_rows(),
                     cancel,
                 )?;
                 Ok(Output::Affected(n))
@@ -666,6 +681,7 @@ impl Database {
                     entry,
                     bound.filter.as_ref(),
                     &source,
+                    self.write_batch_rows(),
                     cancel,
                 )?;
                 Ok(Output::Affected(n))
@@ -694,14 +710,20 @@ impl Database {
             Command::Copy(c) => {
                 let mut state = self.inner.state.write();
                 let c = bind_copy(&c, &self.catalog(&state))?;
-                let rows = copy::read_rows_into(
-                    &c.path,
-                    &c.format,
-                    &c.table,
-                    c.columns.as_deref(),
+                let reader =
+                    copy::RowReader::open(&c.path, &c.format, &c.table, c.columns.as_deref())?;
+                let chunk_rows = self.write_batch_rows();
+                let entry = lookup_mut(&mut state, &c.table.name)?;
+                let n = bulk::copy(
+                    &self.inner.store,
+                    &self.inner.vectors,
+                    entry,
+                    reader,
+                    chunk_rows,
+                    self.inner.progress.as_ref(),
                     cancel,
                 )?;
-                self.insert_rows(&mut state, &c.table.name, rows, cancel)
+                Ok(Output::Affected(n))
             }
         }
     }

@@ -143,6 +143,18 @@ fn new_inner(
     temp_dir: Option<tempfile::TempDir>,
 ) -> Result<Inner> {
     let read_only = options.read_only;
+    if !read_only {
+        // A big statement a crash interrupted: applied when it committed, dropped otherwise.
+        let recovered = store.recover_staging()?;
+        if recovered != Default::default() {
+            log::info!(
+                "{}: finished {} committed statement(s), dropped {} uncommitted one(s)",
+                path.display(),
+                recovered.applied,
+                recovered.discarded
+            );
+        }
+    }
     let mut loaded = store.load_catalog()?;
     if read_only {
         match loaded.layout {
@@ -198,6 +210,7 @@ fn new_inner(
         read_only,
         temp_dir,
         running: Default::default(),
+        write_batch_rows: AtomicUsize::new(options.write_batch_rows),
         statement_timeout_ms: std::sync::atomic::AtomicU64::new(
             u64::try_from(options.statement_timeout.as_millis()).unwrap_or(u64::MAX),
         ),

@@ -20,6 +20,7 @@ use crate::Database;
 /// - `read_only`: false
 /// - `create_in_non_empty`: false
 /// - `statement_timeout`: none (zero)
+/// - `write_batch_rows`: 10,000 rows
 #[derive(Clone)]
 pub struct Options {
     pub(crate) index_cache_capacity: usize,
@@ -32,6 +33,7 @@ pub struct Options {
     pub(crate) read_only: bool,
     pub(crate) create_in_non_empty: bool,
     pub(crate) statement_timeout: std::time::Duration,
+    pub(crate) write_batch_rows: usize,
 }
 
 impl Default for Options {
@@ -47,6 +49,7 @@ impl Default for Options {
             read_only: false,
             create_in_non_empty: false,
             statement_timeout: std::time::Duration::ZERO,
+            write_batch_rows: 10_000,
         }
     }
 }
@@ -64,6 +67,7 @@ impl std::fmt::Debug for Options {
             .field("read_only", &self.read_only)
             .field("create_in_non_empty", &self.create_in_non_empty)
             .field("statement_timeout", &self.statement_timeout)
+            .field("write_batch_rows", &self.write_batch_rows)
             .finish()
     }
 }
@@ -152,6 +156,19 @@ impl Options {
     /// [`InterruptReason::Timeout`]: crate::InterruptReason::Timeout
     pub fn statement_timeout(mut self, timeout: std::time::Duration) -> Options {
         self.statement_timeout = timeout;
+        self
+    }
+
+    /// The most rows a `COPY`, `UPDATE` or `DELETE` writes in one RocksDB `WriteBatch` (at
+    /// least 1; default 10,000). A statement over more rows reads, checks and stages them in
+    /// chunks of this many, then commits and applies them chunk by chunk, so its memory is
+    /// bounded by the chunk (about `n` × the row size, e.g. 15 MB of vectors per chunk of
+    /// 10,000 rows of `VECTOR(384)`) and it stays all-or-nothing: an error, an interrupt or a
+    /// crash before its commit leaves the table as it was (see the README's "COPY"). A
+    /// statement of at most `n` rows is one `WriteBatch`, as before. `SET write_batch_rows = n`
+    /// changes it later.
+    pub fn write_batch_rows(mut self, n: usize) -> Options {
+        self.write_batch_rows = n.max(1);
         self
     }
 

@@ -1,5 +1,5 @@
-//! `SET` binding: vectable has three settings, `ef_search` (also as pgvector's
-//! `hnsw.ef_search`), `filtered_knn` and `statement_timeout`.
+//! `SET` binding: vectable has four settings, `ef_search` (also as pgvector's
+//! `hnsw.ef_search`), `filtered_knn`, `statement_timeout` and `write_batch_rows`.
 
 use sqlparser::ast as sql;
 
@@ -20,6 +20,8 @@ pub(crate) enum Setting {
     FilteredKnn(FilteredKnnSetting),
     /// `SET statement_timeout = '5s'` (zero: none).
     StatementTimeout(std::time::Duration),
+    /// `SET write_batch_rows = n`, n ≥ 1: rows per `WriteBatch` of a big statement.
+    WriteBatchRows(usize),
 }
 
 /// `SET filtered_knn`: which strategy a kNN query with a `WHERE` uses (see the README's
@@ -127,9 +129,23 @@ pub(crate) fn bind_set(set: &sql::Set, params: &[Value]) -> Result<Setting> {
             _ => Err(bad(value.to_string())),
         };
     }
+    if name == "write_batch_rows" {
+        let [value] = values.as_slice() else {
+            return Err(Error::invalid("SET write_batch_rows takes one value"));
+        };
+        return match b.bind(value)? {
+            Expr::Literal(Value::Integer(n)) if n >= 1 => Ok(Setting::WriteBatchRows(
+                usize::try_from(n).unwrap_or(usize::MAX),
+            )),
+            _ => Err(Error::invalid(format!(
+                "write_batch_rows must be an integer of at least 1, got {value}"
+            ))),
+        };
+    }
     if name != "ef_search" && name != "hnsw.ef_search" {
         return Err(Error::invalid(format!(
-            "unknown setting {name}; vectable has ef_search, filtered_knn and statement_timeout"
+            "unknown setting {name}; vectable has ef_search, filtered_knn, statement_timeout \
+             and write_batch_rows"
         )));
     }
     let [value] = values.as_slice() else {

@@ -19,6 +19,7 @@ mod alter;
 pub(crate) mod keys;
 pub(crate) mod migrate;
 pub(crate) mod snapshot;
+pub(crate) mod staging;
 
 use std::path::Path;
 
