@@ -20,7 +20,7 @@ use crate::Database;
 /// - `read_only`: false
 /// - `create_in_non_empty`: false
 /// - `statement_timeout`: none (zero)
-/// - `write_batch_rows`: 10,000 rows
+/// - `write_batch_rows`: 2,000 rows
 #[derive(Clone)]
 pub struct Options {
     pub(crate) index_cache_capacity: usize,
@@ -49,7 +49,7 @@ impl Default for Options {
             read_only: false,
             create_in_non_empty: false,
             statement_timeout: std::time::Duration::ZERO,
-            write_batch_rows: 10_000,
+            write_batch_rows: 2_000,
         }
     }
 }
@@ -159,14 +159,19 @@ impl Options {
         self
     }
 
-    /// The most rows a `COPY`, `UPDATE` or `DELETE` writes in one RocksDB `WriteBatch` (at
-    /// least 1; default 10,000). A statement over more rows reads, checks and stages them in
-    /// chunks of this many, then commits and applies them chunk by chunk, so its memory is
-    /// bounded by the chunk (about `n` × the row size, e.g. 15 MB of vectors per chunk of
-    /// 10,000 rows of `VECTOR(384)`) and it stays all-or-nothing: an error, an interrupt or a
-    /// crash before its commit leaves the table as it was (see the README's "COPY"). A
-    /// statement of at most `n` rows is one `WriteBatch`, as before. `SET write_batch_rows = n`
-    /// changes it later.
+    /// The most rows a `COPY`, `UPDATE` or `DELETE` writes in one RocksDB `WriteBatch` (a
+    /// count of rows, at least 1; default 2,000).
+    ///
+    /// - A statement of at most `n` rows is one `WriteBatch`.
+    /// - A bigger one reads, checks and stages its rows in chunks of `n`, writes a commit
+    ///   record, then applies the chunks one `WriteBatch` each. It stays all-or-nothing (an
+    ///   error, an interrupt or a crash before the commit record leaves the table as it was; a
+    ///   crash after it is finished at the next open), and its memory is bounded by the chunk
+    ///   (about `n` × the row size: 3 MB of vectors per chunk of 2,000 `VECTOR(384)` rows)
+    ///   plus RocksDB's write buffers. See the README's "COPY".
+    ///
+    /// Larger chunks cost memory; much smaller ones cost a write per chunk. `SET
+    /// write_batch_rows = n` changes it later.
     pub fn write_batch_rows(mut self, n: usize) -> Options {
         self.write_batch_rows = n.max(1);
         self

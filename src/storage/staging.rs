@@ -266,7 +266,11 @@ fn apply(
     let cf = store.cf(CF_CATALOG);
     let first = staging_key(statement, 0);
     let commit = staging_key(statement, COMMIT_SEQ);
-    let mut it = store.db.raw_iterator_cf(cf);
+    // Staged chunks are read once: they stay out of the block cache.
+    let mut read = rocksdb::ReadOptions::default();
+    read.fill_cache(false);
+    read.set_readahead_size(4 << 20);
+    let mut it = store.db.raw_iterator_cf_opt(cf, read);
     it.seek(first);
     while it.valid() {
         let (Some(k), Some(v)) = (it.key(), it.value()) else {
