@@ -578,3 +578,20 @@ fn killed_during_a_big_copy_it_is_all_or_nothing() {
     );
     assert!(all >= 1);
 }
+
+#[test]
+fn set_write_batch_rows_takes_a_positive_integer() {
+    let db = Database::open_in_memory().unwrap();
+    assert_eq!(db.write_batch_rows(), 2_000);
+    db.execute("SET write_batch_rows = 50", ()).unwrap();
+    assert_eq!(db.write_batch_rows(), 50);
+    for bad in ["0", "-3", "'many'", "1.5"] {
+        match db.execute(&format!("SET write_batch_rows = {bad}"), ()) {
+            Err(Error::InvalidArgument(m)) => assert!(m.contains("write_batch_rows"), "{m}"),
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+    assert_eq!(db.write_batch_rows(), 50);
+    let db = Database::open_in_memory_with(Options::new().write_batch_rows(0)).unwrap();
+    assert_eq!(db.write_batch_rows(), 1);
+}

@@ -168,7 +168,7 @@ impl Options {
     ///   error, an interrupt or a crash before the commit record leaves the table as it was; a
     ///   crash after it is finished at the next open), and its memory is bounded by the chunk
     ///   (about `n` × the row size: 3 MB of vectors per chunk of 2,000 `VECTOR(384)` rows)
-    ///   plus RocksDB's write buffers. See the README's "COPY".
+    ///   plus RocksDB's write buffers. See the README's "COPY, UPDATE and DELETE at any size".
     ///
     /// Larger chunks cost memory; much smaller ones cost a write per chunk. `SET
     /// write_batch_rows = n` changes it later.

@@ -106,6 +106,7 @@ pub(crate) fn copy(
             changes.seq = counters.seq;
             staging.stage(batch, Phase::Early, &changes)?;
             done += chunk.len() as u64;
+            // Not `done == total` before the end: that is the last report of a task.
             report(done, reader.total_hint().max(done + 1));
             chunk = match next.take() {
                 Some(c) => c,
@@ -231,8 +232,6 @@ pub(super) struct StagedUpdate<'s> {
     index_taken: Vec<HashSet<Vec<u8>>>,
     /// Per secondary index: (rowid holding new unique values now, the new row).
     index_owners: Vec<Vec<(u64, Vec<Value>)>>,
-    /// A staging error: staging stops, and [`StagedUpdate::finish`] returns it.
-    failed: bool,
 }
 
 impl<'s> StagedUpdate<'s> {
@@ -258,7 +257,6 @@ impl<'s> StagedUpdate<'s> {
             index_moved: vec![HashSet::new(); indexes.len()],
             index_taken: vec![HashSet::new(); indexes.len()],
             index_owners: vec![Vec::new(); indexes.len()],
-            failed: false,
         }
     }
 
@@ -270,12 +268,6 @@ impl<'s> StagedUpdate<'s> {
     /// [`Error::DuplicateKey`] for a key or unique value two rows of the statement take,
     /// [`Error::Interrupted`], storage errors.
     pub(super) fn stage(&mut self, changed: Vec<Changed>, cancel: &Cancel) -> Result<()> {
-        let r = self.stage_inner(changed, cancel);
-        self.failed |= r.is_err();
-        r
-    }
-
-    fn stage_inner(&mut self, changed: Vec<Changed>, cancel: &Cancel) -> Result<()> {
         cancel.check()?;
         let (store, t) = (self.store, &self.t);
         let mut early = store.batch();
@@ -384,7 +376,7 @@ impl<'s> StagedUpdate<'s> {
         cancel: &Cancel,
     ) -> Result<u64> {
         let checked = scanned.and_then(|()| {
-            if !rest.is_empty() && !self.failed {
+            if !rest.is_empty() {
                 self.stage(rest, cancel)?;
             }
             self.check_owners()

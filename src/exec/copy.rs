@@ -224,8 +224,10 @@ enum Source {
         /// The table column of each field (`None`: skipped).
         mapping: Vec<Option<usize>>,
         record: csv::StringRecord,
-        /// The file's size in bytes, for [`RowReader::total_hint`].
-        file_bytes: u64,
+        /// The first line is a header.
+        header: bool,
+        /// The file's line count, once [`RowReader::total_hint`] counted it.
+        lines: Option<u64>,
     },
     Parquet {
         reader: ParquetRecordBatchReader,
@@ -334,24 +336,39 @@ impl<'a> RowReader<'a> {
         Ok(rows)
     }
 
-    /// The number of rows the file holds: exact for Parquet (its metadata), estimated from
-    /// the bytes read so far for CSV (exact once the file is read to its end).
-    pub(crate) fn total_hint(&self) -> u64 {
-        match &self.source {
+    /// The number of rows the file holds: for Parquet from its metadata; for CSV its line
+    /// count less the header, counted once at the first call (a field with line breaks inside
+    /// quotes makes it an overestimate). Never less than the rows read so far.
+    pub(crate) fn total_hint(&mut self) -> u64 {
+        let total = match &mut self.source {
             Source::Empty => 0,
             Source::Parquet { total, .. } => *total,
-            Source::Csv {
-                reader, file_bytes, ..
-            } => {
-                let read = reader.position().byte();
-                if read == 0 || read >= *file_bytes {
-                    return self.rows_read;
-                }
-                let estimate = (self.rows_read as f64 * *file_bytes as f64 / read as f64) as u64;
-                estimate.max(self.rows_read)
+            Source::Csv { lines, header, .. } => *lines
+                .get_or_insert_with(|| count_lines(self.path).saturating_sub(u64::from(*header))),
+        };
+        total.max(self.rows_read)
+    }
+}
+
+/// The number of lines of a file (a last line without a line break counts); 0 when it cannot
+/// be read.
+fn count_lines(path: &Path) -> u64 {
+    use std::io::Read;
+    let Ok(mut file) = File::open(path) else {
+        return 0;
+    };
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut lines, mut last) = (0u64, b'\n');
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+                last = buf[n - 1];
             }
         }
     }
+    lines + u64::from(last != b'\n')
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -365,7 +382,6 @@ fn open_csv(
     table: &TableSchema,
     columns: Option<&[usize]>,
 ) -> Result<Source> {
-    let file_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(header)
         .delimiter(delimiter)
@@ -396,7 +412,8 @@ fn open_csv(
         reader,
         mapping,
         record: csv::StringRecord::new(),
-        file_bytes,
+        header,
+        lines: None,
     })
 }
 
