@@ -157,15 +157,23 @@ fn snapshot(db: &Database) -> Snapshot {
 /// The staging keys (`'s'` ‖ statement ‖ seq, 17 bytes, in the `catalog` column family) left
 /// in the database at `dir`, read with RocksDB directly after the database is closed.
 fn staging_keys(dir: &Path) -> usize {
+    staging(dir).0
+}
+
+/// (staging keys, commit records among them: seq `u64::MAX`) in the database at `dir`.
+fn staging(dir: &Path) -> (usize, usize) {
     let path = dir.join("db");
     let opts = rocksdb::Options::default();
     let cfs = rocksdb::DB::list_cf(&opts, &path).unwrap();
     let db = rocksdb::DB::open_cf_for_read_only(&opts, &path, &cfs, false).unwrap();
     let cf = db.cf_handle("catalog").unwrap();
-    db.iterator_cf(cf, rocksdb::IteratorMode::Start)
+    let keys: Vec<Box<[u8]>> = db
+        .iterator_cf(cf, rocksdb::IteratorMode::Start)
         .map(|item| item.unwrap().0)
         .filter(|k| k.len() == 17 && k[0] == b's')
-        .count()
+        .collect();
+    let commits = keys.iter().filter(|k| k[9..] == [0xFF; 8]).count();
+    (keys.len(), commits)
 }
 
 /// Closes `db` (the last handle) and asserts no staged write is left.
@@ -474,10 +482,154 @@ fn child_copy() {
     let dir = std::env::var("VECTABLE_DIR").expect("run by the parent test");
     let file = std::env::var("VECTABLE_FILE").unwrap();
     let db = Database::open_with(&dir, Options::new().write_batch_rows(CHUNK)).unwrap();
+    let sql = match std::env::var("VECTABLE_SQL") {
+        Ok(sql) => sql,
+        Err(_) => copy_sql(Path::new(&file)),
+    };
     println!("BEGIN");
     let started = Instant::now();
-    db.execute(&copy_sql(Path::new(&file)), ()).unwrap();
+    db.execute(&sql, ()).unwrap();
     println!("OK {}", started.elapsed().as_micros());
+}
+
+/// Runs [`child_copy`] with `sql` on the database at `dir`, and SIGKILLs it `kill_after` its
+/// start (never with `None`). Returns how long the statement took when it finished (µs).
+fn run_child(
+    dir: &Path,
+    file: &Path,
+    sql: Option<&str>,
+    kill_after: Option<Duration>,
+) -> Option<u64> {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "child_copy",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("VECTABLE_DIR", dir)
+        .env("VECTABLE_FILE", file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(sql) = sql {
+        command.env("VECTABLE_SQL", sql);
+    }
+    let mut child = command.spawn().unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut finished = None;
+    for line in lines {
+        let line = line.unwrap();
+        if line.contains("BEGIN") {
+            if let Some(d) = kill_after {
+                std::thread::sleep(d);
+                child.kill().unwrap(); // SIGKILL
+                break;
+            }
+        } else if let Some(at) = line.find("OK ") {
+            finished = Some(line[at + 3..].trim().parse::<u64>().unwrap());
+        }
+    }
+    child.wait().unwrap();
+    finished
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn killed_during_a_big_update_it_is_all_or_nothing() {
+    let seed: u64 = std::env::var("VECTABLE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20261201);
+    eprintln!("update crash test seed {seed} (VECTABLE_SEED reruns it)");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let tmp = tempfile::tempdir().unwrap();
+    let n: i64 = 10_000;
+    let file = tmp.path().join("rows.csv");
+    write_csv(&file, &rows(1..=n, 8));
+    let template = tmp.path().join("template");
+    let db = create(&template, 100_000);
+    db.execute(&copy_sql(&file), ()).unwrap();
+    drop(db);
+    // Every key moves onto the next row's, every unique name changes: the staged deletions
+    // of old entries and insertions of new ones must all land, or none.
+    let sql = "UPDATE t SET id = id + 1, name = name || 'x', v = '[1,1,1,1,1,1,1,1]'";
+    let mut typical_us = None;
+    let (mut none, mut all, mut committed) = (0, 0, 0);
+    for round in 0..12 {
+        let dir = tmp.path().join(format!("db{round}"));
+        copy_dir(&template, &dir);
+        // Kills in the second half: the apply after the commit record is short.
+        let kill_after =
+            typical_us.map(|us: u64| Duration::from_micros(rng.random_range(us / 3..us * 11 / 10)));
+        let took = run_child(&dir, &file, Some(sql), kill_after);
+        if typical_us.is_none() {
+            typical_us = Some(took.expect("the first round runs the whole UPDATE"));
+        }
+        committed += usize::from(staging(&dir).1 > 0);
+        let db = Database::open(&dir).unwrap();
+        let count = |sql: &str| -> i64 { db.query_row(sql, (), |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT count(*) FROM t"), n, "round {round}");
+        let moved = count("SELECT count(*) FROM t WHERE name LIKE '%x'");
+        assert!(
+            moved == 0 || moved == n,
+            "round {round}: {moved} of {n} rows updated"
+        );
+        let (shift, suffix) = if moved == n { (1, "x") } else { (0, "") };
+        for k in [1, 2, 777, n / 2, n] {
+            // The primary key, the unique index, the row and its vector agree.
+            let name = format!("n{k}{suffix}");
+            let by_key = db
+                .query("SELECT name, v FROM t WHERE id = $1", params![k + shift])
+                .unwrap();
+            assert_eq!(
+                by_key.values()[0][0],
+                Value::Text(name.clone()),
+                "round {round}"
+            );
+            let v = match &by_key.values()[0][1] {
+                Value::Vector(v) => v.clone(),
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(v == vec![1.0; DIMS], moved == n, "round {round}");
+            let by_name = db
+                .query("SELECT id FROM t WHERE name = $1", params![name])
+                .unwrap();
+            assert_eq!(
+                by_name.values()[0][0],
+                Value::Integer(k + shift),
+                "round {round}"
+            );
+        }
+        if moved == n {
+            all += 1;
+        } else {
+            none += 1;
+            assert!(db
+                .query("SELECT id FROM t WHERE id = $1", params![n + 1])
+                .unwrap()
+                .is_empty());
+        }
+        assert_no_staging(db, &dir);
+    }
+    eprintln!(
+        "update crash test: {all} rounds with every row updated, {none} with none; \
+         {committed} killed after the commit record (finished at open)"
+    );
+    assert!(all >= 1);
 }
 
 #[test]
@@ -494,48 +646,20 @@ fn killed_during_a_big_copy_it_is_all_or_nothing() {
     let data = rows(1..=n, 7);
     write_csv(&file, &data);
     let mut typical_us: Option<u64> = None;
-    let (mut none, mut all, mut killed_while_staged) = (0, 0, 0);
+    let (mut none, mut all, mut killed_while_staged, mut killed_after_commit) = (0, 0, 0, 0);
     for round in 0..12 {
         let dir = tmp.path().join(format!("db{round}"));
         drop(create(&dir, CHUNK));
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "child_copy",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("VECTABLE_DIR", &dir)
-            .env("VECTABLE_FILE", &file)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         // The first round runs to the end, to learn how long the COPY takes.
         let kill_after =
-            typical_us.map(|us| Duration::from_micros(rng.random_range(0..us * 6 / 5)));
-        let mut finished = None;
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            if line.contains("BEGIN") {
-                if let Some(d) = kill_after {
-                    std::thread::sleep(d);
-                    child.kill().unwrap(); // SIGKILL
-                    break;
-                }
-            } else if let Some(at) = line.find("OK ") {
-                finished = Some(line[at + 3..].trim().parse::<u64>().unwrap());
-            }
-        }
-        child.wait().unwrap();
+            typical_us.map(|us: u64| Duration::from_micros(rng.random_range(0..us * 6 / 5)));
+        let finished = run_child(&dir, &file, None, kill_after);
         if typical_us.is_none() {
             typical_us = Some(finished.expect("the first round copies the whole file"));
         }
-        if staging_keys(&dir) > 0 {
-            killed_while_staged += 1;
-        }
+        let (staged, commits) = staging(&dir);
+        killed_while_staged += usize::from(staged > 0);
+        killed_after_commit += usize::from(commits > 0);
         let db = Database::open(&dir).unwrap();
         let count: i64 = db
             .query_row("SELECT count(*) FROM t", (), |r| r.get(0))
@@ -574,7 +698,8 @@ fn killed_during_a_big_copy_it_is_all_or_nothing() {
     }
     eprintln!(
         "copy crash test: {all} rounds with every row, {none} with none; \
-         {killed_while_staged} killed with staged writes"
+         {killed_while_staged} killed with staged writes, {killed_after_commit} of them after \
+         the commit record"
     );
     assert!(all >= 1);
 }

@@ -80,7 +80,7 @@ pub(crate) fn unique_violation(t: &TableSchema, s: &SecondaryIndex, row: &[Value
 }
 
 /// Adds the secondary-index entries of a new row to `batch`.
-pub(super) fn index_row(
+fn index_row(
     batch: &mut Batch<'_>,
     t: &TableSchema,
     indexes: &[SecondaryIndex],
@@ -94,7 +94,7 @@ pub(super) fn index_row(
     Ok(())
 }
 
-pub(super) fn check_not_null(t: &TableSchema, row: &[Value]) -> Result<()> {
+fn check_not_null(t: &TableSchema, row: &[Value]) -> Result<()> {
     for (i, c) in t.columns.iter().enumerate() {
         if (c.not_null || t.primary_key == Some(i)) && row[i].is_null() {
             return Err(Error::NotNull {
@@ -118,12 +118,7 @@ pub(super) fn dup(t: &TableSchema, pk: usize, key: &Value) -> Error {
 /// The identity value of a new row: NULL (the column left out, or NULL given) gets the
 /// counter's next value; an explicit value (`BY DEFAULT`, or `COPY`) is kept and moves the
 /// counter up to it, so later generated values do not collide with it.
-pub(super) fn fill_identity(
-    t: &TableSchema,
-    c: usize,
-    counters: &mut Counters,
-    v: &mut Value,
-) -> Result<()> {
+fn fill_identity(t: &TableSchema, c: usize, counters: &mut Counters, v: &mut Value) -> Result<()> {
     match v {
         Value::Null => {
             counters.identity = counters.identity.checked_add(1).ok_or_else(|| {
