@@ -142,8 +142,8 @@ fn main() {
     let line = String::from_utf8_lossy(&out.stdout);
     let r: serde_json::Value = line
         .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .last()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
         .expect("the child prints one JSON line");
     let mib = |kb: &serde_json::Value| kb.as_f64().unwrap_or(f64::NAN) / 1024.0;
     println!("# COPY peak memory ({n} × {DIMS} Parquet, {file_mb:.0} MB)\n");

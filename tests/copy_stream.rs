@@ -256,9 +256,12 @@ fn a_file_of_at_most_one_chunk_is_one_batch_and_a_file_of_exactly_two_is_staged(
     }
 }
 
-/// `(file rows, the error it must give)`: one bad row in the last chunk of a 5,000-row file.
-fn bad_files(tmp: &Path) -> Vec<(PathBuf, Box<dyn Fn(&Error) -> bool>)> {
-    let mut out: Vec<(PathBuf, Box<dyn Fn(&Error) -> bool>)> = Vec::new();
+/// Whether an error is the one expected.
+type Expect = Box<dyn Fn(&Error) -> bool>;
+
+/// `(file, the error it must give)`: one bad row in the last chunk of a 5,000-row file.
+fn bad_files(tmp: &Path) -> Vec<(PathBuf, Expect)> {
+    let mut out: Vec<(PathBuf, Expect)> = Vec::new();
     let base = rows(1..=ROWS, 3);
 
     // A 7-wide vector on data line 4,990 (line 4,991 of the file, after the header).

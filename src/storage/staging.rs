@@ -345,7 +345,7 @@ mod tests {
         let mut s = store.begin_staging();
         stage_one(&mut s, &store, 8, Phase::Early);
         stage_one(&mut s, &store, 9, Phase::Early);
-        drop(s);
+        // The statement is abandoned (a crash): neither applied nor discarded.
         let r = store.recover_staging().unwrap();
         assert_eq!((r.applied, r.discarded), (0, 1));
         assert_eq!(store.staging_len().unwrap(), 0);
@@ -364,7 +364,7 @@ mod tests {
         let mut last = store.batch();
         last.put_counters(1, &counters(42)).unwrap();
         s.commit(last).unwrap();
-        drop(s);
+        // A crash before the apply.
         // Applying twice (a crash during the first apply) gives the same result.
         let r = store.recover_staging().unwrap();
         assert_eq!((r.applied, r.discarded), (1, 0));
