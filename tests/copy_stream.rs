@@ -111,6 +111,14 @@ fn copy_sql(path: &Path) -> String {
     format!("COPY t FROM '{}' WITH (FORMAT {format})", path.display())
 }
 
+/// The ids whose key and name lookups [`snapshot`] checks: those around every boundary of
+/// chunks of 100 rows, and more.
+fn sample_ids() -> impl Iterator<Item = i64> {
+    (0..=ROWS + 2)
+        .chain([100_000, 100_001])
+        .filter(|i| i % 100 <= 2 || i % 13 == 0 || *i >= 100_000)
+}
+
 /// Everything a reader can see of `t`: its rows by id, and answers that go through the
 /// primary key, both secondary indexes and the vector index.
 #[derive(Debug, PartialEq)]
@@ -139,18 +147,52 @@ fn snapshot(db: &Database) -> Snapshot {
         count: db
             .query_row("SELECT count(*) FROM t", (), |r| r.get(0))
             .unwrap(),
-        by_key: values(
-            "SELECT id, name FROM t WHERE id IN (1, 2, 777, 4999, 5000, 5001, 100001)",
-            vec![],
-        ),
-        by_name: values(
-            "SELECT id FROM t WHERE name IN ('n1', 'n2500', 'n5000', 'n1_', 'n2500_')",
-            vec![],
-        ),
+        by_key: sample_ids()
+            .flat_map(|id| {
+                values(
+                    "SELECT id, name FROM t WHERE id = $1",
+                    vec![Value::Integer(id)],
+                )
+            })
+            .collect(),
+        by_name: sample_ids()
+            .flat_map(|id| [format!("n{id}"), format!("n{id}_")])
+            .flat_map(|name| values("SELECT id FROM t WHERE name = $1", vec![Value::Text(name)]))
+            .collect(),
         by_cat: db
             .query_row("SELECT count(*) FROM t WHERE cat = 'b'", (), |r| r.get(0))
             .unwrap(),
         knn,
+    }
+}
+
+/// Asserts two snapshots are equal, naming the first difference (not printing both).
+fn assert_same(got: &Snapshot, want: &Snapshot, context: &str) {
+    fn first_diff<T: PartialEq + std::fmt::Debug>(what: &str, a: &[T], b: &[T]) -> Option<String> {
+        if a == b {
+            return None;
+        }
+        let i = a
+            .iter()
+            .zip(b)
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.len().min(b.len()));
+        Some(format!(
+            "{what}: {} vs {} entries, first difference at {i}: {:?} vs {:?}",
+            a.len(),
+            b.len(),
+            a.get(i),
+            b.get(i)
+        ))
+    }
+    let diff = first_diff("rows", &got.rows, &want.rows)
+        .or_else(|| first_diff("count", &[got.count], &[want.count]))
+        .or_else(|| first_diff("key lookups", &got.by_key, &want.by_key))
+        .or_else(|| first_diff("name lookups", &got.by_name, &want.by_name))
+        .or_else(|| first_diff("cat count", &[got.by_cat], &[want.by_cat]))
+        .or_else(|| first_diff("kNN", &got.knn, &want.knn));
+    if let Some(d) = diff {
+        panic!("{context}: {d}");
     }
 }
 
@@ -220,7 +262,7 @@ fn chunked_copy_equals_single_batch_copy() {
         b.execute("SET write_batch_rows = 100", ()).unwrap();
         assert_eq!(b.write_batch_rows(), CHUNK);
         assert_eq!(b.execute(&copy_sql(file), ()).unwrap(), ROWS as u64);
-        assert_eq!(snapshot(&b), expected, "{}", file.display());
+        assert_same(&snapshot(&b), &expected, &file.display().to_string());
         // Rowids and counters continue as after one batch.
         b.execute(
             "INSERT INTO t VALUES (100001, 'extra', 'a', '[1,1,1,1,1,1,1,1]')",
@@ -232,13 +274,13 @@ fn chunked_copy_equals_single_batch_copy() {
             (),
         )
         .unwrap();
-        assert_eq!(snapshot(&b), snapshot(&a));
+        assert_same(&snapshot(&b), &snapshot(&a), "after one more INSERT");
         drop(a);
         assert_no_staging(b, &chunked);
         // And after a reopen (index saved at close, mapped back).
         let b = Database::open(&chunked).unwrap();
         let a = Database::open(&one).unwrap();
-        assert_eq!(snapshot(&b), snapshot(&a));
+        assert_same(&snapshot(&b), &snapshot(&a), "after reopening");
     }
 }
 
@@ -334,7 +376,7 @@ fn a_bad_row_in_the_last_chunk_leaves_the_table_unchanged() {
     for (path, expected) in bad_files(tmp.path()) {
         let e = db.execute(&copy_sql(&path), ()).unwrap_err();
         assert!(expected(&e), "{}: {e:?}", path.display());
-        assert_eq!(snapshot(&db), before, "{}", path.display());
+        assert_same(&snapshot(&db), &before, &path.display().to_string());
     }
     // The identity of the next rows is unchanged too: a good COPY still works.
     let good = tmp.path().join("good.csv");
@@ -377,7 +419,7 @@ fn an_interrupted_copy_writes_nothing() {
         Err(Error::Interrupted { .. }) => {}
         other => panic!("{other:?}"),
     }
-    assert_eq!(snapshot(&db), before);
+    assert_same(&snapshot(&db), &before, "after the interrupted COPY");
     *handle.lock().unwrap() = None;
     assert_no_staging(db, &dir);
 }
@@ -419,7 +461,7 @@ fn big_update_and_delete_equal_the_single_batch_result() {
         let n = a.execute(sql, ()).unwrap();
         assert_eq!(b.execute(sql, ()).unwrap(), n, "{sql}");
         assert!(n > CHUNK as u64, "{sql}: {n} rows is not a big statement");
-        assert_eq!(snapshot(&b), snapshot(&a), "after {sql}");
+        assert_same(&snapshot(&b), &snapshot(&a), &format!("after {sql}"));
     }
     drop(a);
     assert_no_staging(b, &chunked);
@@ -427,7 +469,7 @@ fn big_update_and_delete_equal_the_single_batch_result() {
         Database::open(&one).unwrap(),
         Database::open(&chunked).unwrap(),
     );
-    assert_eq!(snapshot(&b), snapshot(&a));
+    assert_same(&snapshot(&b), &snapshot(&a), "after reopening");
 }
 
 #[test]
@@ -452,7 +494,7 @@ fn a_big_update_that_hits_a_duplicate_in_its_last_chunk_changes_nothing() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(snapshot(&db), before);
+    assert_same(&snapshot(&db), &before, "after the duplicate key");
     // Row 4,990 would take the name row 5,001 keeps.
     match db.execute("UPDATE t SET name = name || '_' WHERE id <= 5000", ()) {
         Err(Error::DuplicateKey { key, index, .. }) => {
@@ -463,7 +505,7 @@ fn a_big_update_that_hits_a_duplicate_in_its_last_chunk_changes_nothing() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(snapshot(&db), before);
+    assert_same(&snapshot(&db), &before, "after the duplicate name");
     // Two updated rows take one name.
     match db.execute(
         "UPDATE t SET name = 'same' WHERE id = 7 OR id = 4999 OR id % 2 = 0",
@@ -472,7 +514,7 @@ fn a_big_update_that_hits_a_duplicate_in_its_last_chunk_changes_nothing() {
         Err(Error::DuplicateKey { key, .. }) => assert_eq!(key, "'same'"),
         other => panic!("{other:?}"),
     }
-    assert_eq!(snapshot(&db), before);
+    assert_same(&snapshot(&db), &before, "after the name taken twice");
     assert_no_staging(db, &dir);
 }
 
