@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test bench bench-full build deps check fmt clippy doc clean-data
+.PHONY: demo test bench bench-copy bench-full build deps check fmt clippy doc clean-data
 
 ## Build in release and run the demo on the bundled sample, in ./data.
 demo: build
@@ -16,6 +16,10 @@ test: deps
 ## Benchmarks (quick suite, ~13 minutes on 2 cores): markdown on stdout, JSON in target/bench/.
 bench: deps
 	$(CARGO) bench --bench vectable_bench -- --quick --json target/bench/results.json
+
+## Peak RSS of a COPY of a generated N × 384 Parquet file (VECTABLE_COPY_ROWS, default 100,000).
+bench-copy: deps
+	$(CARGO) bench --bench copy_memory
 
 ## All benchmark cases, including 1M vectors (hours on 2 cores).
 bench-full: deps

@@ -16,6 +16,7 @@ use sqlparser::ast::Query;
 use crate::catalog::{SecondaryIndex, TableSchema};
 use crate::error::{Error, Result};
 use crate::exec::alter as exec_alter;
+use crate::exec::bulk;
 use crate::exec::cancel::{Cancel, InterruptHandle, Running};
 use crate::exec::candidates::CandidateCache;
 use crate::exec::copy;
@@ -119,6 +120,8 @@ struct Inner {
     /// `SET index_build_wait`: a kNN query waits for its column's index build (true) or
     /// computes exact distances meanwhile.
     index_build_wait: std::sync::atomic::AtomicBool,
+    /// `SET write_batch_rows`: rows per `WriteBatch` of a big statement.
+    write_batch_rows: AtomicUsize,
 }
 
 impl Drop for Inner {
@@ -463,6 +466,13 @@ impl Database {
         self.inner.store.synchronous()
     }
 
+    /// The current `write_batch_rows` of this database handle and its clones: a `COPY`,
+    /// `UPDATE` or `DELETE` over more rows is staged in chunks of this many rows (see
+    /// [`Options::write_batch_rows`]). Set by `SET write_batch_rows = n`.
+    pub fn write_batch_rows(&self) -> usize {
+        self.inner.write_batch_rows.load(Ordering::Relaxed)
+    }
+
     /// The secondary (B-tree) indexes of every table, with the table's schema, by table name
     /// then index id.
     pub fn secondary_indexes(&self) -> Vec<(TableSchema, SecondaryIndex)> {
@@ -542,6 +552,10 @@ impl Database {
                 }
                 Setting::Synchronous(level) => {
                     self.inner.store.set_synchronous(level);
+                    Ok(Output::Done("SET".into()))
+                }
+                Setting::WriteBatchRows(n) => {
+                    self.inner.write_batch_rows.store(n, Ordering::Relaxed);
                     Ok(Output::Done("SET".into()))
                 }
                 Setting::FilteredKnn(f) => {
@@ -670,6 +684,7 @@ impl Database {
                     &bound.assignments,
                     bound.filter.as_ref(),
                     &source,
+                    self.write_batch_rows(),
                     cancel,
                 )?;
                 Ok(Output::Affected(n))
@@ -688,6 +703,7 @@ impl Database {
                     entry,
                     bound.filter.as_ref(),
                     &source,
+                    self.write_batch_rows(),
                     cancel,
                 )?;
                 Ok(Output::Affected(n))
@@ -738,14 +754,20 @@ impl Database {
             Command::Copy(c) => {
                 let mut state = self.inner.state.write();
                 let c = bind_copy(&c, &self.catalog(&state))?;
-                let rows = copy::read_rows_into(
-                    &c.path,
-                    &c.format,
-                    &c.table,
-                    c.columns.as_deref(),
+                let reader =
+                    copy::RowReader::open(&c.path, &c.format, &c.table, c.columns.as_deref())?;
+                let chunk_rows = self.write_batch_rows();
+                let entry = lookup_mut(&mut state, &c.table.name)?;
+                let n = bulk::copy(
+                    &self.inner.store,
+                    &self.inner.vectors,
+                    entry,
+                    reader,
+                    chunk_rows,
+                    self.inner.progress.as_ref(),
                     cancel,
                 )?;
-                self.insert_rows(&mut state, &c.table.name, rows, cancel)
+                Ok(Output::Affected(n))
             }
         }
     }

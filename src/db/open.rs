@@ -147,6 +147,18 @@ fn new_inner(
 ) -> Result<Inner> {
     let read_only = options.read_only;
     store.set_synchronous(options.synchronous);
+    if !read_only {
+        // A big statement a crash interrupted: applied when it committed, dropped otherwise.
+        let recovered = store.recover_staging()?;
+        if recovered != Default::default() {
+            log::info!(
+                "{}: finished {} committed statement(s), dropped {} uncommitted one(s)",
+                path.display(),
+                recovered.applied,
+                recovered.discarded
+            );
+        }
+    }
     let mut loaded = store.load_catalog()?;
     if read_only {
         match loaded.layout {
@@ -203,6 +215,7 @@ fn new_inner(
         read_only,
         temp_dir,
         running: Default::default(),
+        write_batch_rows: AtomicUsize::new(options.write_batch_rows),
         statement_timeout_ms: std::sync::atomic::AtomicU64::new(
             u64::try_from(options.statement_timeout.as_millis()).unwrap_or(u64::MAX),
         ),

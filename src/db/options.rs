@@ -24,6 +24,7 @@ use crate::Database;
 /// - `auto_vacuum`: 0.2 (rebuild a vector index when a fifth of its vectors are tombstones)
 /// - `synchronous`: [`Synchronous::Full`]
 /// - `index_build_wait`: true (a kNN query waits for its column's index build)
+/// - `write_batch_rows`: 2,000 rows
 #[derive(Clone)]
 pub struct Options {
     pub(crate) index_cache_capacity: usize,
@@ -39,6 +40,7 @@ pub struct Options {
     pub(crate) auto_vacuum: f64,
     pub(crate) synchronous: Synchronous,
     pub(crate) index_build_wait: bool,
+    pub(crate) write_batch_rows: usize,
 }
 
 impl Default for Options {
@@ -57,6 +59,7 @@ impl Default for Options {
             auto_vacuum: 0.2,
             synchronous: Synchronous::default(),
             index_build_wait: true,
+            write_batch_rows: 2_000,
         }
     }
 }
@@ -77,6 +80,7 @@ impl std::fmt::Debug for Options {
             .field("statement_timeout", &self.statement_timeout)
             .field("synchronous", &self.synchronous)
             .field("index_build_wait", &self.index_build_wait)
+            .field("write_batch_rows", &self.write_batch_rows)
             .finish()
     }
 }
@@ -200,6 +204,24 @@ impl Options {
     /// synchronous = full | normal | off` changes it later.
     pub fn synchronous(mut self, level: Synchronous) -> Options {
         self.synchronous = level;
+        self
+    }
+
+    /// The most rows a `COPY`, `UPDATE` or `DELETE` writes in one RocksDB `WriteBatch` (a
+    /// count of rows, at least 1; default 2,000).
+    ///
+    /// - A statement of at most `n` rows is one `WriteBatch`.
+    /// - A bigger one reads, checks and stages its rows in chunks of `n`, writes a commit
+    ///   record, then applies the chunks one `WriteBatch` each. It stays all-or-nothing (an
+    ///   error, an interrupt or a crash before the commit record leaves the table as it was; a
+    ///   crash after it is finished at the next open), and its memory is bounded by the chunk
+    ///   (about `n` × the row size: 3 MB of vectors per chunk of 2,000 `VECTOR(384)` rows)
+    ///   plus RocksDB's write buffers. See the README's "COPY, UPDATE and DELETE at any size".
+    ///
+    /// Larger chunks cost memory; much smaller ones cost a write per chunk. `SET
+    /// write_batch_rows = n` changes it later.
+    pub fn write_batch_rows(mut self, n: usize) -> Options {
+        self.write_batch_rows = n.max(1);
         self
     }
 

@@ -47,9 +47,10 @@ use arrow_array::types::{
     Float16Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type,
     UInt32Type, UInt64Type, UInt8Type,
 };
+use arrow_array::RecordBatch;
 use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait, PrimitiveArray};
 use arrow_schema::DataType as ArrowType;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use crate::catalog::TableSchema;
 use crate::error::{Error, Result};
@@ -116,14 +117,8 @@ pub(crate) fn read_rows_into(
     columns: Option<&[usize]>,
     cancel: &Cancel,
 ) -> Result<Vec<Vec<Value>>> {
-    let file =
-        File::open(path).map_err(|e| import_error(path, None, format!("cannot open file: {e}")))?;
-    match *format {
-        CopyFormat::Csv { header, delimiter } => {
-            read_csv(path, file, header, delimiter, table, cancel, columns)
-        }
-        CopyFormat::Parquet => read_parquet(path, file, table, cancel, columns),
-    }
+    let mut reader = RowReader::open(path, format, table, columns)?;
+    reader.next_chunk(usize::MAX, cancel)
 }
 
 pub(crate) fn import_error(path: &Path, line: Option<u64>, message: impl Into<String>) -> Error {
@@ -210,18 +205,183 @@ fn map_listed<'a>(
     Ok(mapping)
 }
 
+/// A `COPY` input opened for reading in chunks of rows (see [`RowReader::open`]).
+pub(crate) struct RowReader<'a> {
+    path: &'a Path,
+    table: &'a TableSchema,
+    /// `table.column` of each table column, for conversion errors.
+    contexts: Vec<String>,
+    /// Rows handed out so far.
+    rows_read: u64,
+    source: Source,
+}
+
+enum Source {
+    /// An empty CSV file (not even a header): no rows.
+    Empty,
+    Csv {
+        reader: csv::Reader<BufReader<File>>,
+        /// The table column of each field (`None`: skipped).
+        mapping: Vec<Option<usize>>,
+        record: csv::StringRecord,
+        /// The first line is a header.
+        header: bool,
+        /// The file's line count, once [`RowReader::total_hint`] counted it.
+        lines: Option<u64>,
+    },
+    Parquet {
+        reader: ParquetRecordBatchReader,
+        mapping: Vec<Option<usize>>,
+        /// Rows of the last record batch not handed out yet.
+        pending: std::vec::IntoIter<Vec<Value>>,
+        /// The row count in the file's metadata.
+        total: u64,
+    },
+}
+
+impl<'a> RowReader<'a> {
+    /// Opens `path` in `format` for `table`; with `columns`, as [`read_rows_into`] describes.
+    /// A CSV header and a Parquet schema are read and checked here, rows by
+    /// [`RowReader::next_chunk`].
+    ///
+    /// # Errors
+    /// As [`read_rows_into`], for the file, its header or its schema.
+    pub(crate) fn open(
+        path: &'a Path,
+        format: &CopyFormat,
+        table: &'a TableSchema,
+        columns: Option<&[usize]>,
+    ) -> Result<RowReader<'a>> {
+        let file = File::open(path)
+            .map_err(|e| import_error(path, None, format!("cannot open file: {e}")))?;
+        let source = match *format {
+            CopyFormat::Csv { header, delimiter } => {
+                open_csv(path, file, header, delimiter, table, columns)?
+            }
+            CopyFormat::Parquet => open_parquet(path, file, table, columns)?,
+        };
+        Ok(RowReader {
+            path,
+            table,
+            contexts: (0..table.columns.len())
+                .map(|c| table.qualified(c))
+                .collect(),
+            rows_read: 0,
+            source,
+        })
+    }
+
+    /// The next rows of the file, at most `max` (at least 1), in file order; empty at the end
+    /// of the file. Each row is as [`read_rows_into`] returns it.
+    ///
+    /// # Errors
+    /// As [`read_rows_into`], naming the line (CSV) or row (Parquet) of the bad value;
+    /// [`Error::Interrupted`] when `cancel` fires (asked every 1,024 CSV records and every
+    /// Parquet record batch).
+    pub(crate) fn next_chunk(&mut self, max: usize, cancel: &Cancel) -> Result<Vec<Vec<Value>>> {
+        let max = max.max(1);
+        let rows = match &mut self.source {
+            Source::Empty => Vec::new(),
+            Source::Csv {
+                reader,
+                mapping,
+                record,
+                ..
+            } => csv_chunk(
+                self.path,
+                reader,
+                mapping,
+                record,
+                self.table,
+                &self.contexts,
+                max,
+                cancel,
+            )?,
+            Source::Parquet {
+                reader,
+                mapping,
+                pending,
+                total,
+            } => {
+                let mut rows = Vec::with_capacity((*total).min(max as u64) as usize);
+                while rows.len() < max {
+                    if let Some(row) = pending.next() {
+                        rows.push(row);
+                        continue;
+                    }
+                    let Some(batch) = reader.next() else { break };
+                    cancel.check()?;
+                    let first_row = self.rows_read + rows.len() as u64 + 1;
+                    let batch = batch.map_err(|e| {
+                        import_error(
+                            self.path,
+                            None,
+                            format!("cannot read Parquet data after row {}: {e}", first_row - 1),
+                        )
+                    })?;
+                    *pending = parquet_rows(
+                        self.path,
+                        &batch,
+                        mapping,
+                        self.table,
+                        &self.contexts,
+                        first_row,
+                    )?
+                    .into_iter();
+                }
+                rows
+            }
+        };
+        self.rows_read += rows.len() as u64;
+        Ok(rows)
+    }
+
+    /// The number of rows the file holds: for Parquet from its metadata; for CSV its line
+    /// count less the header, counted once at the first call (a field with line breaks inside
+    /// quotes makes it an overestimate). Never less than the rows read so far.
+    pub(crate) fn total_hint(&mut self) -> u64 {
+        let total = match &mut self.source {
+            Source::Empty => 0,
+            Source::Parquet { total, .. } => *total,
+            Source::Csv { lines, header, .. } => *lines
+                .get_or_insert_with(|| count_lines(self.path).saturating_sub(u64::from(*header))),
+        };
+        total.max(self.rows_read)
+    }
+}
+
+/// The number of lines of a file (a last line without a line break counts); 0 when it cannot
+/// be read.
+fn count_lines(path: &Path) -> u64 {
+    use std::io::Read;
+    let Ok(mut file) = File::open(path) else {
+        return 0;
+    };
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut lines, mut last) = (0u64, b'\n');
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+                last = buf[n - 1];
+            }
+        }
+    }
+    lines + u64::from(last != b'\n')
+}
+
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-fn read_csv(
+fn open_csv(
     path: &Path,
     file: File,
     header: bool,
     delimiter: u8,
     table: &TableSchema,
-    cancel: &Cancel,
     columns: Option<&[usize]>,
-) -> Result<Vec<Vec<Value>>> {
+) -> Result<Source> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(header)
         .delimiter(delimiter)
@@ -233,7 +393,7 @@ fn read_csv(
         let names = reader.headers().map_err(|e| csv_error(path, &e))?.clone();
         if names.is_empty() {
             // An empty file: no header and no rows.
-            return Ok(Vec::new());
+            return Ok(Source::Empty);
         }
         match columns {
             Some(list) => map_listed(path, table, list, names.iter().map(str::trim), Some(1))?,
@@ -248,15 +408,30 @@ fn read_csv(
             None => (0..table.columns.len()).map(Some).collect(),
         }
     };
-    let contexts: Vec<String> = (0..table.columns.len())
-        .map(|c| table.qualified(c))
-        .collect();
+    Ok(Source::Csv {
+        reader,
+        mapping,
+        record: csv::StringRecord::new(),
+        header,
+        lines: None,
+    })
+}
 
+#[allow(clippy::too_many_arguments)]
+fn csv_chunk(
+    path: &Path,
+    reader: &mut csv::Reader<BufReader<File>>,
+    mapping: &[Option<usize>],
+    record: &mut csv::StringRecord,
+    table: &TableSchema,
+    contexts: &[String],
+    max: usize,
+    cancel: &Cancel,
+) -> Result<Vec<Vec<Value>>> {
     let mut rows = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
+    while rows.len() < max {
         cancel.tick()?;
-        match reader.read_record(&mut record) {
+        match reader.read_record(record) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => return Err(csv_error(path, &e)),
@@ -271,7 +446,7 @@ fn read_csv(
             ));
         }
         let mut row = vec![Value::Null; table.columns.len()];
-        for (field, &col) in record.iter().zip(&mapping) {
+        for (field, &col) in record.iter().zip(mapping) {
             let Some(col) = col else { continue };
             let ty = table.columns[col].data_type;
             row[col] = csv_value(field, ty, &contexts[col])
@@ -351,13 +526,12 @@ fn shorten(s: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Parquet
 
-fn read_parquet(
+fn open_parquet(
     path: &Path,
     file: File,
     table: &TableSchema,
-    cancel: &Cancel,
     columns: Option<&[usize]>,
-) -> Result<Vec<Vec<Value>>> {
+) -> Result<Source> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| import_error(path, None, format!("not a readable Parquet file: {e}")))?;
     let schema = builder.schema().clone();
@@ -384,52 +558,50 @@ fn read_parquet(
             ));
         }
     }
-    let total = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
+    let total = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
     let reader = builder
         .build()
         .map_err(|e| import_error(path, None, format!("cannot read Parquet file: {e}")))?;
-    let contexts: Vec<String> = (0..table.columns.len())
-        .map(|c| table.qualified(c))
-        .collect();
+    Ok(Source::Parquet {
+        reader,
+        mapping,
+        pending: Vec::new().into_iter(),
+        total,
+    })
+}
 
-    let mut rows: Vec<Vec<Value>> = Vec::with_capacity(total);
-    for batch in reader {
-        cancel.check()?;
-        let first_row = rows.len() as u64 + 1;
-        let batch = batch.map_err(|e| {
-            import_error(
+/// The rows of one record batch whose first row is row `first_row` (1-based) of the file.
+fn parquet_rows(
+    path: &Path,
+    batch: &RecordBatch,
+    mapping: &[Option<usize>],
+    table: &TableSchema,
+    contexts: &[String],
+    first_row: u64,
+) -> Result<Vec<Vec<Value>>> {
+    let mut rows: Vec<Vec<Value>> = Vec::with_capacity(batch.num_rows());
+    rows.resize_with(batch.num_rows(), || vec![Value::Null; table.columns.len()]);
+    for (array, &col) in batch.columns().iter().zip(mapping) {
+        let Some(col) = col else { continue };
+        let ty = table.columns[col].data_type;
+        let context = &contexts[col];
+        let mut put = |i: usize, v: Result<Value>| -> Result<()> {
+            let v = v
+                .and_then(|v| coerce(v, ty, context))
+                .map_err(|e| cell_error(path, table, col, first_row + i as u64, e))?;
+            if let Some(row) = rows.get_mut(i) {
+                row[col] = v;
+            }
+            Ok(())
+        };
+        convert_array(array.as_ref(), &mut put).map_err(|e| match e {
+            e @ Error::Import { .. } => e,
+            other => import_error(
                 path,
                 None,
-                format!("cannot read Parquet data after row {}: {e}", first_row - 1),
-            )
+                format!("column {}: {other}", table.columns[col].name),
+            ),
         })?;
-        let start = rows.len();
-        rows.resize_with(start + batch.num_rows(), || {
-            vec![Value::Null; table.columns.len()]
-        });
-        let out = &mut rows[start..];
-        for (array, &col) in batch.columns().iter().zip(&mapping) {
-            let Some(col) = col else { continue };
-            let ty = table.columns[col].data_type;
-            let context = &contexts[col];
-            let mut put = |i: usize, v: Result<Value>| -> Result<()> {
-                let v = v
-                    .and_then(|v| coerce(v, ty, context))
-                    .map_err(|e| cell_error(path, table, col, first_row + i as u64, e))?;
-                if let Some(row) = out.get_mut(i) {
-                    row[col] = v;
-                }
-                Ok(())
-            };
-            convert_array(array.as_ref(), &mut put).map_err(|e| match e {
-                e @ Error::Import { .. } => e,
-                other => import_error(
-                    path,
-                    None,
-                    format!("column {}: {other}", table.columns[col].name),
-                ),
-            })?;
-        }
     }
     Ok(rows)
 }

@@ -6,6 +6,7 @@
 //! a `WHERE`).
 
 pub(crate) mod alter;
+pub(crate) mod bulk;
 pub(crate) mod cancel;
 pub(crate) mod candidates;
 pub(crate) mod copy;

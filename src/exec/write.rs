@@ -15,6 +15,8 @@ use crate::storage::{keys, Batch, Change, ChangeOp, Counters, KeyRange, Store};
 use crate::value::{coerce, DataType, Value};
 use crate::vector::{Progress, ProgressFn, VectorChange, VectorIndexes};
 
+use super::bulk::{StagedDelete, StagedUpdate};
+
 /// A table, its counters and its secondary indexes, as the database holds them.
 #[derive(Debug, Clone)]
 pub(crate) struct TableEntry {
@@ -28,21 +30,25 @@ pub(crate) struct TableEntry {
 
 /// The index-key prefix (`table ‖ index ‖ values`) of a row, and whether uniqueness applies
 /// to it (a UNIQUE index, no NULL among the values).
-fn index_prefix(t: &TableSchema, s: &SecondaryIndex, row: &[Value]) -> Result<(Vec<u8>, bool)> {
+pub(super) fn index_prefix(
+    t: &TableSchema,
+    s: &SecondaryIndex,
+    row: &[Value],
+) -> Result<(Vec<u8>, bool)> {
     let p = keys::sindex_values_prefix(t.id, s.id, &s.columns, row)
         .ok_or_else(|| Error::Corrupt(format!("index {} covers a vector column", s.name)))?;
     let checked = s.unique && s.columns.iter().all(|&c| !row[c].is_null());
     Ok((p, checked))
 }
 
-fn entry_key(prefix: &[u8], rowid: u64) -> Vec<u8> {
+pub(super) fn entry_key(prefix: &[u8], rowid: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(prefix.len() + 8);
     k.extend_from_slice(prefix);
     k.extend_from_slice(&rowid.to_be_bytes());
     k
 }
 
-fn prefix_range(prefix: &[u8]) -> KeyRange {
+pub(super) fn prefix_range(prefix: &[u8]) -> KeyRange {
     KeyRange {
         start: prefix.to_vec(),
         end: keys::prefix_successor(prefix).expect("index prefixes end in a value tag"),
@@ -100,7 +106,7 @@ fn check_not_null(t: &TableSchema, row: &[Value]) -> Result<()> {
     Ok(())
 }
 
-fn dup(t: &TableSchema, pk: usize, key: &Value) -> Error {
+pub(super) fn dup(t: &TableSchema, pk: usize, key: &Value) -> Error {
     Error::DuplicateKey {
         table: t.name.clone(),
         column: t.columns[pk].name.clone(),
@@ -127,6 +133,79 @@ fn fill_identity(t: &TableSchema, c: usize, counters: &mut Counters, v: &mut Val
         _ => {}
     }
     Ok(())
+}
+
+/// The primary keys and unique-index values of the rows an insert statement added so far
+/// (encoded), to refuse a duplicate within the statement.
+#[derive(Default)]
+pub(super) struct NewKeys {
+    pk: HashSet<Vec<u8>>,
+    unique: HashSet<Vec<u8>>,
+}
+
+/// Checks one new row against the table (NOT NULL, primary key, unique indexes, among the
+/// rows committed and the statement's earlier rows in `keys`), fills its identity column, and
+/// adds its writes to `batch`: the row, its vectors, its key and index entries, and a
+/// change-log entry per non-NULL indexed vector column (`indexed`). Returns its rowid;
+/// `counters` count it (except `rows`, which the caller adds).
+///
+/// # Errors
+/// [`Error::NotNull`], [`Error::DuplicateKey`], a type mismatch for a key of another type.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn insert_row(
+    store: &Store,
+    batch: &mut Batch<'_>,
+    t: &TableSchema,
+    indexes: &[SecondaryIndex],
+    indexed: &[usize],
+    counters: &mut Counters,
+    keys: &mut NewKeys,
+    row: &mut [Value],
+) -> Result<u64> {
+    if let Some((c, _)) = t.identity() {
+        fill_identity(t, c, counters, &mut row[c])?;
+    }
+    let row = &*row;
+    check_not_null(t, row)?;
+    if let Some(pk) = t.primary_key {
+        let key = &row[pk];
+        let encoded = crate::storage::keys::pk_key(t.id, key).ok_or_else(|| {
+            Error::type_mismatch(t.qualified(pk), "INTEGER or TEXT key", key.type_name())
+        })?;
+        if !keys.pk.insert(encoded) || store.pk_lookup(t.id, key)?.is_some() {
+            return Err(dup(t, pk, key));
+        }
+    }
+    for s in indexes {
+        let (p, checked) = index_prefix(t, s, row)?;
+        if checked
+            && (!keys.unique.insert(p.clone()) || store.index_has_other(&prefix_range(&p), None)?)
+        {
+            return Err(unique_violation(t, s, row));
+        }
+    }
+    let rowid = counters.next_rowid;
+    counters.next_rowid += 1;
+    batch.put_row(t, rowid, row)?;
+    index_row(batch, t, indexes, rowid, row)?;
+    if let Some(pk) = t.primary_key {
+        batch.put_pk(t.id, &row[pk], rowid);
+    }
+    for &c in indexed {
+        if !row[c].is_null() {
+            counters.seq += 1;
+            batch.log_change(
+                t.id,
+                c,
+                Change {
+                    seq: counters.seq,
+                    rowid,
+                    op: ChangeOp::Upsert,
+                },
+            );
+        }
+    }
+    Ok(rowid)
 }
 
 /// Inserts full-width rows whose values already have their columns' types. A NULL in the
@@ -163,8 +242,6 @@ pub(crate) fn insert_rows_in(
     let t = &entry.schema;
     let indexed = vectors.indexed_columns(t.id);
     let mut counters = entry.counters;
-    let mut new_keys: HashSet<Vec<u8>> = HashSet::new();
-    let mut new_unique: HashSet<Vec<u8>> = HashSet::new();
     let task = format!("importing into {}", t.name);
     let total = rows.len() as u64;
     let report = |done: u64| {
@@ -179,54 +256,20 @@ pub(crate) fn insert_rows_in(
     if total >= 10_000 {
         report(0);
     }
-    let identity = t.identity().map(|(c, _)| c);
+    let mut keys = NewKeys::default();
     let mut rows = rows;
     for (n, row) in rows.iter_mut().enumerate() {
         cancel.tick()?;
-        if let Some(c) = identity {
-            fill_identity(t, c, &mut counters, &mut row[c])?;
-        }
-        let row = &*row;
-        check_not_null(t, row)?;
-        if let Some(pk) = t.primary_key {
-            let key = &row[pk];
-            let encoded = crate::storage::keys::pk_key(t.id, key).ok_or_else(|| {
-                Error::type_mismatch(t.qualified(pk), "INTEGER or TEXT key", key.type_name())
-            })?;
-            if !new_keys.insert(encoded) || store.pk_lookup(t.id, key)?.is_some() {
-                return Err(dup(t, pk, key));
-            }
-        }
-        for s in &entry.indexes {
-            let (p, checked) = index_prefix(t, s, row)?;
-            if checked
-                && (!new_unique.insert(p.clone())
-                    || store.index_has_other(&prefix_range(&p), None)?)
-            {
-                return Err(unique_violation(t, s, row));
-            }
-        }
-        let rowid = counters.next_rowid;
-        counters.next_rowid += 1;
-        batch.put_row(t, rowid, row)?;
-        index_row(&mut batch, t, &entry.indexes, rowid, row)?;
-        if let Some(pk) = t.primary_key {
-            batch.put_pk(t.id, &row[pk], rowid);
-        }
-        for &c in &indexed {
-            if !row[c].is_null() {
-                counters.seq += 1;
-                batch.log_change(
-                    t.id,
-                    c,
-                    Change {
-                        seq: counters.seq,
-                        rowid,
-                        op: ChangeOp::Upsert,
-                    },
-                );
-            }
-        }
+        insert_row(
+            store,
+            &mut batch,
+            t,
+            &entry.indexes,
+            &indexed,
+            &mut counters,
+            &mut keys,
+            row,
+        )?;
         if total >= 10_000 && n % 5_000 == 0 && n > 0 {
             report(n as u64);
         }
@@ -262,11 +305,17 @@ pub(crate) fn insert_rows_in(
     Ok(total)
 }
 
-/// `UPDATE t SET col = expr, … [WHERE filter]`.
+/// An updated row: (rowid, old values, new values).
+pub(super) type Changed = (u64, Vec<Value>, Vec<Value>);
+
+/// `UPDATE t SET col = expr, … [WHERE filter]`. Up to `chunk_rows` changed rows are written in
+/// one `WriteBatch`; more are staged chunk by chunk and applied after a commit record
+/// ([`crate::exec::bulk`]), so memory stays bounded and the statement all-or-nothing.
 ///
 /// # Errors
 /// Type and vector errors naming `table.column`, [`Error::NotNull`], [`Error::DuplicateKey`];
 /// nothing is written on error.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn update(
     store: &Store,
     vectors: &VectorIndexes,
@@ -274,14 +323,13 @@ pub(crate) fn update(
     assignments: &[(usize, Expr)],
     filter: Option<&Expr>,
     source: &RowSource,
+    chunk_rows: usize,
     cancel: &Cancel,
 ) -> Result<u64> {
     let t = &entry.schema;
-    let indexed = vectors.indexed_columns(t.id);
-    let mut counters = entry.counters;
-    let mut batch = store.batch();
-    let mut changed: Vec<(u64, Vec<Value>, Vec<Value>)> = Vec::new();
-    super::for_each_match(
+    let mut changed: Vec<Changed> = Vec::new();
+    let mut staged: Option<StagedUpdate<'_>> = None;
+    let scanned = super::for_each_match(
         store,
         t,
         filter,
@@ -297,9 +345,36 @@ pub(crate) fn update(
             }
             check_not_null(t, &new_row)?;
             changed.push((rowid, row, new_row));
+            if changed.len() >= chunk_rows.max(1) {
+                let st = staged.get_or_insert_with(|| {
+                    StagedUpdate::new(store, vectors, t, &entry.indexes, entry.counters)
+                });
+                st.stage(std::mem::take(&mut changed), cancel)?;
+            }
             Ok(true)
         },
-    )?;
+    );
+    match staged {
+        None => {
+            scanned?;
+            update_in_one_batch(store, vectors, entry, changed, cancel)
+        }
+        Some(st) => st.finish(scanned, changed, entry, cancel),
+    }
+}
+
+/// The rest of an [`update`] whose changed rows all fit one `WriteBatch`.
+fn update_in_one_batch(
+    store: &Store,
+    vectors: &VectorIndexes,
+    entry: &mut TableEntry,
+    changed: Vec<Changed>,
+    cancel: &Cancel,
+) -> Result<u64> {
+    let t = &entry.schema;
+    let indexed = vectors.indexed_columns(t.id);
+    let mut counters = entry.counters;
+    let mut batch = store.batch();
     // Primary-key changes: the old keys of updated rows are free; new keys must be unique.
     if let Some(pk) = t.primary_key {
         let moved: Vec<&(u64, Vec<Value>, Vec<Value>)> = changed
@@ -423,27 +498,30 @@ pub(crate) fn update(
     Ok(changed.len() as u64)
 }
 
-/// `DELETE FROM t [WHERE filter]`.
+/// `DELETE FROM t [WHERE filter]`. Up to `chunk_rows` rows are deleted in one `WriteBatch`;
+/// more are staged chunk by chunk, as [`update`] does.
+///
+/// # Errors
+/// [`Error::Interrupted`], storage errors; nothing is written on error.
 pub(crate) fn delete(
     store: &Store,
     vectors: &VectorIndexes,
     entry: &mut TableEntry,
     filter: Option<&Expr>,
     source: &RowSource,
+    chunk_rows: usize,
     cancel: &Cancel,
 ) -> Result<u64> {
     let t = &entry.schema;
-    let indexed = vectors.indexed_columns(t.id);
-    let mut counters = entry.counters;
-    let mut batch = store.batch();
-    let mut deleted: Vec<(u64, Vec<usize>)> = Vec::new();
+    let mut staged: Option<StagedDelete<'_>> = None;
+    let mut pending: Vec<(u64, Vec<Value>)> = Vec::new();
     // Vectors are not read: deleting a row deletes its vector keys whatever they hold.
     let scalar: Vec<bool> = t
         .columns
         .iter()
         .map(|c| !matches!(c.data_type, DataType::Vector(_)))
         .collect();
-    super::for_each_match(
+    let scanned = super::for_each_match(
         store,
         t,
         filter,
@@ -452,21 +530,37 @@ pub(crate) fn delete(
         None,
         cancel,
         |rowid, row| {
-            batch.delete_row(t, rowid);
-            if let Some(pk) = t.primary_key {
-                batch.delete_pk(t.id, &row[pk]);
+            pending.push((rowid, row));
+            if pending.len() >= chunk_rows.max(1) {
+                let st = staged.get_or_insert_with(|| {
+                    StagedDelete::new(store, vectors, t, &entry.indexes, entry.counters)
+                });
+                st.stage(std::mem::take(&mut pending), cancel)?;
             }
-            for s in &entry.indexes {
-                let (p, _) = index_prefix(t, s, &row)?;
-                batch.delete_sindex(&entry_key(&p, rowid));
-            }
-            // Whether the row had a vector is not known without reading it: a delete is logged
-            // for every indexed vector column (removing an absent key is a no-op).
-            let cols: Vec<usize> = indexed.clone();
-            deleted.push((rowid, cols));
             Ok(true)
         },
-    )?;
+    );
+    if let Some(st) = staged {
+        return st.finish(scanned, pending, entry, cancel);
+    }
+    scanned?;
+    let indexed = vectors.indexed_columns(t.id);
+    let mut counters = entry.counters;
+    let mut batch = store.batch();
+    let mut deleted: Vec<(u64, Vec<usize>)> = Vec::new();
+    for (rowid, row) in pending {
+        batch.delete_row(t, rowid);
+        if let Some(pk) = t.primary_key {
+            batch.delete_pk(t.id, &row[pk]);
+        }
+        for s in &entry.indexes {
+            let (p, _) = index_prefix(t, s, &row)?;
+            batch.delete_sindex(&entry_key(&p, rowid));
+        }
+        // Whether the row had a vector is not known without reading it: a delete is logged
+        // for every indexed vector column (removing an absent key is a no-op).
+        deleted.push((rowid, indexed.clone()));
+    }
     for (rowid, cols) in &deleted {
         for &c in cols {
             counters.seq += 1;

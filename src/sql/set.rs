@@ -1,6 +1,6 @@
-//! `SET` binding: vectable has five settings, `ef_search` (also as pgvector's
-//! `hnsw.ef_search`), `filtered_knn`, `statement_timeout`, `synchronous` and
-//! `index_build_wait`.
+//! `SET` binding: vectable has six settings, `ef_search` (also as pgvector's
+//! `hnsw.ef_search`), `filtered_knn`, `statement_timeout`, `synchronous`,
+//! `index_build_wait` and `write_batch_rows`.
 
 use sqlparser::ast as sql;
 
@@ -26,6 +26,8 @@ pub(crate) enum Setting {
     Synchronous(Synchronous),
     /// `SET index_build_wait = on | off`.
     IndexBuildWait(bool),
+    /// `SET write_batch_rows = n`, n ≥ 1: rows per `WriteBatch` of a big statement.
+    WriteBatchRows(usize),
 }
 
 /// `SET filtered_knn`: which strategy a kNN query with a `WHERE` uses (see the README's
@@ -176,10 +178,23 @@ pub(crate) fn bind_set(set: &sql::Set, params: &[Value]) -> Result<Setting> {
             _ => Err(bad(value.to_string())),
         };
     }
+    if name == "write_batch_rows" {
+        let [value] = values.as_slice() else {
+            return Err(Error::invalid("SET write_batch_rows takes one value"));
+        };
+        return match b.bind(value)? {
+            Expr::Literal(Value::Integer(n)) if n >= 1 => Ok(Setting::WriteBatchRows(
+                usize::try_from(n).unwrap_or(usize::MAX),
+            )),
+            _ => Err(Error::invalid(format!(
+                "write_batch_rows must be an integer of at least 1, got {value}"
+            ))),
+        };
+    }
     if name != "ef_search" && name != "hnsw.ef_search" {
         return Err(Error::invalid(format!(
             "unknown setting {name}; vectable has ef_search, filtered_knn, statement_timeout, \
-             synchronous and index_build_wait"
+             synchronous, index_build_wait and write_batch_rows"
         )));
     }
     let [value] = values.as_slice() else {

@@ -21,6 +21,7 @@ pub(crate) mod durability;
 pub(crate) mod keys;
 pub(crate) mod migrate;
 pub(crate) mod snapshot;
+pub(crate) mod staging;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -236,7 +237,15 @@ impl Store {
         let mut counters = std::collections::HashMap::new();
         let mut next_table_id = 1;
         let mut layout = None;
-        for item in self.db.iterator_cf(cf, IteratorMode::Start) {
+        // The staging range (`s…`, see `staging`) may hold a big statement's rows: skipped.
+        let before_staging = self
+            .db
+            .iterator_cf(cf, IteratorMode::Start)
+            .take_while(|item| item.as_ref().map_or(true, |(k, _)| k.first() < Some(&b's')));
+        let after_staging = self
+            .db
+            .iterator_cf(cf, IteratorMode::From(b"t", Direction::Forward));
+        for item in before_staging.chain(after_staging) {
             let (k, v) = item?;
             if &*k == keys::NEXT_TABLE_ID_KEY {
                 next_table_id = keys::decode(&v, "next table id")?;
