@@ -11,7 +11,7 @@
 //! adds the 1,000,000-vector cases. Every figure is the median of repeated runs with min and
 //! max beside it; comparisons are measured side by side in the same run. Results go to stdout
 //! as markdown tables and to `target/bench/results.json` (or `--json PATH`). Suites:
-//! `reload`, `overhead`, `recall`, `access`, `filtered`, `ingest`, `concurrency`, `synchronous`. `--cases` restricts the
+//! `reload`, `overhead`, `recall`, `access`, `filtered`, `ingest`, `concurrency`, `synchronous`, `live`. `--cases` restricts the
 //! reload suite to the given sizes, e.g. `--only reload --cases 1000000x384`.
 //!
 //! Timings that must start at `Database::open` (reload vs rebuild) run in a fresh child
@@ -310,6 +310,7 @@ fn child(args: &[String]) {
             let db = Database::open(&args[1]).unwrap();
             db.execute("DROP INDEX IF EXISTS t_v_hnsw", ()).unwrap();
         }
+        Some(cmd @ ("live-rw" | "live-ro")) => live::child(cmd, &args[1..]),
         other => panic!("unknown child command {other:?}"),
     }
 }
@@ -1934,6 +1935,9 @@ fn access_on(cx: &mut Ctx, set: &RealSet, rounds: usize, t: &AccessTables) -> Js
 #[path = "suites/synchronous.rs"]
 mod synchronous;
 
+#[path = "suites/live.rs"]
+mod live;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--child") {
@@ -1979,7 +1983,7 @@ fn main() {
     );
     let started = Instant::now();
     type Suite = (&'static str, fn(&mut Ctx));
-    let suites: [Suite; 8] = [
+    let suites: [Suite; 9] = [
         ("reload", suite_reload),
         ("overhead", suite_overhead),
         ("recall", suite_recall),
@@ -1988,6 +1992,7 @@ fn main() {
         ("ingest", suite_ingest),
         ("concurrency", suite_concurrency),
         ("synchronous", synchronous::suite_synchronous),
+        ("live", live::suite_live),
     ];
     for (name, f) in suites {
         if only.as_ref().is_some_and(|o| !o.iter().any(|x| x == name)) {
