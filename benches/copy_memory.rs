@@ -9,7 +9,7 @@
 //! ```
 //!
 //! `VECTABLE_COPY_ROWS` is N (default 100,000); `VECTABLE_COPY_BATCH_ROWS` sets
-//! `write_batch_rows` (default: the library's, 10,000). The table has a primary key and no
+//! `write_batch_rows` (default: the library's, 2,000). The table has a primary key and no
 //! vector index, so the figure is the `COPY`'s own (reading, checking, staging, applying); an
 //! HNSW index held in memory meanwhile adds its own size (about 1.6 GB at 1M × 384).
 
