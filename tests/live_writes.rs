@@ -316,3 +316,33 @@ fn vacuum_statement_forms_and_errors() {
         Err(Error::ReadOnly { .. })
     ));
 }
+
+#[test]
+fn a_write_past_checkpoint_changes_is_followed_by_a_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    built(dir.path(), Options::default());
+    let db = Database::open_with(dir.path(), Options::default().checkpoint_changes(40)).unwrap();
+    let (qs, _) = dev_queries();
+    knn_ids(&db, &qs[0], 1);
+    for (i, q) in qs.iter().take(39).enumerate() {
+        db.execute(
+            "INSERT INTO packages (id, name, embedding) VALUES ($1, $2, $3)",
+            params![400_000 + i as i64, format!("m-{i}"), q.clone()],
+        )
+        .unwrap();
+    }
+    let st = status(&db, "packages", "embedding");
+    assert_eq!((st.delta_rows, st.dirty_changes, st.mapped), (39, 39, true));
+    // The 40th change: the statement returns after the merge into a new mapped base.
+    db.execute(
+        "INSERT INTO packages (id, name, embedding) VALUES (400039, 'm-39', $1)",
+        params![qs[39].clone()],
+    )
+    .unwrap();
+    let st = status(&db, "packages", "embedding");
+    assert_eq!((st.delta_rows, st.dirty_changes, st.mapped), (0, 0, true));
+    assert_eq!(st.rows, 5040);
+    for (i, q) in qs.iter().take(40).enumerate() {
+        assert_eq!(knn_ids(&db, q, 1), vec![400_000 + i as i64]);
+    }
+}

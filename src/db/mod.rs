@@ -392,7 +392,8 @@ impl Database {
     /// change log, so nothing is lost); [`Error::Storage`].
     pub fn checkpoint(&self) -> Result<()> {
         self.refuse_if_read_only("CHECKPOINT")?;
-        let _w = self.inner.state.write();
+        // Writers wait; queries go on while indexes are saved or merged.
+        let _r = self.inner.state.read();
         self.inner.vectors.checkpoint(&self.inner.store)?;
         self.inner.store.flush()
     }
@@ -484,8 +485,20 @@ impl Database {
         CatalogView { db: self, state }
     }
 
-    /// Runs one parsed statement: takes the lock it needs, binds it, runs it.
+    /// Runs one parsed statement (see [`Database::run_command`]), then saves the vector
+    /// indexes its writes left past `checkpoint_changes` changes, under the read lock, so
+    /// that queries go on during a merge.
     fn run_parsed(&self, parsed: &Parsed, params: &[Value]) -> Result<Output> {
+        let out = self.run_command(parsed, params);
+        if self.inner.vectors.has_due_saves() {
+            let _r = self.inner.state.read();
+            self.inner.vectors.save_due(&self.inner.store);
+        }
+        out
+    }
+
+    /// Runs one parsed statement: takes the lock it needs, binds it, runs it.
+    fn run_command(&self, parsed: &Parsed, params: &[Value]) -> Result<Output> {
         let command = sql::command(parsed)?;
         if self.inner.read_only {
             if let Some(name) = open::write_name(&command) {

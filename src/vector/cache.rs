@@ -32,6 +32,9 @@ pub(crate) struct VectorIndexes {
     /// Indexes whose file failed its checksum check, with the reason: their file is not
     /// used again until a save replaces it.
     pub(super) damaged: Mutex<HashMap<Key, String>>,
+    /// Indexes that passed `checkpoint_changes` changes in a write: saved (merged) by
+    /// [`VectorIndexes::save_due`] after the statement, not inside it.
+    pub(super) due: Mutex<Vec<Key>>,
     /// The checks started (finished ones are pruned when another starts).
     pub(super) checks: Mutex<Vec<Arc<CheckState>>>,
     /// Set when the manager is dropped: running checks stop.
@@ -66,6 +69,7 @@ impl VectorIndexes {
             key_locks: Mutex::new(HashMap::new()),
             last_load: Mutex::new(HashMap::new()),
             damaged: Mutex::new(HashMap::new()),
+            due: Mutex::new(Vec::new()),
             checks: Mutex::new(Vec::new()),
             stop: Arc::new(AtomicBool::new(false)),
             builds: Builds::new(),

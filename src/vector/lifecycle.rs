@@ -464,10 +464,9 @@ impl VectorIndexes {
             }
             match result {
                 Ok(dirty) if dirty >= self.config.checkpoint_changes.max(1) => {
-                    if let Some(meta) = self.meta(table_id, column) {
-                        if let Err(e) = self.save(store, &meta, &live) {
-                            log::warn!("periodic save of vector index {} failed: {e}", meta.name);
-                        }
+                    let mut due = self.due.lock();
+                    if !due.contains(&key) {
+                        due.push(key);
                     }
                 }
                 Ok(_) => {}
@@ -550,6 +549,32 @@ impl VectorIndexes {
             rebuilt += 1;
         }
         Ok(rebuilt)
+    }
+
+    /// True when a write left an index past `checkpoint_changes` unsaved changes.
+    pub fn has_due_saves(&self) -> bool {
+        !self.due.lock().is_empty()
+    }
+
+    /// Saves (for a mapped index with a delta: merges) the indexes that writes left past
+    /// `checkpoint_changes` unsaved changes. The database calls it after the statement, with
+    /// its read lock: queries go on during the merge, writers wait. A failure is logged; the
+    /// changes stay in the change log.
+    pub fn save_due(&self, store: &Store) {
+        let keys = std::mem::take(&mut *self.due.lock());
+        for key in keys {
+            let Some(live) = self.cache.lock().peek(&key).cloned() else {
+                continue;
+            };
+            if live.state.read().dirty < self.config.checkpoint_changes.max(1) {
+                continue;
+            }
+            if let Some(meta) = self.meta(key.0, key.1) {
+                if let Err(e) = self.save(store, &meta, &live) {
+                    log::warn!("periodic save of vector index {} failed: {e}", meta.name);
+                }
+            }
+        }
     }
 
     /// Saves every dirty index in the cache.
