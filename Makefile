@@ -13,7 +13,7 @@ demo: build
 test: deps
 	$(CARGO) test --release
 
-## Benchmarks (quick suite, ~13 minutes on 2 cores): markdown on stdout, JSON in target/bench/.
+## Benchmarks (quick suite, ~25 minutes on 2 cores): markdown on stdout, JSON in target/bench/.
 bench: deps
 	$(CARGO) bench --bench vectable_bench -- --quick --json target/bench/results.json
 
