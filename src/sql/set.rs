@@ -30,6 +30,18 @@ pub(crate) enum Setting {
     WriteBatchRows(usize),
 }
 
+/// The text of a setting's value given as a word, a quoted string or a literal.
+fn word(value: &sql::Expr) -> String {
+    match value {
+        sql::Expr::Identifier(id) => id.value.clone(),
+        sql::Expr::Value(v) => match &v.value {
+            sql::Value::SingleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
 /// `SET filtered_knn`: which strategy a kNN query with a `WHERE` uses (see the README's
 /// "kNN plans").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -98,28 +110,14 @@ pub(crate) fn bind_set(set: &sql::Set, params: &[Value]) -> Result<Setting> {
         let [value] = values.as_slice() else {
             return Err(Error::invalid("SET filtered_knn takes one value"));
         };
-        let text = match value {
-            sql::Expr::Identifier(id) => id.value.clone(),
-            sql::Expr::Value(v) => match &v.value {
-                sql::Value::SingleQuotedString(s) => s.clone(),
-                other => other.to_string(),
-            },
-            other => other.to_string(),
-        };
+        let text = word(value);
         return FilteredKnnSetting::parse(&text).map(Setting::FilteredKnn);
     }
     if name == "index_build_wait" {
         let [value] = values.as_slice() else {
             return Err(Error::invalid("SET index_build_wait takes one value"));
         };
-        let text = match value {
-            sql::Expr::Identifier(id) => id.value.clone(),
-            sql::Expr::Value(v) => match &v.value {
-                sql::Value::SingleQuotedString(s) => s.clone(),
-                other => other.to_string(),
-            },
-            other => other.to_string(),
-        };
+        let text = word(value);
         return match text.to_ascii_lowercase().as_str() {
             "on" | "true" | "1" => Ok(Setting::IndexBuildWait(true)),
             "off" | "false" | "0" => Ok(Setting::IndexBuildWait(false)),

@@ -299,7 +299,7 @@ pub(crate) mod tests {
             .collect();
         let dims = 384;
         let keys: Vec<u64> = (0..data.len() as u64 / dims as u64).collect();
-        let index = Index::new(&IndexOptions {
+        let options = IndexOptions {
             dimensions: dims,
             metric: MetricKind::Cos,
             quantization: ScalarKind::F32,
@@ -307,24 +307,15 @@ pub(crate) mod tests {
             expansion_add: 128,
             expansion_search: 64,
             multi: false,
-        })
-        .unwrap();
+        };
+        let index = Index::new(&options).unwrap();
         index.reserve(keys.len()).unwrap();
         for (i, &k) in keys.iter().enumerate() {
             index.add(k, &data[i * dims..(i + 1) * dims]).unwrap();
         }
         let (_, unreachable) = repair_stranded(&index, &keys, &data, dims).unwrap();
         eprintln!("unreachable after the repair: {unreachable:?}");
-        let delta = crate::vector::live::empty_like(&IndexOptions {
-            dimensions: dims,
-            metric: MetricKind::Cos,
-            quantization: ScalarKind::F32,
-            connectivity: 16,
-            expansion_add: 128,
-            expansion_search: 64,
-            multi: false,
-        })
-        .unwrap();
+        let delta = crate::vector::live::empty_like(&options).unwrap();
         let mut state = IndexState::new(index, false, delta, 0, 0);
         state.unreachable = unreachable;
         let live = LiveIndex::new(state, 1);
