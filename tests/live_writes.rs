@@ -266,13 +266,31 @@ fn tombstones_past_the_fraction_rebuild_the_index_automatically() {
     let st = status(&db, "packages", "embedding");
     assert_eq!(st.tombstones, 500);
     assert_eq!(st.last_load.kind(), "mapped");
-    // 25% in all: past the default 20%, the write rebuilds the index.
+    // 25% in all: past the default 20%, the write starts a rebuild in the background; the
+    // old index (tombstones filtered) answers meanwhile.
     db.execute(
         "DELETE FROM packages WHERE id % 10 IN (1, 2, 3) AND id % 20 < 10",
         (),
     )
     .unwrap();
-    let st = status(&db, "packages", "embedding");
+    assert_exact(&db, &qs[40..50]);
+    // Writes go on during the rebuild and reach the rebuilt index (change-log catch-up).
+    db.execute(
+        "INSERT INTO packages (id, name, embedding) VALUES (500000, 'during', $1)",
+        params![qs[60].clone()],
+    )
+    .unwrap();
+    // Wait for it (a deadline only against a hang; nothing is timed).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    let st = loop {
+        let st = status(&db, "packages", "embedding");
+        if st.build.is_none() && st.last_load.kind() == "rebuilt" {
+            break st;
+        }
+        assert!(std::time::Instant::now() < deadline, "no rebuild: {st:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(knn_ids(&db, &qs[60], 1), vec![500000]);
     assert_eq!(st.tombstones, 0);
     assert_eq!(st.last_load.kind(), "rebuilt", "{}", st.last_load);
     assert_eq!(st.rows as i64, count(&db, "packages"));

@@ -182,9 +182,10 @@ impl Options {
         self
     }
 
-    /// Rebuilds a vector index from rows, in the write that crosses it, once `fraction` of
-    /// the vectors in its graph are tombstones (deleted rows and overwritten vectors, which
-    /// searches skip; see `VACUUM` in the README). Default 0.2; `1.0` or more turns automatic
+    /// Rebuilds a vector index from rows, in the background (a build from a snapshot that
+    /// replaces the index when done), once a write leaves `fraction` of the vectors in its
+    /// graph tombstones (deleted rows and overwritten vectors, which searches skip; see
+    /// `VACUUM` in the README). Default 0.2; `1.0` or more turns automatic
     /// rebuilds off (`VACUUM` still rebuilds). A NaN or negative fraction is taken as the
     /// default.
     pub fn auto_vacuum(mut self, fraction: f64) -> Options {

@@ -197,7 +197,7 @@ fn apply_vectors(
             vector: v.as_deref(),
         })
         .collect();
-    vectors.apply(store, t, chunk.seq, &changes);
+    vectors.apply(t, chunk.seq, &changes);
     Ok(())
 }
 

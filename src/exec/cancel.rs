@@ -101,8 +101,8 @@ pub(crate) struct Cancel {
 const TICKS_PER_CHECK: u32 = 1_024;
 
 impl Cancel {
-    /// A token that never fires (unit tests; work that must finish once begun, such as an
-    /// automatic rebuild inside a committed write).
+    /// A token that never fires (unit tests).
+    #[cfg(test)]
     pub fn never() -> Cancel {
         Cancel {
             flag: Arc::new(AtomicBool::new(false)),

@@ -300,7 +300,7 @@ pub(crate) fn insert_rows_in(
                 })
             })
             .collect();
-        vectors.apply(store, t, counters.seq, &changes);
+        vectors.apply(t, counters.seq, &changes);
     }
     Ok(total)
 }
@@ -493,7 +493,7 @@ fn update_in_one_batch(
                 }),
             })
             .collect();
-        vectors.apply(store, t, counters.seq, &changes);
+        vectors.apply(t, counters.seq, &changes);
     }
     Ok(changed.len() as u64)
 }
@@ -592,7 +592,7 @@ pub(crate) fn delete(
         })
         .collect();
     if !changes.is_empty() {
-        vectors.apply(store, t, counters.seq, &changes);
+        vectors.apply(t, counters.seq, &changes);
     }
     Ok(deleted.len() as u64)
 }

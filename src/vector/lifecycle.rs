@@ -412,14 +412,9 @@ impl VectorIndexes {
     /// An index that fails to apply a change is dropped from the cache (it will catch up).
     ///
     /// An index whose tombstones pass [`VectorConfig::auto_vacuum`] of its base afterwards is
-    /// rebuilt from rows ([`VectorIndexes::vacuum`]'s rebuild), in the writing statement.
-    pub fn apply(
-        &self,
-        store: &Store,
-        table: &TableSchema,
-        new_seq: u64,
-        changes: &[VectorChange<'_>],
-    ) {
+    /// rebuilt from rows by a background build (a snapshot, then a catch-up from the change
+    /// log), which replaces it when done; meanwhile queries use it as it is.
+    pub fn apply(&self, table: &TableSchema, new_seq: u64, changes: &[VectorChange<'_>]) {
         let table_id = table.id;
         let cols = self.indexed_columns(table_id);
         for column in cols {
@@ -448,18 +443,19 @@ impl VectorIndexes {
                 Ok(st.dirty)
             })();
             let dead = live.state.read().dead_fraction();
-            if result.is_ok() && dead > self.config.auto_vacuum {
+            if result.is_ok() && dead > self.config.auto_vacuum && self.running_build(key).is_none()
+            {
                 if let Some(meta) = self.meta(table_id, column) {
                     log::info!(
-                        "vector index {}: {:.0}% of its vectors are tombstones; rebuilding it",
+                        "vector index {}: {:.0}% of its vectors are tombstones; rebuilding it in \
+                         the background",
                         meta.name,
                         dead * 100.0
                     );
+                    // Queries keep using this index (tombstones filtered) until the rebuild,
+                    // which reads a snapshot and catches up from the change log, is published.
                     let reason = format!("{:.0}% tombstones", dead * 100.0);
-                    match self.rebuild(store, &meta, new_seq, &reason, &Cancel::never()) {
-                        Ok(()) => continue,
-                        Err(e) => log::warn!("rebuilding vector index {} failed: {e}", meta.name),
-                    }
+                    self.start_lazy_build(meta, Some(reason), live.size() as u64);
                 }
             }
             match result {
@@ -563,6 +559,10 @@ impl VectorIndexes {
     pub fn save_due(&self, store: &Store) {
         let keys = std::mem::take(&mut *self.due.lock());
         for key in keys {
+            // A rebuild is on its way: it saves what it publishes.
+            if self.running_build(key).is_some() {
+                continue;
+            }
             let Some(live) = self.cache.lock().peek(&key).cloned() else {
                 continue;
             };
@@ -590,7 +590,9 @@ impl VectorIndexes {
             .collect();
         let mut first_err = None;
         for (key, live) in entries {
-            if live.state.read().dirty == 0 {
+            // An index being rebuilt (automatically, in the background) is saved when the
+            // rebuild publishes it; until then its changes are in the change log.
+            if live.state.read().dirty == 0 || self.running_build(key).is_some() {
                 continue;
             }
             if let Some(meta) = self.meta(key.0, key.1) {
