@@ -144,8 +144,10 @@ pub(super) fn add_all(
     threads: usize,
 ) -> Result<Vec<u64>> {
     ensure_capacity(index, vectors.len())?;
+    // No more threads than the thread contexts every index here has reserved (at least
+    // `search_threads()`, see `ensure_capacity` and `empty_like`).
     let threads = threads
-        .max(1)
+        .clamp(1, search_threads())
         .min(vectors.len().div_ceil(PARALLEL_ADDS).max(1));
     if threads <= 1 {
         for (label, v) in vectors {
