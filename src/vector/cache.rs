@@ -28,6 +28,9 @@ pub(crate) struct VectorIndexes {
     pub(super) metas: Mutex<HashMap<Key, IndexMeta>>,
     pub(super) cache: Mutex<LruCache<Key, Arc<LiveIndex>>>,
     pub(super) key_locks: Mutex<HashMap<Key, Arc<Mutex<()>>>>,
+    /// One save of an index's file at a time, whichever copy of the index makes it (an
+    /// evicted copy may still be saving when the index is mapped again).
+    pub(super) save_locks: Mutex<HashMap<Key, Arc<Mutex<()>>>>,
     pub(super) last_load: Mutex<HashMap<Key, LoadEvent>>,
     /// Indexes whose file failed its checksum check, with the reason: their file is not
     /// used again until a save replaces it.
@@ -67,6 +70,7 @@ impl VectorIndexes {
             ),
             cache: Mutex::new(LruCache::new(cap)),
             key_locks: Mutex::new(HashMap::new()),
+            save_locks: Mutex::new(HashMap::new()),
             last_load: Mutex::new(HashMap::new()),
             damaged: Mutex::new(HashMap::new()),
             due: Mutex::new(Vec::new()),
@@ -106,6 +110,10 @@ impl VectorIndexes {
 
     pub(super) fn key_lock(&self, key: Key) -> Arc<Mutex<()>> {
         self.key_locks.lock().entry(key).or_default().clone()
+    }
+
+    pub(super) fn save_lock(&self, key: Key) -> Arc<Mutex<()>> {
+        self.save_locks.lock().entry(key).or_default().clone()
     }
 
     /// The column's index if it is in memory already and stores f32 vectors (so

@@ -204,6 +204,7 @@ impl VectorIndexes {
         }
         let delta = empty_like(&options).map_err(|e| e.to_string())?;
         let mut state = IndexState::new(index, true, delta, saved.seq, 0);
+        state.base_file = Some((saved.file_bytes, saved.fingerprint));
         state.unreachable = trailer.unreachable;
         state.restore(trailer.tombstones, trailer.relabeled);
         let threads = self.config.build_threads.max(search_threads());
@@ -264,7 +265,9 @@ impl VectorIndexes {
             );
             return Ok(());
         }
-        let _saving = live.saving.lock();
+        let key = (meta.table_id, meta.column_index);
+        let save_lock = self.save_lock(key);
+        let _saving = save_lock.lock();
         let path = self.path_of(meta);
         let io_err = |e: std::io::Error| Error::IndexFile {
             path: path.clone(),
@@ -313,12 +316,34 @@ impl VectorIndexes {
                 relabeled: st.relabeled.iter().map(|(r, l)| (*r, *l)).collect(),
             };
             let merged_len = st.delta_labels.len();
+            // The base is normally the file at `path`, loaded as is. Another save may have
+            // replaced that file since the base was mapped (an evicted copy of this index,
+            // saved after the index was mapped again): then the base itself is written out
+            // and loaded, so that the merge adds the delta to this base and no other.
+            let path_holds_base = st.base_file.is_some() && fingerprint(&path).ok() == st.base_file;
+            let own_copy = if path_holds_base {
+                None
+            } else {
+                let copy = tempfile::Builder::new()
+                    .prefix(".tmp-")
+                    .suffix(".usearch")
+                    .tempfile_in(&self.dir)
+                    .map_err(io_err)?;
+                let copy_str = copy
+                    .path()
+                    .to_str()
+                    .ok_or_else(|| file_err(&"path is not UTF-8"))?;
+                st.base.save(copy_str).map_err(|e| file_err(&e))?;
+                Some(copy)
+            };
             drop(st);
             let merged = Index::new(&index_options(meta)).map_err(usearch_err)?;
-            let path_str = path
+            let source = own_copy.as_ref().map_or(path.as_path(), |c| c.path());
+            let source_str = source
                 .to_str()
                 .ok_or_else(|| file_err(&"path is not UTF-8"))?;
-            merged.load(path_str).map_err(|e| file_err(&e))?;
+            merged.load(source_str).map_err(|e| file_err(&e))?;
+            drop(own_copy);
             let adds: Vec<(u64, &[f32])> =
                 entries.iter().map(|(l, v)| (*l, v.as_slice())).collect();
             let lost = add_all(&merged, &adds, threads)?;
@@ -347,6 +372,29 @@ impl VectorIndexes {
             tmp.as_file().sync_all().map_err(io_err)?;
         }
         let (file_bytes, fp) = fingerprint(tmp.path()).map_err(io_err)?;
+        // A copy of the index older than the last save (an evicted copy, saved late) must not
+        // replace the newer file: the change log is truncated up to the newer one.
+        if self
+            .meta(meta.table_id, meta.column_index)
+            .and_then(|m| m.saved)
+            .is_some_and(|saved| saved.seq > seq)
+        {
+            log::info!(
+                "not saving an older copy of vector index {} (sequence {seq})",
+                meta.name
+            );
+            return Ok(());
+        }
+        // A merge maps its new file before the rename, so that what it maps is this file
+        // whatever another save does to the path afterwards.
+        let new_base = match merged_len {
+            Some(_) => {
+                let base = Index::new(&index_options(meta)).map_err(usearch_err)?;
+                base.view(tmp_str).map_err(|e| file_err(&e))?;
+                Some(base)
+            }
+            None => None,
+        };
         tmp.persist(&path).map_err(|e| io_err(e.error))?;
         if let Some(d) = sync.then(|| fs::File::open(&self.dir).ok()).flatten() {
             let _ = d.sync_all();
@@ -357,7 +405,6 @@ impl VectorIndexes {
             rows,
             fingerprint: fp,
         };
-        let key = (meta.table_id, meta.column_index);
         {
             let mut metas = self.metas.lock();
             let Some(current) = metas.get_mut(&key) else {
@@ -378,13 +425,9 @@ impl VectorIndexes {
                 st.dirty = st.dirty.saturating_sub(dirty);
             }
             Some(merged_len) => {
-                // Map the new file and keep in the delta only what was written meanwhile.
+                // The new file, mapped; the delta keeps only what was written meanwhile.
                 let options = index_options(meta);
-                let base = Index::new(&options).map_err(usearch_err)?;
-                let path_str = path
-                    .to_str()
-                    .ok_or_else(|| file_err(&"path is not UTF-8"))?;
-                base.view(path_str).map_err(|e| file_err(&e))?;
+                let base = new_base.ok_or_else(|| file_err(&"merged file not mapped"))?;
                 let delta = empty_like(&options)?;
                 let mut st = live.state.write();
                 let dims = st.delta.dimensions();
@@ -399,6 +442,7 @@ impl VectorIndexes {
                     later.iter().map(|(l, v)| (*l, v.as_slice())).collect();
                 super::live::add_all(&delta, &adds, threads)?;
                 st.replace_base(base, delta, later.iter().map(|(l, _)| *l).collect());
+                st.base_file = Some((file_bytes, fp));
                 st.dirty = st.dirty.saturating_sub(dirty);
                 // The check of the old file is moot: this one was just written.
                 drop(st);

@@ -108,6 +108,9 @@ pub(super) struct IndexState {
     /// compares the query with each of them exactly. Empty in a healthy index; saved in the
     /// file's trailer.
     pub(super) unreachable: Vec<u64>,
+    /// Size and fingerprint of the file a mapped base was mapped from (a merge loads that
+    /// file when the index path still holds it).
+    pub(super) base_file: Option<(u64, u32)>,
 }
 
 /// An index in memory.
@@ -116,8 +119,6 @@ pub(crate) struct LiveIndex {
     slots: Slots,
     /// The checksum check of the file this index was mapped or loaded from.
     pub(super) check: Arc<CheckState>,
-    /// Held by a save (one at a time: a merge reads the file the base maps).
-    pub(super) saving: Mutex<()>,
 }
 
 /// Grows `index` so that `adds` more vectors fit, with a thread context per search slot and
@@ -227,6 +228,7 @@ impl IndexState {
             dirty,
             ef_search: 64,
             unreachable: Vec::new(),
+            base_file: None,
         }
     }
 
@@ -488,7 +490,6 @@ impl LiveIndex {
             state: RwLock::new(state),
             slots: Slots::new(slots),
             check: CheckState::new(FileCheck::NotApplicable),
-            saving: Mutex::new(()),
         }
     }
 
