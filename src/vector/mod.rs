@@ -12,17 +12,21 @@
 //!   its end (see [`check`]); until it has finished, answers come from the file as mapped,
 //!   and if it fails, the next query rebuilds the index;
 //! - **caught-up**: as mapped, but the change log has entries newer than the file (the process
-//!   stopped before the next save): the file is loaded into memory and those rows re-read;
+//!   stopped before the next save): those rows are re-read into the delta beside the mapped
+//!   file;
 //! - **rebuilt**: the file is missing, truncated, damaged or disagrees with the catalog: the
 //!   index is built from rows again and a warning is logged. The rows are the truth; answers
 //!   never depend on the file being intact.
 //!
-//! Writes keep cached indexes current (a mapped index is first promoted to an owned copy,
-//! since a view is read-only) and append to the change log in the statement's batch. A dirty
-//! index is saved on `CHECKPOINT`, when it is evicted from the LRU cache, when the database is
-//! closed, and after `Options::checkpoint_changes` changes. A save writes a temporary file in
-//! `<dir>/vectors/`, fsyncs it, renames it over the old file, and then records the new
-//! [`SavedIndex`] and truncates the change log in one batch.
+//! Writes keep cached indexes current without copying a mapped one: new vectors go to a delta
+//! beside it and old ones become tombstones (see [`live`]); each write appends to the change
+//! log in the statement's batch. A dirty index is saved on `CHECKPOINT`, when it is evicted from
+//! the LRU cache, when the database is closed, and after `Options::checkpoint_changes` changes
+//! (after the statement); saving a mapped index with a delta merges them into a new file. A
+//! save writes a temporary file in `<dir>/vectors/`, fsyncs it, renames it over the old file,
+//! and then records the new [`SavedIndex`] and truncates the change log in one batch.
+//! `VACUUM` (and a write that leaves a fifth of an index tombstoned, in the background)
+//! rebuilds from rows.
 //!
 //! The module's parts: [`cache`] (the manager: metadata, the LRU cache of loaded indexes,
 //! status), [`lifecycle`] (acquire: map, catch up or build; apply writes; save; checkpoint),
