@@ -392,8 +392,7 @@ impl Database {
     /// change log, so nothing is lost); [`Error::Storage`].
     pub fn checkpoint(&self) -> Result<()> {
         self.refuse_if_read_only("CHECKPOINT")?;
-        // Writers wait; queries go on while indexes are saved or merged.
-        let _r = self.inner.state.read();
+        let _w = self.inner.state.write();
         self.inner.vectors.checkpoint(&self.inner.store)?;
         self.inner.store.flush()
     }
@@ -486,12 +485,12 @@ impl Database {
     }
 
     /// Runs one parsed statement (see [`Database::run_command`]), then saves the vector
-    /// indexes its writes left past `checkpoint_changes` changes, under the read lock, so
-    /// that queries go on during a merge.
+    /// indexes its writes left past `checkpoint_changes` changes, under the write lock (saves
+    /// under the read lock raced with background builds and evictions).
     fn run_parsed(&self, parsed: &Parsed, params: &[Value]) -> Result<Output> {
         let out = self.run_command(parsed, params);
         if self.inner.vectors.has_due_saves() {
-            let _r = self.inner.state.read();
+            let _w = self.inner.state.write();
             self.inner.vectors.save_due(&self.inner.store);
         }
         out

@@ -598,7 +598,7 @@ impl VectorIndexes {
 
     /// Saves (for a mapped index with a delta: merges) the indexes that writes left past
     /// `checkpoint_changes` unsaved changes. The database calls it after the statement, with
-    /// its read lock: queries go on during the merge, writers wait. A failure is logged; the
+    /// its write lock. A failure is logged; the
     /// changes stay in the change log.
     pub fn save_due(&self, store: &Store) {
         let keys = std::mem::take(&mut *self.due.lock());
