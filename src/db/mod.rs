@@ -489,6 +489,8 @@ impl Database {
     /// under the read lock raced with background builds and evictions).
     fn run_parsed(&self, parsed: &Parsed, params: &[Value]) -> Result<Output> {
         let out = self.run_command(parsed, params);
+        // Written vectors join their graphs here, outside the statement's lock.
+        self.inner.vectors.flush_tails();
         if self.inner.vectors.has_due_saves() {
             let _w = self.inner.state.write();
             self.inner.vectors.save_due(&self.inner.store);

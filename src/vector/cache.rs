@@ -286,7 +286,7 @@ impl VectorIndexes {
                                 st.mapped,
                                 st.unreachable.len() as u64,
                                 l.check.get(),
-                                st.delta.size() as u64,
+                                (st.delta.size() + st.tail.len()) as u64,
                                 st.tombstones.len() as u64,
                             )
                         }

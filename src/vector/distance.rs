@@ -57,7 +57,7 @@ pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f64 {
 
 /// Σ over 8 f32 lanes of `f(x, y)` (a shape the compiler vectorises).
 #[inline]
-fn lanes(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+pub(crate) fn lanes(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
     const L: usize = 8;
     let mut acc = [0f32; L];
     let n = a.len().min(b.len());

@@ -268,6 +268,9 @@ impl VectorIndexes {
         let key = (meta.table_id, meta.column_index);
         let save_lock = self.save_lock(key);
         let _saving = save_lock.lock();
+        // No tail flush interleaves with the save; the tail goes into the graph first.
+        let _maintenance = live.maintenance.lock();
+        live.flush_tail_locked(1, self.config.build_threads.max(1))?;
         let path = self.path_of(meta);
         let io_err = |e: std::io::Error| Error::IndexFile {
             path: path.clone(),
@@ -290,7 +293,8 @@ impl VectorIndexes {
         let threads = self.config.build_threads.max(1);
         // What the new file holds, and, for a merge, what it was made from.
         let st = live.state.read();
-        let (seq, dirty) = (st.seq, st.dirty);
+        // Vectors written since the flush above stay in the tail (and the change log).
+        let (seq, dirty) = (st.graph_seq(), st.dirty);
         let merge = if st.mapped && !st.delta_labels.is_empty() {
             // A mapped base and a delta: merge them into a new base, without holding the
             // state (queries and writes go on; writes after this point stay in the delta).
@@ -480,11 +484,17 @@ impl VectorIndexes {
                     .collect();
                 let mut st = live.state.write();
                 if !writes.is_empty() {
-                    st.write(&writes, self.config.build_threads)?;
+                    // Into the tail: the graph work is `flush_tails`', after the statement.
+                    st.append(&writes)?;
                     st.dirty += writes.len() as u64;
                 }
                 st.seq = new_seq;
-                Ok(st.dirty)
+                let (dirty, tail) = (st.dirty, st.tail.len());
+                drop(st);
+                if tail >= super::live::TAIL_CAP {
+                    live.flush_tail(1, self.config.build_threads, true)?;
+                }
+                Ok(dirty)
             })();
             let dead = live.state.read().dead_fraction();
             if result.is_ok() && dead > self.config.auto_vacuum && self.running_build(key).is_none()
@@ -589,6 +599,33 @@ impl VectorIndexes {
             rebuilt += 1;
         }
         Ok(rebuilt)
+    }
+
+    /// Moves into their graphs the tails of cached indexes that hold at least
+    /// [`super::live::TAIL_VECTORS`] vectors, on `build_threads` cores. The database calls it
+    /// after each statement without holding its lock: queries run meanwhile (a flush adds
+    /// under the index's read lock), and an index a save holds is skipped (the save flushes
+    /// it). A failure is logged; the vectors stay in the tail, where searches still find them.
+    pub fn flush_tails(&self) {
+        let full: Vec<(Key, Arc<LiveIndex>)> = self
+            .cache
+            .lock()
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
+        for (key, live) in full {
+            if live.tail_len() < super::live::TAIL_VECTORS {
+                continue;
+            }
+            if let Err(e) =
+                live.flush_tail(super::live::TAIL_VECTORS, self.config.build_threads, false)
+            {
+                log::warn!(
+                    "adding written vectors to the graph of vector index {key:?} failed: {e}; \
+                     searches compare them exhaustively meanwhile"
+                );
+            }
+        }
     }
 
     /// True when a write left an index past `checkpoint_changes` unsaved changes.

@@ -82,6 +82,122 @@ pub(super) fn rowid_of(label: u64) -> u64 {
 /// Multi-row writes add their vectors on all cores from this many on.
 const PARALLEL_ADDS: usize = 256;
 
+/// A statement's write leaves its vectors in the tail; the writer moves the tail into a graph
+/// (on all cores) once it holds this many. At 384 dimensions an exhaustive pass over a full
+/// tail costs about as much as a tenth of an HNSW search of the 63K set.
+pub(crate) const TAIL_VECTORS: usize = 1024;
+
+/// A write that leaves a tail this long moves it into a graph at once (a `COPY` or a
+/// statement over many rows applies its changes chunk by chunk and never waits for its end).
+pub(crate) const TAIL_CAP: usize = 8 * TAIL_VECTORS;
+
+/// Vectors not yet in a graph, stored flat (`dims` floats each), with their labels.
+#[derive(Default)]
+pub(super) struct Tail {
+    dims: usize,
+    labels: Vec<u64>,
+    data: Vec<f32>,
+    /// ‖v‖² of each vector (cosine).
+    norms: Vec<f32>,
+    /// Label → position in `labels`.
+    pos: HashMap<u64, usize>,
+}
+
+impl Tail {
+    fn new(dims: usize) -> Self {
+        Tail {
+            dims,
+            ..Tail::default()
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    fn contains(&self, label: u64) -> bool {
+        self.pos.contains_key(&label)
+    }
+
+    fn vector(&self, at: usize) -> &[f32] {
+        &self.data[at * self.dims..(at + 1) * self.dims]
+    }
+
+    /// The vector of `label`, if the tail holds it.
+    pub(super) fn get(&self, label: u64) -> Option<&[f32]> {
+        self.pos.get(&label).map(|&at| self.vector(at))
+    }
+
+    fn push(&mut self, label: u64, v: &[f32]) {
+        self.pos.insert(label, self.labels.len());
+        self.labels.push(label);
+        self.data.extend_from_slice(v);
+        self.norms.push(distance::lanes(v, v, |x, _| x * x));
+    }
+
+    /// Removes `label` (the last vector takes its place); false when absent.
+    fn remove(&mut self, label: u64) -> bool {
+        let Some(at) = self.pos.remove(&label) else {
+            return false;
+        };
+        let last = self.labels.len() - 1;
+        if at != last {
+            let moved = self.labels[last];
+            self.labels.swap(at, last);
+            self.norms.swap(at, last);
+            let (d, dims) = (&mut self.data, self.dims);
+            d.copy_within(last * dims..(last + 1) * dims, at * dims);
+            self.pos.insert(moved, at);
+        }
+        self.labels.pop();
+        self.norms.pop();
+        self.data.truncate(last * self.dims);
+        true
+    }
+
+    /// The `k` nearest vectors `keep` accepts, by USearch's distance for `metric`, merged
+    /// into `found`.
+    fn search_into(
+        &self,
+        metric: MetricKind,
+        query: &[f32],
+        k: usize,
+        keep: Option<&dyn Fn(u64) -> bool>,
+        dedup: bool,
+        found: &mut Vec<(u64, f32)>,
+    ) {
+        if self.labels.is_empty() {
+            return;
+        }
+        let qq = distance::lanes(query, query, |x, _| x * x);
+        for (i, &label) in self.labels.iter().enumerate() {
+            if keep.is_some_and(|f| !f(label)) {
+                continue;
+            }
+            let v = self.vector(i);
+            let d = if metric == MetricKind::L2sq {
+                distance::lanes(v, query, |x, y| (x - y) * (x - y))
+            } else {
+                let dot = distance::lanes(v, query, |x, y| x * y);
+                if metric == MetricKind::Cos {
+                    let denom = (self.norms[i] * qq).sqrt();
+                    if denom == 0.0 {
+                        1.0
+                    } else {
+                        1.0 - dot / denom
+                    }
+                } else {
+                    1.0 - dot
+                }
+            };
+            if dedup && found.iter().any(|(l, _)| *l == label) {
+                continue;
+            }
+            insert_sorted(found, k, (label, d));
+        }
+    }
+}
+
 pub(super) struct IndexState {
     /// The base graph: mapped from the file (`mapped`), or owned.
     pub(super) base: Index,
@@ -91,7 +207,16 @@ pub(super) struct IndexState {
     pub(super) delta: Index,
     /// Labels in `delta`, in the order they were added (tombstoned ones included).
     pub(super) delta_labels: Vec<u64>,
-    /// Labels of deleted or superseded vectors, in the base or the delta.
+    /// Vectors written by statements and not yet in a graph (the **tail**): searched
+    /// exhaustively, moved into the delta (or an owned base) by [`LiveIndex::flush_tail`]
+    /// once [`TAIL_VECTORS`] have gathered, off the writing statement's exclusive section.
+    pub(super) tail: Tail,
+    /// Labels being moved from the tail into a graph by a running flush.
+    pub(super) flushing: HashSet<u64>,
+    /// Every change up to this table sequence is in a graph (see [`IndexState::graph_seq`]).
+    graph_seq: u64,
+    /// Labels of deleted or superseded vectors, in the base or the delta (a tail vector that
+    /// is deleted or superseded simply leaves the tail).
     pub(super) tombstones: HashSet<u64>,
     /// Tombstones that are in the base (for the fraction `VACUUM` looks at).
     pub(super) base_dead: usize,
@@ -117,6 +242,8 @@ pub(super) struct IndexState {
 pub(crate) struct LiveIndex {
     pub(super) state: RwLock<IndexState>,
     slots: Slots,
+    /// Held by a tail flush and by a save, which must not interleave.
+    pub(super) maintenance: Mutex<()>,
     /// The checksum check of the file this index was mapped or loaded from.
     pub(super) check: Arc<CheckState>,
 }
@@ -215,10 +342,14 @@ impl IndexState {
     /// A state over `base`, with no delta and no tombstones.
     pub(super) fn new(base: Index, mapped: bool, delta: Index, seq: u64, dirty: u64) -> Self {
         base.change_expansion_search(64);
+        let tail = Tail::new(base.dimensions());
         delta.change_expansion_search(64);
         IndexState {
             base,
             mapped,
+            tail,
+            flushing: HashSet::new(),
+            graph_seq: seq,
             delta,
             delta_labels: Vec::new(),
             tombstones: HashSet::new(),
@@ -264,9 +395,22 @@ impl IndexState {
             .retain(|&l| base.contains(l) || delta.contains(l));
     }
 
+    /// The table sequence up to which every change is in a graph (the base, the delta, and
+    /// tombstones): what a saved file reflects. Tombstones and relabeled rows of later
+    /// changes are saved too; a catch-up from the change log after this sequence skips what
+    /// they already say.
+    pub(super) fn graph_seq(&self) -> u64 {
+        if self.tail.len() == 0 && self.flushing.is_empty() {
+            self.seq
+        } else {
+            self.graph_seq
+        }
+    }
+
     /// Vectors a search can return.
     pub(super) fn live(&self) -> usize {
         (self.base.size() + self.delta.size()).saturating_sub(self.tombstones.len())
+            + self.tail.len()
     }
 
     /// The fraction of the base's vectors that are tombstones.
@@ -288,7 +432,10 @@ impl IndexState {
     }
 
     fn holds(&self, label: u64) -> bool {
-        self.base.contains(label) || self.delta.contains(label)
+        self.tail.contains(label)
+            || self.flushing.contains(&label)
+            || self.base.contains(label)
+            || self.delta.contains(label)
     }
 
     /// The label of `rowid`'s current vector, if the index has one.
@@ -300,6 +447,11 @@ impl IndexState {
     /// Tombstones `rowid`'s current vector, if any.
     fn retire(&mut self, rowid: u64) {
         if let Some(label) = self.label_of(rowid) {
+            // A tail vector leaves the tail; one a flush is adding to a graph is also
+            // tombstoned there.
+            if self.tail.remove(label) && !self.flushing.contains(&label) {
+                return;
+            }
             self.tombstones.insert(label);
             if self.base.contains(label) {
                 self.base_dead += 1;
@@ -327,9 +479,45 @@ impl IndexState {
         Ok(label)
     }
 
-    /// Applies row changes `(rowid, new vector or None)`, in order: each rowid's old vector
-    /// becomes a tombstone and its new one is added (to the delta beside a mapped base, else
-    /// to the base), on all cores when there are many. Rowids above 2^48 are an error.
+    /// Applies a statement's row changes `(rowid, new vector or None)`, in order: each
+    /// rowid's old vector becomes a tombstone (or leaves the tail) and its new one joins the
+    /// tail, where searches compare it exhaustively until [`LiveIndex::flush_tail`] moves it
+    /// into a graph. Costs no graph work: it runs while the writer excludes readers. Rowids
+    /// above 2^48 are an error (and nothing is applied).
+    pub(super) fn append(&mut self, changes: &[(u64, Option<&[f32]>)]) -> Result<()> {
+        if let Some((rowid, _)) = changes.iter().find(|(r, _)| *r > ROWID_MASK) {
+            return Err(Error::VectorIndex(format!(
+                "rowid {rowid} is beyond the 2^48 an index can hold"
+            )));
+        }
+        let dims = self.base.dimensions();
+        if let Some((rowid, v)) = changes
+            .iter()
+            .find(|(_, v)| v.is_some_and(|v| v.len() != dims))
+        {
+            return Err(Error::VectorIndex(format!(
+                "row {rowid}'s vector has {} dimensions, the index {dims}",
+                v.map_or(0, <[f32]>::len)
+            )));
+        }
+        if self.tail.len() == 0 && self.flushing.is_empty() {
+            // Everything before this statement is in a graph.
+            self.graph_seq = self.seq;
+        }
+        for &(rowid, v) in changes {
+            self.retire(rowid);
+            if let Some(v) = v {
+                let label = self.fresh_label(rowid)?;
+                self.tail.push(label, v);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies row changes `(rowid, new vector or None)`, in order, straight into a graph:
+    /// each rowid's old vector becomes a tombstone and its new one is added (to the delta
+    /// beside a mapped base, else to the base), on all cores when there are many. For
+    /// catch-ups on an index no reader sees yet. Rowids above 2^48 are an error.
     pub(super) fn write(
         &mut self,
         changes: &[(u64, Option<&[f32]>)],
@@ -435,27 +623,60 @@ impl IndexState {
         Ok(found)
     }
 
-    /// Base and delta searched and merged (labels, nearest first, at most `k`).
+    /// Base, delta and tail searched and merged (labels, nearest first, at most `k`). The
+    /// base and a delta of at least [`PARALLEL_DELTA`] vectors are searched on two threads.
     fn search_all(
         &self,
         query: &[f32],
         k: usize,
         exact_up_to: usize,
-        keep: Option<&dyn Fn(u64) -> bool>,
+        keep: Option<&(dyn Fn(u64) -> bool + Sync)>,
     ) -> Result<Vec<(u64, f32)>> {
+        let keep_dyn: Option<&dyn Fn(u64) -> bool> = match keep {
+            Some(f) => Some(f),
+            None => None,
+        };
         let exact_base = self.base.size() <= exact_up_to;
-        let mut found = self.search_one(&self.base, query, k, exact_base, keep)?;
         let exact_delta = self.delta.size() <= exact_up_to;
-        for hit in self.search_one(&self.delta, query, k, exact_delta, keep)? {
+        let (base, delta) = if self.delta.size() >= PARALLEL_DELTA && search_threads() > 1 {
+            std::thread::scope(|s| {
+                let delta = s.spawn(|| {
+                    let keep: Option<&dyn Fn(u64) -> bool> = match keep {
+                        Some(f) => Some(f),
+                        None => None,
+                    };
+                    self.search_one(&self.delta, query, k, exact_delta, keep)
+                });
+                let base = self.search_one(&self.base, query, k, exact_base, keep_dyn);
+                let delta = delta
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::VectorIndex("delta search panicked".into())));
+                (base, delta)
+            })
+        } else {
+            (
+                self.search_one(&self.base, query, k, exact_base, keep_dyn),
+                self.search_one(&self.delta, query, k, exact_delta, keep_dyn),
+            )
+        };
+        let mut found = base?;
+        for hit in delta? {
             insert_sorted(&mut found, k, hit);
         }
+        // While a flush runs, its vectors are in the tail and (some of them) in a graph.
+        let dedup = !self.flushing.is_empty();
+        self.tail
+            .search_into(self.base.metric_kind(), query, k, keep_dyn, dedup, &mut found);
         if !(exact_base && exact_delta) || keep.is_some() {
             let all = |_: u64| true;
-            self.merge_unreachable(query, k, keep.unwrap_or(&all), &mut found)?;
+            self.merge_unreachable(query, k, keep_dyn.unwrap_or(&all), &mut found)?;
         }
         Ok(found)
     }
 }
+
+/// A delta of this many vectors is searched on a thread of its own beside the base.
+const PARALLEL_DELTA: usize = 2048;
 
 /// Inserts `hit` into `found` (nearest first) when it is among the `k` nearest.
 fn insert_sorted(found: &mut Vec<(u64, f32)>, k: usize, hit: (u64, f32)) {
@@ -489,6 +710,7 @@ impl LiveIndex {
         LiveIndex {
             state: RwLock::new(state),
             slots: Slots::new(slots),
+            maintenance: Mutex::new(()),
             check: CheckState::new(FileCheck::NotApplicable),
         }
     }
@@ -540,7 +762,7 @@ impl LiveIndex {
         query: &[f32],
         k: usize,
         ef: usize,
-        keep: impl Fn(u64) -> bool,
+        keep: impl Fn(u64) -> bool + Sync,
     ) -> Result<Vec<(u64, f32)>> {
         let guard = self.with_ef(ef);
         let k = k.min(guard.live());
@@ -565,12 +787,111 @@ impl LiveIndex {
         let Some(label) = st.label_of(rowid) else {
             return Ok(false);
         };
+        if let Some(v) = st.tail.get(label) {
+            buf.copy_from_slice(v);
+            return Ok(true);
+        }
         let index = if st.base.contains(label) {
             &st.base
         } else {
             &st.delta
         };
         Ok(index.get(label, buf).map_err(usearch_err)? > 0)
+    }
+
+    /// Tail vectors waiting for a graph.
+    pub fn tail_len(&self) -> usize {
+        self.state.read().tail.len()
+    }
+
+    /// Moves the tail's vectors into a graph (the delta beside a mapped base, else the base)
+    /// when it holds at least `min` of them, on up to `threads` cores. Searches go on
+    /// meanwhile: the adds run under the state's read lock (USearch adds and searches are
+    /// concurrent), and the tail keeps the vectors until they are in the graph. Skipped
+    /// when a save or another flush holds the index (`wait` false) — the next write retries.
+    ///
+    /// # Errors
+    /// [`Error::VectorIndex`] when USearch fails to grow or add; the vectors then stay in the
+    /// tail.
+    pub fn flush_tail(&self, min: usize, threads: usize, wait: bool) -> Result<usize> {
+        let _m = if wait {
+            self.maintenance.lock()
+        } else {
+            match self.maintenance.try_lock() {
+                Some(m) => m,
+                None => return Ok(0),
+            }
+        };
+        self.flush_tail_locked(min, threads)
+    }
+
+    /// [`LiveIndex::flush_tail`] with `maintenance` held by the caller.
+    pub(super) fn flush_tail_locked(&self, min: usize, threads: usize) -> Result<usize> {
+        let (labels, data, dims, snap_seq) = {
+            let st = self.state.upgradable_read();
+            if st.tail.len() < min.max(1) {
+                return Ok(0);
+            }
+            let mut st = parking_lot::RwLockUpgradableReadGuard::upgrade(st);
+            let n = st.tail.len();
+            ensure_capacity(st.target(), n)?;
+            let labels = st.tail.labels.clone();
+            st.flushing.extend(labels.iter().copied());
+            (labels, st.tail.data.clone(), st.tail.dims, st.seq)
+        };
+        let adds: Vec<(u64, &[f32])> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| (l, &data[i * dims..(i + 1) * dims]))
+            .collect();
+        let threads = threads.clamp(1, search_threads());
+        let result = {
+            let st = self.state.read();
+            // Each adding thread uses one of the thread contexts searches take slots for.
+            let _slots: Vec<SlotGuard<'_>> = (0..threads).map(|_| self.slots.acquire()).collect();
+            add_all(st.target(), &adds, threads)
+        };
+        let mut st = self.state.write();
+        let lost = match result {
+            Ok(lost) => lost,
+            Err(e) => {
+                // Whatever was added stays tombstoned-free in the graph only if the tail still
+                // has it: drop the graph copies of what the tail still holds.
+                for &l in &labels {
+                    if st.target().contains(l) {
+                        let _ = st.target().remove(l);
+                    }
+                    st.flushing.remove(&l);
+                }
+                return Err(e);
+            }
+        };
+        // Every change up to the copy's sequence is now in the graph (later ones may still be
+        // in the tail).
+        st.graph_seq = snap_seq;
+        let mut moved = 0;
+        for &l in &labels {
+            st.flushing.remove(&l);
+            if st.tail.remove(l) {
+                moved += 1;
+            } else {
+                // Retired while the flush ran: `retire` tombstoned it.
+                st.tombstones.insert(l);
+            }
+        }
+        if st.mapped {
+            st.delta_labels.extend(labels.iter().copied());
+        } else {
+            let base = &st.base;
+            st.base_dead = st.tombstones.iter().filter(|&&l| base.contains(l)).count();
+        }
+        if !lost.is_empty() {
+            let tomb = &st.tombstones;
+            let lost: Vec<u64> = lost.into_iter().filter(|l| !tomb.contains(l)).collect();
+            st.unreachable.extend(lost);
+            st.unreachable.sort_unstable();
+        }
+        Ok(moved)
     }
 
     /// A read guard on the state with `expansion_search` set to `ef`.

@@ -156,8 +156,9 @@ pub struct IndexStatus {
     /// The background check of the whole file's checksum, for an index mapped or loaded
     /// from its file ([`FileCheck::NotApplicable`] when not loaded or built from rows).
     pub file_check: FileCheck,
-    /// Vectors in the delta beside a mapped base, written since the base was saved (tombstoned
-    /// ones included); merged into a new base by the next save. 0 when not loaded.
+    /// Vectors written since the base was saved (beside a mapped base: the delta, tombstoned
+    /// ones included) or not yet in a graph (the tail, compared exhaustively by searches);
+    /// merged into a new base by the next save. 0 when not loaded.
     pub delta_rows: u64,
     /// Deleted or superseded vectors still in the graph, filtered out of every search, until
     /// `VACUUM` rebuilds the index. 0 when not loaded.
