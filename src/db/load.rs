@@ -193,6 +193,7 @@ impl Database {
             values,
             self.inner.progress.as_ref(),
             batch,
+            &crate::exec::publish::Locked(&self.inner.store),
             cancel,
         )?;
         state.next_table_id = id + 1;

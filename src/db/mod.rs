@@ -21,6 +21,7 @@ use crate::exec::cancel::{Cancel, InterruptHandle, Running};
 use crate::exec::candidates::CandidateCache;
 use crate::exec::copy;
 use crate::exec::explain;
+use crate::exec::publish::Locked;
 use crate::exec::select::{self, ExecCtx};
 use crate::exec::write::{self, TableEntry};
 use crate::expr::Expr;
@@ -42,12 +43,14 @@ use crate::vector::{IndexStatus, ProgressFn, VectorIndexes};
 
 pub use crate::sql::set::MAX_EF_SEARCH;
 pub use options::Options;
+use publish::Publisher;
 use view::CatalogView;
 
 mod build;
 mod load;
 mod open;
 mod options;
+mod publish;
 mod stream;
 mod view;
 
@@ -674,50 +677,64 @@ impl Database {
                 let path = sql::load::insert_file_source(ins).unwrap_or_default();
                 self.insert_from_file(ins, path, params, cancel)
             }
+            // Writes prepare under the upgradable read lock (readers run, other writers wait)
+            // and publish under the exclusive one (`db::publish`).
             Command::Insert(ins) => {
-                let mut state = self.inner.state.write();
+                let state = self.inner.state.upgradable_read();
                 let bound = {
                     let sub = |q: &Query| self.subquery(&state, q, params, cancel);
                     dml::bind_insert(ins, &self.catalog(&state), params, &sub)?
                 };
                 let (key, rows) = bound.into_rows(|s| self.run_select(&state, s, cancel))?;
-                self.insert_rows(&mut state, &key, rows, cancel)
+                let (mut entry, publish) = self.for_write(state, &key)?;
+                let n = write::insert_rows(
+                    &self.inner.store,
+                    &self.inner.vectors,
+                    &mut entry,
+                    rows,
+                    self.inner.progress.as_ref(),
+                    &publish,
+                    cancel,
+                )?;
+                Ok(Output::Affected(n))
             }
             Command::Update(up) => {
-                let mut state = self.inner.state.write();
+                let state = self.inner.state.upgradable_read();
                 let bound = {
                     let sub = |q: &Query| self.subquery(&state, q, params, cancel);
                     dml::bind_update(up, &self.catalog(&state), params, &sub)?
                 };
                 let source = self.write_source(&state, &bound.table.name, bound.filter.as_ref())?;
-                let entry = lookup_mut(&mut state, &bound.table.name)?;
+                let (mut entry, publish) = self.for_write(state, &bound.table.name)?;
                 let n = write::update(
                     &self.inner.store,
                     &self.inner.vectors,
-                    entry,
+                    &mut entry,
                     &bound.assignments,
                     bound.filter.as_ref(),
                     &source,
                     self.write_batch_rows(),
+                    &publish,
                     cancel,
                 )?;
                 Ok(Output::Affected(n))
             }
             Command::Delete(del) => {
-                let mut state = self.inner.state.write();
+                let state = self.inner.state.upgradable_read();
                 let bound = {
                     let sub = |q: &Query| self.subquery(&state, q, params, cancel);
                     dml::bind_delete(del, &self.catalog(&state), params, &sub)?
                 };
                 let source = self.write_source(&state, &bound.table.name, bound.filter.as_ref())?;
-                let entry = lookup_mut(&mut state, &bound.table.name)?;
+                let (mut entry, publish) = self.for_write(state, &bound.table.name)?;
                 let n = write::delete(
                     &self.inner.store,
                     &self.inner.vectors,
-                    entry,
+                    &mut entry,
                     bound.filter.as_ref(),
                     &source,
                     self.write_batch_rows(),
+                    &publish,
                     cancel,
                 )?;
                 Ok(Output::Affected(n))
@@ -766,19 +783,20 @@ impl Database {
                 )))
             }
             Command::Copy(c) => {
-                let mut state = self.inner.state.write();
+                let state = self.inner.state.upgradable_read();
                 let c = bind_copy(&c, &self.catalog(&state))?;
                 let reader =
                     copy::RowReader::open(&c.path, &c.format, &c.table, c.columns.as_deref())?;
                 let chunk_rows = self.write_batch_rows();
-                let entry = lookup_mut(&mut state, &c.table.name)?;
+                let (mut entry, publish) = self.for_write(state, &c.table.name)?;
                 let n = bulk::copy(
                     &self.inner.store,
                     &self.inner.vectors,
-                    entry,
+                    &mut entry,
                     reader,
                     chunk_rows,
                     self.inner.progress.as_ref(),
+                    &publish,
                     cancel,
                 )?;
                 Ok(Output::Affected(n))
@@ -925,9 +943,22 @@ impl Database {
             entry,
             rows,
             self.inner.progress.as_ref(),
+            &Locked(&self.inner.store),
             cancel,
         )?;
         Ok(Output::Affected(n))
+    }
+
+    /// The statement's copy of table `name`'s entry, and the [`Publisher`] that will commit
+    /// it, holding the upgradable lock `state` from here on.
+    fn for_write<'a>(
+        &'a self,
+        state: parking_lot::RwLockUpgradableReadGuard<'a, State>,
+        name: &str,
+    ) -> Result<(TableEntry, Publisher<'a>)> {
+        let entry = lookup(&state, name)?.clone();
+        let key = entry.schema.name.clone();
+        Ok((entry, Publisher::new(&self.inner.store, state, key)))
     }
 }
 

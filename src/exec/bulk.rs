@@ -13,6 +13,7 @@
 //! keys of the new rows (to refuse duplicates within the file); for `UPDATE`, the same for
 //! rows whose keys change, plus the rowids whose keys move.
 
+use super::publish::Publish;
 use std::collections::HashSet;
 
 use super::cancel::Cancel;
@@ -46,6 +47,7 @@ pub(crate) fn copy(
     mut reader: RowReader<'_>,
     chunk_rows: usize,
     progress: Option<&ProgressFn>,
+    publish: &dyn Publish,
     cancel: &Cancel,
 ) -> Result<u64> {
     let chunk_rows = chunk_rows.max(1);
@@ -56,7 +58,7 @@ pub(crate) fn copy(
         reader.next_chunk(chunk_rows, cancel)?
     };
     if second.is_empty() {
-        return super::write::insert_rows(store, vectors, entry, first, progress, cancel);
+        return super::write::insert_rows(store, vectors, entry, first, progress, publish, cancel);
     }
     let t = entry.schema.clone();
     let task = format!("importing into {}", t.name);
@@ -120,7 +122,7 @@ pub(crate) fn copy(
         Err(e) => return Err(abandon(staging, e)),
     };
     counters.rows += n;
-    commit_and_apply(store, vectors, staging, entry, counters, cancel)?;
+    commit_and_apply(store, vectors, staging, entry, counters, publish, cancel)?;
     report(n, n);
     Ok(n)
 }
@@ -142,6 +144,7 @@ fn commit_and_apply(
     staging: Staging<'_>,
     entry: &mut TableEntry,
     counters: Counters,
+    publish: &dyn Publish,
     cancel: &Cancel,
 ) -> Result<()> {
     let mut last = store.batch();
@@ -155,17 +158,23 @@ fn commit_and_apply(
     if let Err(e) = staging.commit(last) {
         return Err(abandon(staging, e));
     }
-    let t = &entry.schema;
-    let applied = staging.apply(|chunk| {
-        if !chunk.changes.is_empty() {
-            apply_vectors(store, vectors, t, chunk)?;
-        }
-        Ok(())
-    });
-    // Committed either way: when applying failed, the next open finishes it.
-    entry.counters = counters;
-    entry.generation += 1;
-    applied
+    // Readers see the staged rows appear all at once: the apply runs in the exclusive section.
+    publish.publish(
+        entry,
+        Box::new(|entry| {
+            let t = &entry.schema;
+            let applied = staging.apply(|chunk| {
+                if !chunk.changes.is_empty() {
+                    apply_vectors(store, vectors, t, chunk)?;
+                }
+                Ok(())
+            });
+            // Committed either way: when applying failed, the next open finishes it.
+            entry.counters = counters;
+            entry.generation += 1;
+            applied
+        }),
+    )
 }
 
 /// Hands the vector changes of one applied chunk to the cached vector indexes (the vectors
@@ -373,6 +382,7 @@ impl<'s> StagedUpdate<'s> {
         scanned: Result<()>,
         rest: Vec<Changed>,
         entry: &mut TableEntry,
+        publish: &dyn Publish,
         cancel: &Cancel,
     ) -> Result<u64> {
         let checked = scanned.and_then(|()| {
@@ -390,6 +400,7 @@ impl<'s> StagedUpdate<'s> {
             self.staging,
             entry,
             self.counters,
+            publish,
             cancel,
         )?;
         Ok(self.count)
@@ -505,6 +516,7 @@ impl<'s> StagedDelete<'s> {
         scanned: Result<()>,
         rest: Vec<(u64, Vec<Value>)>,
         entry: &mut TableEntry,
+        publish: &dyn Publish,
         cancel: &Cancel,
     ) -> Result<u64> {
         let staged = scanned.and_then(|()| {
@@ -524,6 +536,7 @@ impl<'s> StagedDelete<'s> {
             self.staging,
             entry,
             self.counters,
+            publish,
             cancel,
         )?;
         Ok(self.count)

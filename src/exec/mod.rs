@@ -13,6 +13,7 @@ pub(crate) mod copy;
 pub(crate) mod explain;
 pub(crate) mod file_source;
 pub(crate) mod knn;
+pub(crate) mod publish;
 pub(crate) mod select;
 pub(crate) mod stats;
 pub(crate) mod stream;

@@ -16,6 +16,8 @@ use crate::value::{coerce, DataType, Value};
 use crate::vector::{Progress, ProgressFn, VectorChange, VectorIndexes};
 
 use super::bulk::{StagedDelete, StagedUpdate};
+use super::publish::Publish;
+use crate::storage::Durability;
 
 /// A table, its counters and its secondary indexes, as the database holds them.
 #[derive(Debug, Clone)]
@@ -220,9 +222,19 @@ pub(crate) fn insert_rows(
     entry: &mut TableEntry,
     rows: Vec<Vec<Value>>,
     progress: Option<&ProgressFn>,
+    publish: &dyn Publish,
     cancel: &Cancel,
 ) -> Result<u64> {
-    insert_rows_in(store, vectors, entry, rows, progress, store.batch(), cancel)
+    insert_rows_in(
+        store,
+        vectors,
+        entry,
+        rows,
+        progress,
+        store.batch(),
+        publish,
+        cancel,
+    )
 }
 
 /// [`insert_rows`] into a batch that already holds other writes of the statement (the new
@@ -237,6 +249,7 @@ pub(crate) fn insert_rows_in(
     rows: Vec<Vec<Value>>,
     progress: Option<&ProgressFn>,
     mut batch: Batch<'_>,
+    publish: &dyn Publish,
     cancel: &Cancel,
 ) -> Result<u64> {
     let t = &entry.schema;
@@ -278,29 +291,36 @@ pub(crate) fn insert_rows_in(
     batch.put_counters(t.id, &counters)?;
     // The last chance to stop: after this the statement is committed.
     cancel.check()?;
-    store.write(batch)?;
+    publish.publish(
+        entry,
+        Box::new(|entry| {
+            store.write_with(batch, Durability::Deferred)?;
+            let first = entry.counters.next_rowid;
+            entry.counters = counters;
+            entry.generation += 1;
+            if indexed.is_empty() {
+                return Ok(());
+            }
+            let changes: Vec<VectorChange<'_>> = rows
+                .iter()
+                .enumerate()
+                .flat_map(|(i, row)| {
+                    indexed.iter().filter_map(move |&c| match &row[c] {
+                        Value::Vector(v) => Some(VectorChange {
+                            column: c,
+                            rowid: first + i as u64,
+                            vector: Some(v),
+                        }),
+                        _ => None,
+                    })
+                })
+                .collect();
+            vectors.apply(&entry.schema, counters.seq, &changes);
+            Ok(())
+        }),
+    )?;
     if total >= 10_000 {
         report(total);
-    }
-    let first = entry.counters.next_rowid;
-    entry.counters = counters;
-    entry.generation += 1;
-    if !indexed.is_empty() {
-        let changes: Vec<VectorChange<'_>> = rows
-            .iter()
-            .enumerate()
-            .flat_map(|(i, row)| {
-                indexed.iter().filter_map(move |&c| match &row[c] {
-                    Value::Vector(v) => Some(VectorChange {
-                        column: c,
-                        rowid: first + i as u64,
-                        vector: Some(v),
-                    }),
-                    _ => None,
-                })
-            })
-            .collect();
-        vectors.apply(t, counters.seq, &changes);
     }
     Ok(total)
 }
@@ -324,6 +344,7 @@ pub(crate) fn update(
     filter: Option<&Expr>,
     source: &RowSource,
     chunk_rows: usize,
+    publish: &dyn Publish,
     cancel: &Cancel,
 ) -> Result<u64> {
     let t = &entry.schema;
@@ -357,9 +378,9 @@ pub(crate) fn update(
     match staged {
         None => {
             scanned?;
-            update_in_one_batch(store, vectors, entry, changed, cancel)
+            update_in_one_batch(store, vectors, entry, changed, publish, cancel)
         }
-        Some(st) => st.finish(scanned, changed, entry, cancel),
+        Some(st) => st.finish(scanned, changed, entry, publish, cancel),
     }
 }
 
@@ -369,6 +390,7 @@ fn update_in_one_batch(
     vectors: &VectorIndexes,
     entry: &mut TableEntry,
     changed: Vec<Changed>,
+    publish: &dyn Publish,
     cancel: &Cancel,
 ) -> Result<u64> {
     let t = &entry.schema;
@@ -478,23 +500,30 @@ fn update_in_one_batch(
     }
     batch.put_counters(t.id, &counters)?;
     cancel.check()?;
-    store.write(batch)?;
-    entry.counters = counters;
-    entry.generation += 1;
-    if !vchanges.is_empty() || !indexed.is_empty() {
-        let changes: Vec<VectorChange<'_>> = vchanges
-            .iter()
-            .map(|&(c, rowid, i)| VectorChange {
-                column: c,
-                rowid,
-                vector: i.and_then(|i| match &changed[i].2[c] {
-                    Value::Vector(v) => Some(v.as_slice()),
-                    _ => None,
-                }),
-            })
-            .collect();
-        vectors.apply(t, counters.seq, &changes);
-    }
+    publish.publish(
+        entry,
+        Box::new(|entry| {
+            store.write_with(batch, Durability::Deferred)?;
+            entry.counters = counters;
+            entry.generation += 1;
+            if vchanges.is_empty() && indexed.is_empty() {
+                return Ok(());
+            }
+            let changes: Vec<VectorChange<'_>> = vchanges
+                .iter()
+                .map(|&(c, rowid, i)| VectorChange {
+                    column: c,
+                    rowid,
+                    vector: i.and_then(|i| match &changed[i].2[c] {
+                        Value::Vector(v) => Some(v.as_slice()),
+                        _ => None,
+                    }),
+                })
+                .collect();
+            vectors.apply(&entry.schema, counters.seq, &changes);
+            Ok(())
+        }),
+    )?;
     Ok(changed.len() as u64)
 }
 
@@ -510,6 +539,7 @@ pub(crate) fn delete(
     filter: Option<&Expr>,
     source: &RowSource,
     chunk_rows: usize,
+    publish: &dyn Publish,
     cancel: &Cancel,
 ) -> Result<u64> {
     let t = &entry.schema;
@@ -541,7 +571,7 @@ pub(crate) fn delete(
         },
     );
     if let Some(st) = staged {
-        return st.finish(scanned, pending, entry, cancel);
+        return st.finish(scanned, pending, entry, publish, cancel);
     }
     scanned?;
     let indexed = vectors.indexed_columns(t.id);
@@ -578,22 +608,28 @@ pub(crate) fn delete(
     counters.rows = counters.rows.saturating_sub(deleted.len() as u64);
     batch.put_counters(t.id, &counters)?;
     cancel.check()?;
-    store.write(batch)?;
-    entry.counters = counters;
-    entry.generation += 1;
-    let changes: Vec<VectorChange<'_>> = deleted
-        .iter()
-        .flat_map(|(rowid, cols)| {
-            cols.iter().map(move |&c| VectorChange {
-                column: c,
-                rowid: *rowid,
-                vector: None,
-            })
-        })
-        .collect();
-    if !changes.is_empty() {
-        vectors.apply(t, counters.seq, &changes);
-    }
+    publish.publish(
+        entry,
+        Box::new(|entry| {
+            store.write_with(batch, Durability::Deferred)?;
+            entry.counters = counters;
+            entry.generation += 1;
+            let changes: Vec<VectorChange<'_>> = deleted
+                .iter()
+                .flat_map(|(rowid, cols)| {
+                    cols.iter().map(move |&c| VectorChange {
+                        column: c,
+                        rowid: *rowid,
+                        vector: None,
+                    })
+                })
+                .collect();
+            if !changes.is_empty() {
+                vectors.apply(&entry.schema, counters.seq, &changes);
+            }
+            Ok(())
+        }),
+    )?;
     Ok(deleted.len() as u64)
 }
 

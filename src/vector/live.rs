@@ -665,8 +665,14 @@ impl IndexState {
         }
         // While a flush runs, its vectors are in the tail and (some of them) in a graph.
         let dedup = !self.flushing.is_empty();
-        self.tail
-            .search_into(self.base.metric_kind(), query, k, keep_dyn, dedup, &mut found);
+        self.tail.search_into(
+            self.base.metric_kind(),
+            query,
+            k,
+            keep_dyn,
+            dedup,
+            &mut found,
+        );
         if !(exact_base && exact_delta) || keep.is_some() {
             let all = |_: u64| true;
             self.merge_unreachable(query, k, keep_dyn.unwrap_or(&all), &mut found)?;
