@@ -4,7 +4,9 @@
 //! Every record value is `version byte ‖ bincode 2 (standard config)`, made by
 //! [`keys::encode`] with version byte [`keys::FORMAT_VERSION`] (1); the schema and counter
 //! records append an *extension* ([`encode_ext`]) that readers predating it ignore. Integers
-//! in keys are big-endian.
+//! in keys are big-endian. The version byte is shared with change-log entries and staged-chunk
+//! headers (the same envelope), so it lives in `keys`; fields are added as extensions, not by
+//! changing it.
 //!
 //! | record | key | value | written by |
 //! |---|---|---|---|
@@ -19,7 +21,7 @@
 //! `s` ‖ statement id ‖ chunk seq; those are owned by `storage/staging.rs`, which writes and
 //! reads its own keys, and [`Store::load_catalog`] skips them.
 //!
-//! Invariants (each upheld by one `Batch` method, so a call site cannot forget half of it):
+//! Invariants (most upheld by one `Batch` method, so a call site cannot forget half of it):
 //! - CREATE TABLE writes the schema, the counters and the next table id in one batch
 //!   ([`Batch::create_table`]); table ids are never reused.
 //! - A table's counters are written in the batch of the rows they count (for a staged
