@@ -184,8 +184,8 @@ impl Database {
             generation: 0,
         };
         let mut batch = self.inner.store.batch();
-        batch.put_table(&entry.schema)?;
-        batch.put_next_table_id(id + 1)?;
+        // The counters are written again, final, by the insert below in this batch.
+        batch.create_table(&entry.schema, &entry.counters, id + 1)?;
         let n = write::insert_rows_in(
             &self.inner.store,
             &self.inner.vectors,

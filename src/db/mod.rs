@@ -615,7 +615,7 @@ impl Database {
                     };
                     self.inner.vectors.forget_table(&self.inner.store, id)?;
                     let mut batch = self.inner.store.batch();
-                    batch.delete_table(id, &indexes);
+                    batch.drop_table(id, &indexes);
                     self.inner.store.write(batch)?;
                     state.tables.remove(&key);
                 }
@@ -911,9 +911,7 @@ impl Database {
         };
         let counters = Counters::default();
         let mut batch = self.inner.store.batch();
-        batch.put_table(&schema)?;
-        batch.put_counters(id, &counters)?;
-        batch.put_next_table_id(id + 1)?;
+        batch.create_table(&schema, &counters, id + 1)?;
         self.inner.store.write(batch)?;
         state.next_table_id = id + 1;
         state.tables.insert(

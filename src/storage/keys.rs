@@ -8,7 +8,8 @@
 //! config) encoding of the record; rows [`ROW_FORMAT`] (2), the same encoding with every
 //! vector column stored as NULL (the vectors live in their own column family, see
 //! [`vector_key`]). Secondary-index keys use the order-preserving encoding of
-//! [`encode_index_value`].
+//! [`encode_index_value`]. The catalog's keys and records are defined in
+//! [`super::catalog`], nowhere else.
 
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -46,39 +47,6 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
             "{what}: unknown format version {v}"
         ))),
         None => Err(Error::Corrupt(format!("{what}: empty value"))),
-    }
-}
-
-/// `version byte ‖ bincode(value) ‖ bincode(ext)`: a record with an extension appended.
-/// Readers that predate the extension decode `value` and ignore the trailing bytes.
-pub fn encode_ext<T: Serialize, E: Serialize>(value: &T, ext: &E) -> Result<Vec<u8>> {
-    let mut out = encode(value)?;
-    bincode::serde::encode_into_std_write(ext, &mut out, bincode::config::standard())
-        .map_err(|e| Error::Corrupt(format!("cannot encode record: {e}")))?;
-    Ok(out)
-}
-
-/// Inverse of [`encode_ext`]; a record written without the extension (by an older version)
-/// gets `E::default()`.
-pub fn decode_ext<T: DeserializeOwned, E: DeserializeOwned + Default>(
-    bytes: &[u8],
-    what: &str,
-) -> Result<(T, E)> {
-    match bytes.split_first() {
-        Some((&FORMAT_VERSION, rest)) => {
-            let (v, used) = bincode::serde::decode_from_slice(rest, bincode::config::standard())
-                .map_err(|e| Error::Corrupt(format!("{what}: {e}")))?;
-            let tail = &rest[used..];
-            let ext = if tail.is_empty() {
-                E::default()
-            } else {
-                bincode::serde::decode_from_slice(tail, bincode::config::standard())
-                    .map_err(|e| Error::Corrupt(format!("{what} (extension): {e}")))?
-                    .0
-            };
-            Ok((v, ext))
-        }
-        _ => Ok((decode(bytes, what)?, E::default())),
     }
 }
 
@@ -236,31 +204,6 @@ pub fn change_key(table_id: u64, column: usize, seq: u64) -> [u8; 20] {
     k
 }
 
-/// Catalog key of a table schema: `"t" ‖ table id`.
-pub fn table_key(table_id: u64) -> [u8; 9] {
-    let mut k = [b't'; 9];
-    k[1..].copy_from_slice(&table_id.to_be_bytes());
-    k
-}
-
-/// Catalog key of a table's counters (next rowid, change sequence): `"c" ‖ table id`.
-pub fn counters_key(table_id: u64) -> [u8; 9] {
-    let mut k = [b'c'; 9];
-    k[1..].copy_from_slice(&table_id.to_be_bytes());
-    k
-}
-
-/// Catalog key of a vector index: `"i" ‖ table id ‖ column (u32)`.
-pub fn index_key(table_id: u64, column: usize) -> [u8; 13] {
-    let mut k = [b'i'; 13];
-    k[1..9].copy_from_slice(&table_id.to_be_bytes());
-    k[9..].copy_from_slice(&(column as u32).to_be_bytes());
-    k
-}
-
-/// Catalog key of the next table id.
-pub const NEXT_TABLE_ID_KEY: &[u8] = b"next_table_id";
-
 /// Vector key: `table id ‖ column (u32) ‖ rowid` (20 bytes), so one vector column of one
 /// table is a contiguous, rowid-ordered range.
 pub fn vector_key(table_id: u64, column: usize, rowid: u64) -> [u8; 20] {
@@ -416,17 +359,6 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-/// Catalog key of a secondary index: `"x" ‖ table id ‖ index id (u32)`.
-pub fn sindex_meta_key(table_id: u64, index_id: u32) -> [u8; 13] {
-    let mut k = [b'x'; 13];
-    k[1..9].copy_from_slice(&table_id.to_be_bytes());
-    k[9..].copy_from_slice(&index_id.to_be_bytes());
-    k
-}
-
-/// Catalog key of the database's storage layout version.
-pub const LAYOUT_KEY: &[u8] = b"layout";
-
 /// The storage layout this build writes: 2 = vectors in their own column family, secondary
 /// indexes. (1: vectors inline in the rows.)
 pub const LAYOUT_VERSION: u32 = 2;
@@ -434,26 +366,6 @@ pub const LAYOUT_VERSION: u32 = 2;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_record_without_its_extension_decodes_with_the_default() {
-        // A record as written before the extension existed, and one with it.
-        let old = encode(&(7u64, "t".to_string())).unwrap();
-        let (v, ext): ((u64, String), Vec<u32>) = decode_ext(&old, "record").unwrap();
-        assert_eq!((v, ext), ((7, "t".into()), vec![]));
-        let new = encode_ext(&(7u64, "t".to_string()), &vec![3u32, 4]).unwrap();
-        let (v, ext): ((u64, String), Vec<u32>) = decode_ext(&new, "record").unwrap();
-        assert_eq!((v, ext), ((7, "t".into()), vec![3, 4]));
-        // Readers that predate the extension ignore it.
-        assert_eq!(
-            decode::<(u64, String)>(&new, "record").unwrap(),
-            (7, "t".into())
-        );
-        assert!(matches!(
-            decode_ext::<(u64, String), Vec<u32>>(&new[..new.len() - 1], "record"),
-            Err(Error::Corrupt(_))
-        ));
-    }
 
     #[test]
     fn row_keys_sort_by_table_then_rowid() {

@@ -3,7 +3,7 @@
 //! - Layout 1 (vectable 0.1): each row held its vectors inline, under version byte 1.
 //! - Layout 2: rows hold scalar columns only (version byte 2); vectors live in the `vectors`
 //!   column family; secondary indexes exist. The catalog records the layout under
-//!   [`keys::LAYOUT_KEY`].
+//!   `layout` (see `storage::catalog`).
 //!
 //! Upgrading 1 → 2 rewrites every row whose version byte is 1, moving its vectors out, in
 //! batches of at most [`MIGRATE_BATCH_ROWS`] rows, then records layout 2. Each batch is atomic

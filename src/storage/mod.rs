@@ -4,7 +4,8 @@
 //! Column families (key layouts in [`keys`]):
 //! - `catalog`: table schemas (with column defaults and identity), per-table counters (next
 //!   rowid, change sequence, identity counter), vector and
-//!   secondary index metadata, the storage layout version;
+//!   secondary index metadata, the storage layout version, all written and read by
+//!   [`catalog`]; and big statements' staged chunks ([`staging`]);
 //! - `rows`: `table id ‖ rowid → row` with its scalar columns only (vector columns are stored
 //!   as NULL), so a scan, a filter or a count never reads vector bytes;
 //! - `vectors`: `table id ‖ column ‖ rowid → f32s`, one rowid-ordered range per vector column;
@@ -17,6 +18,7 @@
 //! committed by [`Store::write`], which syncs the WAL or not as the [`Synchronous`] level says.
 
 mod alter;
+mod catalog;
 pub(crate) mod durability;
 pub(crate) mod keys;
 pub(crate) mod migrate;
@@ -27,11 +29,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use rocksdb::{ColumnFamily, DBRawIterator, Direction, IteratorMode, WriteBatch, WriteOptions, DB};
-use serde::{Deserialize, Serialize};
 
-use crate::catalog::{IndexMeta, SecondaryIndex, TableSchema};
+use crate::catalog::TableSchema;
 use crate::error::{Error, Result};
 use crate::value::{DataType, Value};
+pub(crate) use catalog::{Counters, LoadedCatalog};
 pub(crate) use durability::Durability;
 pub use durability::Synchronous;
 
@@ -52,22 +54,6 @@ const ALL_CFS: [&str; 6] = [
     CF_SINDEX,
 ];
 
-/// Per-table counters, written in the same batch as the rows they count.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Counters {
-    /// The rowid the next inserted row gets (rowids are never reused).
-    pub next_rowid: u64,
-    /// The table's change sequence: the number of vector changes ever logged for it.
-    pub seq: u64,
-    /// Number of rows in the table.
-    pub rows: u64,
-    /// The largest value the identity column has held: generated values continue from
-    /// here + 1 (0 for a new table). Stored after the other fields (see
-    /// [`keys::encode_ext`]).
-    #[serde(skip)]
-    pub identity: i64,
-}
-
 /// What happened to a row's vector, as recorded in the change log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ChangeOp {
@@ -83,16 +69,6 @@ pub(crate) struct Change {
     pub seq: u64,
     pub rowid: u64,
     pub op: ChangeOp,
-}
-
-/// Everything the catalog column family holds, read once at open.
-pub(crate) struct LoadedCatalog {
-    pub tables: Vec<(TableSchema, Counters)>,
-    pub indexes: Vec<IndexMeta>,
-    pub secondary: Vec<SecondaryIndex>,
-    pub next_table_id: u64,
-    /// The storage layout recorded in the catalog (`None`: a layout-1 database, or a new one).
-    pub layout: Option<u32>,
 }
 
 /// A key range of a secondary index: the keys `k` with `start <= k < end`.
@@ -229,60 +205,6 @@ impl Store {
         self.db
             .cf_handle(name)
             .unwrap_or_else(|| panic!("column family {name} was created at open"))
-    }
-
-    /// Reads the whole catalog.
-    pub fn load_catalog(&self) -> Result<LoadedCatalog> {
-        let cf = self.cf(CF_CATALOG);
-        let mut tables = Vec::new();
-        let mut indexes = Vec::new();
-        let mut secondary = Vec::new();
-        let mut counters = std::collections::HashMap::new();
-        let mut next_table_id = 1;
-        let mut layout = None;
-        // The staging range (`s…`, see `staging`) may hold a big statement's rows: skipped.
-        let before_staging = self
-            .db
-            .iterator_cf(cf, IteratorMode::Start)
-            .take_while(|item| item.as_ref().map_or(true, |(k, _)| k.first() < Some(&b's')));
-        let after_staging = self
-            .db
-            .iterator_cf(cf, IteratorMode::From(b"t", Direction::Forward));
-        for item in before_staging.chain(after_staging) {
-            let (k, v) = item?;
-            if &*k == keys::NEXT_TABLE_ID_KEY {
-                next_table_id = keys::decode(&v, "next table id")?;
-            } else if &*k == keys::LAYOUT_KEY {
-                layout = Some(keys::decode::<u32>(&v, "storage layout")?);
-            } else if k.len() == 13 && k[0] == b'x' {
-                secondary.push(keys::decode::<SecondaryIndex>(&v, "secondary index")?);
-            } else if k.len() == 9 && k[0] == b't' {
-                let (mut t, extras): (TableSchema, _) = keys::decode_ext(&v, "table schema")?;
-                t.extras = extras;
-                tables.push(t);
-            } else if k.len() == 9 && k[0] == b'c' {
-                let id = u64::from_be_bytes(k[1..9].try_into().expect("9-byte key"));
-                let (mut c, identity): (Counters, i64) = keys::decode_ext(&v, "table counters")?;
-                c.identity = identity;
-                counters.insert(id, c);
-            } else if k.len() == 13 && k[0] == b'i' {
-                indexes.push(keys::decode::<IndexMeta>(&v, "index metadata")?);
-            }
-        }
-        let tables = tables
-            .into_iter()
-            .map(|t| {
-                let c = counters.get(&t.id).copied().unwrap_or_default();
-                (t, c)
-            })
-            .collect();
-        Ok(LoadedCatalog {
-            tables,
-            indexes,
-            secondary,
-            next_table_id,
-            layout,
-        })
     }
 
     /// Reads several rows in one RocksDB `multi_get`; the result is in the order of `rowids`.
@@ -727,49 +649,6 @@ pub(crate) struct Batch<'a> {
 }
 
 impl Batch<'_> {
-    pub fn put_table(&mut self, schema: &TableSchema) -> Result<()> {
-        self.wb.put_cf(
-            self.store.cf(CF_CATALOG),
-            keys::table_key(schema.id),
-            keys::encode_ext(schema, &schema.extras)?,
-        );
-        Ok(())
-    }
-
-    pub fn put_counters(&mut self, table_id: u64, counters: &Counters) -> Result<()> {
-        self.wb.put_cf(
-            self.store.cf(CF_CATALOG),
-            keys::counters_key(table_id),
-            keys::encode_ext(counters, &counters.identity)?,
-        );
-        Ok(())
-    }
-
-    pub fn put_next_table_id(&mut self, id: u64) -> Result<()> {
-        self.wb.put_cf(
-            self.store.cf(CF_CATALOG),
-            keys::NEXT_TABLE_ID_KEY,
-            keys::encode(&id)?,
-        );
-        Ok(())
-    }
-
-    /// Removes a table: schema, counters, rows, vectors, primary keys, secondary indexes
-    /// (entries and metadata) and change log.
-    pub fn delete_table(&mut self, table_id: u64, secondary: &[SecondaryIndex]) {
-        let catalog = self.store.cf(CF_CATALOG);
-        self.wb.delete_cf(catalog, keys::table_key(table_id));
-        self.wb.delete_cf(catalog, keys::counters_key(table_id));
-        for s in secondary {
-            self.wb
-                .delete_cf(catalog, keys::sindex_meta_key(table_id, s.id));
-        }
-        let (start, end) = keys::table_range(table_id);
-        for cf in [CF_ROWS, CF_PK, CF_CHANGELOG, CF_VECTORS, CF_SINDEX] {
-            self.wb.delete_range_cf(self.store.cf(cf), start, end);
-        }
-    }
-
     /// Writes a row: its scalar columns to `rows` and each vector column to `vectors` (a
     /// NULL vector deletes the stored one).
     pub fn put_row(&mut self, table: &TableSchema, rowid: u64, row: &[Value]) -> Result<()> {
@@ -839,38 +718,6 @@ impl Batch<'_> {
         self.wb.delete_cf(self.store.cf(CF_SINDEX), key);
     }
 
-    /// Records a secondary index in the catalog.
-    pub fn put_sindex_meta(&mut self, s: &SecondaryIndex) -> Result<()> {
-        self.wb.put_cf(
-            self.store.cf(CF_CATALOG),
-            keys::sindex_meta_key(s.table_id, s.id),
-            keys::encode(s)?,
-        );
-        Ok(())
-    }
-
-    /// Removes a secondary index: its catalog record and all its entries.
-    pub fn drop_sindex(&mut self, s: &SecondaryIndex) {
-        self.wb.delete_cf(
-            self.store.cf(CF_CATALOG),
-            keys::sindex_meta_key(s.table_id, s.id),
-        );
-        let prefix = keys::sindex_prefix(s.table_id, s.id);
-        let end = keys::prefix_successor(&prefix).expect("an index prefix is not all 0xFF");
-        self.wb
-            .delete_range_cf(self.store.cf(CF_SINDEX), &prefix[..], &end[..]);
-    }
-
-    /// Records the storage layout version.
-    pub fn put_layout(&mut self, version: u32) -> Result<()> {
-        self.wb.put_cf(
-            self.store.cf(CF_CATALOG),
-            keys::LAYOUT_KEY,
-            keys::encode(&version)?,
-        );
-        Ok(())
-    }
-
     /// Writes a row's bytes as they are (the migration's raw access).
     pub(crate) fn put_raw_row(&mut self, table_id: u64, rowid: u64, bytes: &[u8]) {
         self.wb.put_cf(
@@ -920,20 +767,6 @@ impl Batch<'_> {
             keys::change_key(table_id, column, 0),
             keys::change_key(table_id, column + 1, 0),
         );
-    }
-
-    pub fn put_index(&mut self, meta: &IndexMeta) -> Result<()> {
-        self.wb.put_cf(
-            self.store.cf(CF_CATALOG),
-            keys::index_key(meta.table_id, meta.column_index),
-            keys::encode(meta)?,
-        );
-        Ok(())
-    }
-
-    pub fn delete_index(&mut self, table_id: u64, column: usize) {
-        self.wb
-            .delete_cf(self.store.cf(CF_CATALOG), keys::index_key(table_id, column));
     }
 }
 

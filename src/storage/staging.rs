@@ -35,7 +35,7 @@ use super::{keys, Batch, Store, CF_CATALOG};
 use crate::error::{Error, Result};
 
 /// First byte of every staging key.
-const STAGING_TAG: u8 = b's';
+pub(super) const STAGING_TAG: u8 = b's';
 /// The chunk seq of a statement's commit record (after all its chunks).
 const COMMIT_SEQ: u64 = u64::MAX;
 /// Chunk seqs of [`Phase::Late`] chunks start here.

@@ -178,8 +178,7 @@ impl VectorIndexes {
         let meta = self.metas.lock().get(&key).cloned();
         if let Some(meta) = meta {
             let mut batch = store.batch();
-            batch.delete_index(key.0, key.1);
-            batch.clear_log(key.0, key.1);
+            batch.drop_index(key.0, key.1);
             store.write(batch)?;
             self.metas.lock().remove(&key);
             self.cache.lock().pop(&key);

@@ -86,8 +86,7 @@ impl VectorIndexes {
                     saved: None,
                 };
                 let mut batch = store.batch();
-                batch.put_index(&meta)?;
-                batch.clear_log(table.id, column);
+                batch.create_index(&meta)?;
                 store.write(batch)?;
                 self.metas.lock().insert(key, meta.clone());
                 meta
@@ -417,8 +416,7 @@ impl VectorIndexes {
             let mut updated = current.clone();
             updated.saved = Some(saved);
             let mut batch = store.batch();
-            batch.put_index(&updated)?;
-            batch.truncate_log(meta.table_id, meta.column_index, seq);
+            batch.record_index_save(&updated)?;
             store.write(batch)?;
             *current = updated;
         }
@@ -695,8 +693,7 @@ impl VectorIndexes {
         let key = (meta.table_id, meta.column_index);
         self.forget(store, key)?;
         let mut batch = store.batch();
-        batch.put_index(&meta)?;
-        batch.clear_log(meta.table_id, meta.column_index);
+        batch.create_index(&meta)?;
         store.write(batch)?;
         self.metas.lock().insert(key, meta.clone());
         Ok(self.begin_build(meta, None, false, row_estimate))
