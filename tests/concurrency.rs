@@ -748,3 +748,85 @@ fn a_query_giving_up_on_a_build_others_wait_for_does_not_stop_it() {
     assert_eq!(gate.starts(), 1);
     assert_eq!(common_status(&db, "t").last_load.kind(), "built");
 }
+
+/// A write statement prepares (binds, encodes, checks keys) while readers run, and only its
+/// publish excludes them (issue 12, item 4). Held open, not timed: the statement's progress
+/// callback blocks it at its first report, before it has encoded a row; a reader must then
+/// finish (bounded by `within`) and see none of its rows; released, the statement commits
+/// and its rows and vectors are all visible at once.
+#[test]
+fn a_reader_runs_while_a_writer_prepares_its_statement() {
+    type Held = Arc<(std::sync::Mutex<(bool, bool)>, std::sync::Condvar)>;
+    // (armed, reached)
+    let held: Held = Arc::new((std::sync::Mutex::new((false, false)), Default::default()));
+    let h = held.clone();
+    let options = Options::new().on_progress(move |p| {
+        if !p.task.starts_with("importing into") || p.done != 0 {
+            return;
+        }
+        let (m, cv) = &*h;
+        let mut s = m.lock().unwrap();
+        if s.0 {
+            s.1 = true;
+            cv.notify_all();
+            while s.0 {
+                s = cv.wait(s).unwrap();
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_with(dir.path(), options).unwrap();
+    let mut model = build_table(&db, "t", 500);
+    // The index exists (and is searched) before the write.
+    let q = vector_of(1, 0);
+    assert_eq!(knn(&db, "t", &q, K), nearest(&model, &q, K));
+    held.0.lock().unwrap().0 = true;
+    // 10,000 rows: a statement that reports progress.
+    let ids: Vec<i64> = (10_000..20_000).collect();
+    let mut sql = String::from("INSERT INTO t (id, v) VALUES ");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let v: Vec<String> = vector_of(*id, 0).iter().map(|x| x.to_string()).collect();
+        sql.push_str(&format!("({id}, '[{}]')", v.join(",")));
+        model.insert(*id, vector_of(*id, 0));
+    }
+    let writer = {
+        let db = db.clone();
+        std::thread::spawn(move || db.execute(&sql, ()).unwrap())
+    };
+    {
+        let (m, cv) = &*held;
+        let mut s = m.lock().unwrap();
+        let bound = Instant::now() + Duration::from_secs(120);
+        while !s.1 {
+            assert!(Instant::now() < bound, "the INSERT never reported progress");
+            s = cv.wait_timeout(s, Duration::from_millis(50)).unwrap().0;
+        }
+    }
+    // The writer holds its statement open: readers run, and see the table as before it.
+    let r = db.clone();
+    let (count, near) = within("a reader beside a preparing writer", move || {
+        let n: i64 = r
+            .query_row("SELECT count(*) FROM t", (), |row| row.get(0))
+            .unwrap();
+        (n, knn(&r, "t", &vector_of(10_001, 0), 1))
+    });
+    assert_eq!(count, 500);
+    assert!(
+        near[0] < 500,
+        "a row of the unpublished statement was seen: {near:?}"
+    );
+    {
+        let (m, cv) = &*held;
+        m.lock().unwrap().0 = false;
+        cv.notify_all();
+    }
+    assert_eq!(writer.join().unwrap(), 10_000);
+    let n: i64 = db
+        .query_row("SELECT count(*) FROM t", (), |row| row.get(0))
+        .unwrap();
+    assert_eq!(n, 10_500);
+    assert_index_equals_model(&db, "t", &model, &[10_001, 15_000, 19_999]);
+}

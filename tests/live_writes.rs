@@ -364,3 +364,100 @@ fn a_write_past_checkpoint_changes_is_followed_by_a_merge() {
         assert_eq!(knn_ids(&db, q, 1), vec![400_000 + i as i64]);
     }
 }
+
+/// A statement's vectors wait in the tail, where every search compares them exactly; the
+/// write that brings the tail to 1,024 vectors moves it into the delta graph after its
+/// statement; deletes and updates of vectors in the tail or in a graph, `CHECKPOINT` and a
+/// reopen all keep the answers equal to a brute-force ranking.
+#[test]
+fn written_vectors_wait_in_a_tail_until_a_writer_moves_it_into_the_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    built(dir.path(), Options::new());
+    let db = Database::open(dir.path()).unwrap();
+    let (qs, _) = dev_queries();
+    knn_ids(&db, &qs[0], 1);
+    let base = all_vectors(&db, "packages");
+    // New rows: other rows' vectors moved a little (distinct from every existing vector).
+    let new_vec = |i: usize| -> Vec<f32> {
+        let v = &base[i % base.len()].1;
+        v.iter()
+            .enumerate()
+            .map(|(d, x)| x + if d == i % v.len() { 0.05 } else { 0.0 })
+            .collect()
+    };
+    let insert = |from: usize, n: usize| {
+        let mut sql = String::from("INSERT INTO packages (id, name, embedding) VALUES ");
+        let mut ps: Vec<vectable::Value> = Vec::new();
+        for i in 0..n {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, 'tail', ${})", 2 * i + 1, 2 * i + 2));
+            let id = 500_000 + (from + i) as i64;
+            ps.push(vectable::Value::Integer(id));
+            ps.push(vectable::Value::Vector(new_vec(from + i)));
+        }
+        db.execute(&sql, ps).unwrap();
+    };
+    for s in 0..20 {
+        insert(s * 50, 50);
+    }
+    let st = status(&db, "packages", "embedding");
+    assert_eq!((st.tail_rows, st.delta_rows, st.mapped), (1000, 1000, true));
+    // Tail vectors are found exactly: each is its own nearest.
+    for i in (0..1000).step_by(97) {
+        assert_eq!(knn_ids(&db, &new_vec(i), 1), [500_000 + i as i64]);
+    }
+    assert_exact(&db, &qs[..10]);
+    // The statement that brings the tail past 1,024 moves it into the delta graph.
+    insert(1000, 30);
+    let st = status(&db, "packages", "embedding");
+    assert_eq!((st.tail_rows, st.delta_rows), (0, 1030));
+    for i in (0..1030).step_by(89) {
+        assert_eq!(knn_ids(&db, &new_vec(i), 1), [500_000 + i as i64]);
+    }
+    // Deletes and updates of graph vectors are tombstones; the new vectors go to the tail.
+    db.execute(
+        "DELETE FROM packages WHERE id >= 500000 AND id < 500010",
+        (),
+    )
+    .unwrap();
+    for i in 10..20 {
+        db.execute(
+            "UPDATE packages SET embedding = $1 WHERE id = $2",
+            params![new_vec(2000 + i), 500_000 + i as i64],
+        )
+        .unwrap();
+    }
+    let st = status(&db, "packages", "embedding");
+    assert_eq!((st.tail_rows, st.tombstones), (10, 20));
+    // A delete of a tail vector just drops it from the tail.
+    insert(1030, 5);
+    db.execute(
+        "DELETE FROM packages WHERE id >= 501030 AND id < 501033",
+        (),
+    )
+    .unwrap();
+    let st = status(&db, "packages", "embedding");
+    assert_eq!((st.tail_rows, st.tombstones), (12, 20));
+    assert_eq!(st.rows as i64, count(&db, "packages"));
+    assert_exact(&db, &qs[..10]);
+    for i in 10..20 {
+        assert_eq!(knn_ids(&db, &new_vec(2000 + i), 1), [500_000 + i as i64]);
+    }
+    // A checkpoint flushes the tail and merges; the answers stay.
+    db.execute("CHECKPOINT", ()).unwrap();
+    let st = status(&db, "packages", "embedding");
+    assert_eq!((st.tail_rows, st.delta_rows, st.mapped), (0, 0, true));
+    assert_exact(&db, &qs[..10]);
+    drop(db);
+    let db = Database::open(dir.path()).unwrap();
+    assert_exact(&db, &qs[..10]);
+    assert_eq!(
+        status(&db, "packages", "embedding").last_load.kind(),
+        "mapped"
+    );
+    for i in [20usize, 500, 1029, 1033, 1034] {
+        assert_eq!(knn_ids(&db, &new_vec(i), 1), [500_000 + i as i64]);
+    }
+}

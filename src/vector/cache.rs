@@ -274,7 +274,7 @@ impl VectorIndexes {
             .map(|m| {
                 let key = (m.table_id, m.column_index);
                 let live = self.cache.lock().peek(&key).cloned();
-                let (rows, memory, dirty, mapped, unreachable, file_check, delta, dead) =
+                let (rows, memory, dirty, mapped, unreachable, file_check, delta, dead, tail) =
                     match &live {
                         Some(l) => {
                             let st = l.state.read();
@@ -287,6 +287,7 @@ impl VectorIndexes {
                                 l.check.get(),
                                 (st.delta.size() + st.tail.len()) as u64,
                                 st.tombstones.len() as u64,
+                                st.tail.len() as u64,
                             )
                         }
                         None => (
@@ -298,6 +299,7 @@ impl VectorIndexes {
                             false,
                             0,
                             FileCheck::NotApplicable,
+                            0,
                             0,
                             0,
                         ),
@@ -326,6 +328,7 @@ impl VectorIndexes {
                     unreachable,
                     file_check,
                     delta_rows: delta,
+                    tail_rows: tail,
                     tombstones: dead,
                     build: self.running_build(key).map(|b| b.progress()),
                 }

@@ -160,6 +160,10 @@ pub struct IndexStatus {
     /// ones included) or not yet in a graph (the tail, compared exhaustively by searches);
     /// merged into a new base by the next save. 0 when not loaded.
     pub delta_rows: u64,
+    /// Of [`IndexStatus::delta_rows`], the vectors not yet in a graph (the *tail*): written by
+    /// statements since the last flush, compared exhaustively by every search until the
+    /// writer that brings the tail to 1,024 vectors adds them to the graph (or a save does).
+    pub tail_rows: u64,
     /// Deleted or superseded vectors still in the graph, filtered out of every search, until
     /// `VACUUM` rebuilds the index. 0 when not loaded.
     pub tombstones: u64,
