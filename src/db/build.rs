@@ -88,10 +88,12 @@ fn run_lazy(weak: &Weak<Inner>, build: &Arc<Build>) {
 fn lazy_steps(weak: &Weak<Inner>, build: &Arc<Build>, cancel: &Cancel) -> Result<()> {
     let closed = || abandoned(build, "the database was closed");
     let dropped = || abandoned(build, "its table was dropped");
-    // The sequence and the snapshot, together under the read lock: no write in between.
+    // The sequence and the snapshot, together under the upgradable lock: no write statement
+    // runs then. A writer that prepared before the index was registered logs no change for
+    // it; it has published (and its rows are in the snapshot) before this lock is granted.
     let (snapshot_seq, keys, data) = {
         let inner = weak.upgrade().ok_or_else(closed)?;
-        let state = inner.state.read();
+        let state = inner.state.upgradable_read();
         let seq = table_seq(&state, build.key.0).ok_or_else(dropped)?;
         let snap = inner.store.snapshot();
         drop(state);

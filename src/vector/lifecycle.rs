@@ -265,6 +265,14 @@ impl VectorIndexes {
             return Ok(());
         }
         let key = (meta.table_id, meta.column_index);
+        // A build of this index is running (a rebuild: `VACUUM`, automatic, or from rows
+        // after a failed load): it catches up from the change log after its snapshot and
+        // saves what it publishes. Saving this copy now would truncate the log past that
+        // snapshot, and the build would miss what it dropped (found by
+        // tests/concurrency.rs: an evicted copy saved during an automatic rebuild).
+        if self.running_build(key).is_some() {
+            return Ok(());
+        }
         let save_lock = self.save_lock(key);
         let _saving = save_lock.lock();
         // No tail flush interleaves with the save; the tail goes into the graph first.
