@@ -102,11 +102,12 @@ fn lazy_steps(weak: &Weak<Inner>, build: &Arc<Build>, cancel: &Cancel) -> Result
     };
     let built = build_index(build, &keys, data, cancel)?;
     let inner = weak.upgrade().ok_or_else(closed)?;
+    let caught = inner
+        .vectors
+        .catch_up_build(&inner.store, build, built, snapshot_seq)?;
     let state = inner.state.read();
     let seq = table_seq(&state, build.key.0).ok_or_else(dropped)?;
-    inner
-        .vectors
-        .publish(&inner.store, build, built, snapshot_seq, seq)?;
+    inner.vectors.publish(&inner.store, build, caught, seq)?;
     Ok(())
 }
 
@@ -140,12 +141,16 @@ impl Database {
         let result = read
             .and_then(|(keys, data)| build_index(&build, &keys, data, cancel))
             .and_then(|built| {
+                let caught =
+                    inner
+                        .vectors
+                        .catch_up_build(&inner.store, &build, built, snapshot_seq)?;
                 let state = inner.state.read();
                 let seq = table_seq(&state, table_id)
                     .ok_or_else(|| abandoned(&build, "its table was dropped"))?;
                 inner
                     .vectors
-                    .publish(&inner.store, &build, built, snapshot_seq, seq)
+                    .publish(&inner.store, &build, caught, seq)
                     .map(|_| ())
             });
         if let Err(e) = &result {

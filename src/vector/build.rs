@@ -234,6 +234,14 @@ pub(crate) struct Built {
     threads: usize,
 }
 
+/// A build caught up with the change log up to `seq`, not yet published.
+pub(crate) struct CaughtUp {
+    live: Arc<LiveIndex>,
+    /// The change-log sequence the catch-up went to.
+    seq: u64,
+    threads: usize,
+}
+
 /// Reads the vectors of the build's column from `snap`: (rowids, their f32s end to end).
 /// Asks `cancel` every 1,024 vectors.
 ///
@@ -439,12 +447,52 @@ impl VectorIndexes {
         registered && self.metas.lock().get(&build.key) == Some(&build.meta)
     }
 
-    /// Publishes a finished build (the caller then calls [`Build::finish`]): catches it up
-    /// with the change-log entries after
-    /// `snapshot_seq` (the table sequence its snapshot was taken at) to `table_seq`, puts it
-    /// into the cache and saves it. Must be called with no writer of the table running (the
-    /// database's read lock held), so that no change falls between the catch-up and the
-    /// publication.
+    /// Catches a finished build up with the change-log entries after `snapshot_seq` (the
+    /// table sequence its snapshot was taken at), as far as the log goes now, **without** the
+    /// database lock: writes go on meanwhile, and [`VectorIndexes::publish`] applies only
+    /// what they logged since, under the lock. (Applying the whole catch-up under the lock
+    /// held writers, and readers queued behind them, for up to 40 s at the end of a 20K × 768
+    /// `CREATE INDEX` with writes running.) Catch-ups re-read each row's current vector, so
+    /// an entry applied twice does no harm.
+    ///
+    /// # Errors
+    /// Storage and [`Error::VectorIndex`] errors.
+    pub(crate) fn catch_up_build(
+        &self,
+        store: &Store,
+        build: &Build,
+        built: Built,
+        snapshot_seq: u64,
+    ) -> Result<CaughtUp> {
+        let meta = &build.meta;
+        let mut state = IndexState::new(
+            built.index,
+            false,
+            empty_like(&index_options(meta))?,
+            snapshot_seq,
+            1,
+        );
+        state.unreachable = built.unreachable;
+        let live = Arc::new(LiveIndex::new(state, built.threads));
+        let changes = store.changes_since(meta.table_id, meta.column_index, snapshot_seq)?;
+        let seq = changes.iter().map(|c| c.seq).max().unwrap_or(snapshot_seq);
+        {
+            let mut st = live.state.write();
+            super::lifecycle::catch_up(store, meta, &mut st, &changes, built.threads)?;
+            st.dirty += changes.len() as u64;
+        }
+        Ok(CaughtUp {
+            live,
+            seq,
+            threads: built.threads,
+        })
+    }
+
+    /// Publishes a build caught up by [`VectorIndexes::catch_up_build`] (the caller then
+    /// calls [`Build::finish`]): applies the change-log entries after the catch-up's
+    /// sequence, sets the index's sequence to `table_seq`, puts it into the cache and saves
+    /// it. Must be called with no writer of the table publishing (the database's read lock
+    /// held), so that no change falls between the catch-up and the publication.
     ///
     /// # Errors
     /// [`Error::IndexBuildAbandoned`] when the build is no longer the column's current one
@@ -454,8 +502,7 @@ impl VectorIndexes {
         &self,
         store: &Store,
         build: &Arc<Build>,
-        built: Built,
-        snapshot_seq: u64,
+        caught: CaughtUp,
         table_seq: u64,
     ) -> Result<Arc<LiveIndex>> {
         let key = build.key;
@@ -468,19 +515,11 @@ impl VectorIndexes {
             });
         }
         let meta = &build.meta;
-        let mut state = IndexState::new(
-            built.index,
-            false,
-            empty_like(&index_options(meta))?,
-            snapshot_seq,
-            1,
-        );
-        state.unreachable = built.unreachable;
-        let live = Arc::new(LiveIndex::new(state, built.threads));
+        let live = caught.live;
         {
             let mut st = live.state.write();
-            let changes = store.changes_since(meta.table_id, meta.column_index, snapshot_seq)?;
-            super::lifecycle::catch_up(store, meta, &mut st, &changes, built.threads)?;
+            let changes = store.changes_since(meta.table_id, meta.column_index, caught.seq)?;
+            super::lifecycle::catch_up(store, meta, &mut st, &changes, caught.threads)?;
             st.seq = table_seq;
             st.dirty += changes.len() as u64;
         }

@@ -555,8 +555,8 @@ impl VectorIndexes {
             let (keys, data) = read_vectors(&snap, &build, cancel)?;
             drop(snap);
             let built = build_index(&build, &keys, data, cancel)?;
-            self.publish(store, &build, built, table_seq, table_seq)
-                .map(|_| ())
+            let caught = self.catch_up_build(store, &build, built, table_seq)?;
+            self.publish(store, &build, caught, table_seq).map(|_| ())
         })();
         if let Err(e) = &result {
             self.fail_build(store, &build, e);
