@@ -49,7 +49,7 @@
 //!    empty indexed table, vs raw `usearch::Index::add` of the same vectors on all cores
 //!    (target ≥ 0.8×); the COPY's time includes reading the file, which is also timed alone.
 //!
-//! Parts 2–8 fall back to the bundled 5K sample when the 63K set is absent (or when
+//! Parts 2–6 and 8 fall back to the bundled 5K sample when the 63K set is absent (or when
 //! `VECTABLE_BENCH_SAMPLE` is set, as in the access suite). `VECTABLE_LIVE_PARTS=2b,6,7,8`
 //! runs only the listed parts (names `1`, `2`, `2b`, `3` … `8`; default: all).
 
@@ -145,7 +145,7 @@ fn build_base(cx: &Ctx) -> Base {
         )
     } else {
         println!(
-            "\n(live: {} is absent or VECTABLE_BENCH_SAMPLE is set; parts 2–5 use the bundled 5K sample, part 1 skips the real set)",
+            "\n(live: {} is absent or VECTABLE_BENCH_SAMPLE is set; parts 2–6 and 8 use the bundled 5K sample, part 1 skips the real set)",
             shared.display()
         );
         let s = repo.join("data/samples");
