@@ -1308,7 +1308,7 @@ fn writer_during_build(cx: &mut Ctx, _base: &Base) -> Json {
     let seen_building = AtomicBool::new(false);
     let stop = || done.load(Ordering::Relaxed);
     let t_build = Instant::now();
-    let (writes, lookups, build_s, max_done, added_s, listed_s) = std::thread::scope(|sc| {
+    let (writes, lookups, build_s, max_done, last_seen) = std::thread::scope(|sc| {
         let hw = sc.spawn(|| {
             run_paced(stop, WRITE_EVERY, |i| {
                 let id = (n + i) as i64;
@@ -1332,29 +1332,20 @@ fn writer_during_build(cx: &mut Ctx, _base: &Base) -> Json {
             s
         });
         // Watch the build's progress (to know that it ran beside the writer).
-        // `added_s`: when every vector of the snapshot was first seen added (the catch-up of
-        // the rows written meanwhile and the save follow); `listed_s`: when the build was
-        // first seen gone from `index_status()` (published) while `CREATE INDEX` still ran.
-        let (mut max_done, mut added_s, mut listed_s) = (0u64, None, None);
+        // The last sight of the build in `index_status()`: (seconds, vectors added, to add).
+        // After it come the last adds, the catch-up of the rows written meanwhile and the save.
+        let mut max_done = 0u64;
+        let mut last_seen: Option<(f64, u64, u64)> = None;
         while !done.load(Ordering::Relaxed) {
             let build = db
                 .index_status()
                 .into_iter()
                 .find(|s| s.table == "t")
                 .and_then(|s| s.build);
-            let at = t_build.elapsed().as_secs_f64();
-            match build {
-                Some(b) => {
-                    seen_building.store(true, Ordering::Relaxed);
-                    max_done = max_done.max(b.done);
-                    if b.total > 0 && b.done >= b.total && added_s.is_none() {
-                        added_s = Some(at);
-                    }
-                }
-                None if seen_building.load(Ordering::Relaxed) && listed_s.is_none() => {
-                    listed_s = Some(at);
-                }
-                None => {}
+            if let Some(b) = build {
+                seen_building.store(true, Ordering::Relaxed);
+                max_done = max_done.max(b.done);
+                last_seen = Some((t_build.elapsed().as_secs_f64(), b.done, b.total));
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
@@ -1363,8 +1354,7 @@ fn writer_during_build(cx: &mut Ctx, _base: &Base) -> Json {
             hl.join().unwrap(),
             hb.join().unwrap(),
             max_done,
-            added_s,
-            listed_s,
+            last_seen,
         )
     });
     let slow = writes.us.iter().filter(|&&us| us > 50_000.0).count();
@@ -1434,14 +1424,14 @@ fn writer_during_build(cx: &mut Ctx, _base: &Base) -> Json {
             "report".into(),
         ],
     );
-    let when = |x: Option<f64>| x.map_or("not seen".to_string(), |s| format!("{s:.1} s"));
     cx.report.note(
         s,
         format!(
-            "`CREATE INDEX t_v ON t USING hnsw (v vector_cosine_ops)` (m 16, ef_construction 128) returned after {build_s:.1} s beside the two threads. Seen in `index_status()` (polled every 50 ms): the build running: {}; up to {max_done} vectors added; all of the snapshot's vectors added at {}; the build gone (index published) at {}; the rest, from the end of the adds to the return, is the catch-up of the rows written meanwhile and the save. The rows were loaded before by `COPY` from a generated Parquet file ({load_s:.1} s). Rows: 20,000 in the quick run (a build of 100,000 × 768 takes well over 4 minutes on 2 cores, and the catch-up grows with the rows written meanwhile), 100,000 with `--full`, or `VECTABLE_LIVE_BUILD_ROWS` (this run: {}). The writer and the lookups are paced (a steady load, not as fast as they can, so that they leave the build its cores and the catch-up stays bounded), start with the build and stop when `CREATE INDEX` returns; a statement's time excludes the pause before it. Afterwards `count(*)` = {count} = the index's rows (asserted): the catch-up took in every row written during the build. {} cores; load average now: {}.",
+            "`CREATE INDEX t_v ON t USING hnsw (v vector_cosine_ops)` (m 16, ef_construction 128) returned after {build_s:.1} s beside the two threads. Seen in `index_status()` (polled every 50 ms): the build running: {}; last seen at {} (the time from there to the return is the last adds, the catch-up of the rows written meanwhile and the save; the max column shows how long writers and lookups waited then). The rows were loaded before by `COPY` from a generated Parquet file ({load_s:.1} s). Rows: 20,000 in the quick run (a build of 100,000 × 768 takes well over 4 minutes on 2 cores, and the catch-up grows with the rows written meanwhile), 100,000 with `--full`, or `VECTABLE_LIVE_BUILD_ROWS` (this run: {}). The writer and the lookups are paced (a steady load, not as fast as they can, so that they leave the build its cores and the catch-up stays bounded), start with the build and stop when `CREATE INDEX` returns; a statement's time excludes the pause before it. Afterwards `count(*)` = {count} = the index's rows (asserted): the catch-up took in every row written during the build. {} cores; load average now: {}.",
             if seen_building.load(Ordering::Relaxed) { "yes" } else { "no" },
-            when(added_s),
-            when(listed_s),
+            last_seen.map_or("—".to_string(), |(at, d, t)| format!(
+                "{at:.1} s with {d} of {t} vectors added"
+            )),
             fmt(n as f64),
             cores(),
             load_average()
@@ -1449,7 +1439,7 @@ fn writer_during_build(cx: &mut Ctx, _base: &Base) -> Json {
     );
     cx.report.print_section(s);
     json!({"rows": n, "dims": dims, "build_s": build_s, "load_s": load_s,
-        "all_added_at_s": added_s, "published_at_s": listed_s,
+        "last_seen_building_s": last_seen.map(|x| x.0), "last_seen_done": last_seen.map(|x| x.1),
         "writer": {"statements": writes.us.len(), "per_s": writes.per_s(), "p50_us": p50,
             "p99_us": p99, "max_us": writes.max(), "over_50ms": slow},
         "lookups": {"statements": lookups.us.len(), "per_s": lookups.per_s(),
