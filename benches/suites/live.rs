@@ -30,11 +30,32 @@
 //!    to the delta) and into an empty indexed table, vs raw `usearch::Index::add` of the same
 //!    vectors from all cores into an empty index of the same parameters (target ≥ 0.8×).
 //!
-//! Parts 2–5 fall back to the bundled 5K sample when the 63K set is absent (or when
-//! `VECTABLE_BENCH_SAMPLE` is set, as in the access suite).
+//! 2b. **Sustained single-row `INSERT`** at `synchronous = normal`: 10,000 rows (30,000 with
+//!    `--full`) into the mapped 63K table in one run, rows/s and latency for each block of
+//!    1,000 rows (does the rate hold as the delta grows?), and the kNN p50 of 20 dev queries
+//!    before and after (no merge: `checkpoint_changes` 1,000,000).
+//! 6. **Readers beside a writer**: two threads answering the dev kNN queries (prepared) for a
+//!    fixed wall time (4 s; 15 s with `--full`) alone, then beside a third thread inserting
+//!    single rows as fast as it can, at `synchronous = full` and at `normal`; each run on a
+//!    fresh copy of the saved database (`checkpoint_changes` 1,000,000: no merge in the
+//!    window). Targets: reader throughput ≥ 80% of alone, reader p99 ≤ 2× of alone.
+//! 7. **Writer latency during an index build**: random 768-dim rows (20,000; 100,000 with
+//!    `--full`; `VECTABLE_LIVE_BUILD_ROWS` overrides) loaded without an index, then `CREATE
+//!    INDEX … USING hnsw (v vector_cosine_ops)` on one thread while another inserts single
+//!    rows (`synchronous = full`, at most 100 per s) and a third runs primary-key lookups (at
+//!    most 200 per s) until the build returns. Target: writer p99 ≤ 50 ms; asserts that the
+//!    index then holds every row.
+//! 8. **`COPY` into an indexed column**: a Parquet file of 20,000 perturbed vectors (50,000
+//!    with `--full`) copied into the mapped 63K table (to the delta, no merge) and into an
+//!    empty indexed table, vs raw `usearch::Index::add` of the same vectors on all cores
+//!    (target ≥ 0.8×); the COPY's time includes reading the file, which is also timed alone.
+//!
+//! Parts 2–6 and 8 fall back to the bundled 5K sample when the 63K set is absent (or when
+//! `VECTABLE_BENCH_SAMPLE` is set, as in the access suite). `VECTABLE_LIVE_PARTS=2b,6,7,8`
+//! runs only the listed parts (names `1`, `2`, `2b`, `3` … `8`; default: all).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde_json::{json, Value as Json};
@@ -77,11 +98,30 @@ pub(crate) fn suite_live(cx: &mut Ctx) {
     let mut out = serde_json::Map::new();
     out.insert("load_average_start".into(), json!(load));
     out.insert("dataset".into(), json!(base.tag));
-    out.insert("first_insert".into(), first_insert(cx, &base));
-    out.insert("single_row_insert".into(), single_rows(cx, &base));
-    out.insert("recall_after_churn".into(), churn(cx, &base));
-    out.insert("delta_query".into(), delta_queries(cx, &base));
-    out.insert("multi_row_insert".into(), multi_rows(cx, &base));
+    type Part = (&'static str, &'static str, fn(&mut Ctx, &Base) -> Json);
+    let parts: [Part; 9] = [
+        ("1", "first_insert", first_insert),
+        ("2", "single_row_insert", single_rows),
+        ("2b", "sustained_single_row_insert", sustained_single_rows),
+        ("3", "recall_after_churn", churn),
+        ("4", "delta_query", delta_queries),
+        ("5", "multi_row_insert", multi_rows),
+        ("6", "readers_beside_writer", readers_beside_writer),
+        ("7", "writer_during_build", writer_during_build),
+        ("8", "copy_into_indexed", copy_into_indexed),
+    ];
+    let selected = std::env::var("VECTABLE_LIVE_PARTS").ok();
+    for (name, key, f) in parts {
+        if selected
+            .as_deref()
+            .is_some_and(|s| !s.split(',').any(|p| p.trim() == name))
+        {
+            continue;
+        }
+        let t = Instant::now();
+        out.insert(key.into(), f(cx, &base));
+        eprintln!("live {name}: {:.0} s", t.elapsed().as_secs_f64());
+    }
     let _ = std::fs::remove_dir_all(&base.dir);
     let end = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let end = end.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
@@ -106,7 +146,7 @@ fn build_base(cx: &Ctx) -> Base {
         )
     } else {
         println!(
-            "\n(live: {} is absent or VECTABLE_BENCH_SAMPLE is set; parts 2–5 use the bundled 5K sample, part 1 skips the real set)",
+            "\n(live: {} is absent or VECTABLE_BENCH_SAMPLE is set; parts 2–6 and 8 use the bundled 5K sample, part 1 skips the real set)",
             shared.display()
         );
         let s = repo.join("data/samples");
@@ -866,5 +906,711 @@ fn multi_rows(cx: &mut Ctx, base: &Base) -> Json {
     cx.report.print_section(s);
     json!({"rows": n, "threads": threads, "insert_mapped_rows_per_s": sj(m),
         "insert_empty_rows_per_s": sj(e), "raw_usearch_add_per_s": sj(r),
+        "ratio_mapped": m.median / r.median, "ratio_empty": e.median / r.median})
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared by parts 2b, 6, 7: latencies of a loop of statements
+
+/// Latencies (µs) of one thread's statements and the wall time (s) it ran for.
+struct Timings {
+    us: Vec<f64>,
+    secs: f64,
+}
+
+impl Timings {
+    fn per_s(&self) -> f64 {
+        self.us.len() as f64 / self.secs
+    }
+    fn p(&self, q: f64) -> f64 {
+        percentile(&self.us, q)
+    }
+    fn max(&self) -> f64 {
+        self.us.iter().copied().fold(0.0, f64::max)
+    }
+}
+
+/// Runs `step(i)` for i = 0, 1, … until `stop()` says so (checked before each step); times
+/// each step.
+fn run_loop(stop: impl Fn() -> bool, mut step: impl FnMut(usize)) -> Timings {
+    let t0 = Instant::now();
+    let mut us = Vec::new();
+    let mut i = 0;
+    while !stop() {
+        let t = Instant::now();
+        step(i);
+        us.push(t.elapsed().as_secs_f64() * 1e6);
+        i += 1;
+    }
+    Timings {
+        us,
+        secs: t0.elapsed().as_secs_f64(),
+    }
+}
+
+/// As [`run_loop`], but starts step `i` no earlier than `i × every` after the first (a steady
+/// rate of at most one step per `every`; a late step starts at once).
+fn run_paced(
+    stop: impl Fn() -> bool,
+    every: std::time::Duration,
+    mut step: impl FnMut(usize),
+) -> Timings {
+    let t0 = Instant::now();
+    let mut us = Vec::new();
+    let mut i = 0;
+    loop {
+        let at = t0 + every * i as u32;
+        let now = Instant::now();
+        if at > now {
+            std::thread::sleep(at - now);
+        }
+        if stop() {
+            break;
+        }
+        let t = Instant::now();
+        step(i);
+        us.push(t.elapsed().as_secs_f64() * 1e6);
+        i += 1;
+    }
+    Timings {
+        us,
+        secs: t0.elapsed().as_secs_f64(),
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(0, |n| n.get())
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The prepared single-row INSERT of parts 2, 2b and 6.
+const INSERT_ONE: &str = "INSERT INTO packages (id, name, embedding) VALUES ($1, $2, $3)";
+
+// ---------------------------------------------------------------------------------------------
+// Part 2b: sustained single-row INSERT
+
+/// p50 (µs) of the first `n` dev queries on `db`, after an untimed pass.
+fn query_p50(db: &Database, queries: &[Vec<f32>], n: usize) -> f64 {
+    let knn = db.prepare(KNN).unwrap();
+    let qs = &queries[..n.min(queries.len())];
+    for q in qs {
+        knn.query(params![q.clone()]).unwrap();
+    }
+    let us: Vec<f64> = qs
+        .iter()
+        .map(|q| {
+            let t = Instant::now();
+            let r = knn.query(params![q.clone()]).unwrap();
+            assert_eq!(r.len(), K);
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    percentile(&us, 50.0)
+}
+
+fn sustained_single_rows(cx: &mut Ctx, base: &Base) -> Json {
+    let total = if cx.full { 30_000 } else { 10_000 };
+    let block = 1_000;
+    let nq = 20;
+    let dir = cx.base.join("live_sustained");
+    copy_dir(&base.dir, &dir);
+    let db = Database::open_with(
+        &dir,
+        Options::new()
+            .checkpoint_changes(1_000_000)
+            .synchronous(Synchronous::Normal),
+    )
+    .unwrap();
+    let before = query_p50(&db, &base.queries, nq);
+    let insert = db.prepare(INSERT_ONE).unwrap();
+    let vecs = new_vectors(base, total, 400);
+    let mut blocks = Vec::new();
+    let mut next_id = 8_000_000i64;
+    let t_all = Instant::now();
+    for chunk in vecs.chunks(block) {
+        let t = run_loop_over(chunk, |v| {
+            insert
+                .execute(params![next_id, format!("new-{next_id}"), v.clone()])
+                .unwrap();
+            next_id += 1;
+        });
+        blocks.push(t);
+    }
+    let overall = total as f64 / t_all.elapsed().as_secs_f64();
+    let after = query_p50(&db, &base.queries, nq);
+    let st = status_of(&db, "packages");
+    drop(insert);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+    let s = cx.report.section(
+        &format!(
+            "Live 2b. Sustained single-row INSERT into the mapped {} table, `synchronous = normal`, {total} rows in one run (prepared; by block of {block} rows)",
+            base.tag
+        ),
+        &["rows", "rows/s", "p50 µs", "p99 µs", "max ms", "≥ 4,000 rows/s"],
+    );
+    let mut out_blocks = Vec::new();
+    for (b, t) in blocks.iter().enumerate() {
+        cx.report.row(
+            s,
+            vec![
+                format!("{}–{}", b * block + 1, (b + 1) * block),
+                fmt(t.per_s()),
+                fmt(t.p(50.0)),
+                fmt(t.p(99.0)),
+                fmt(t.max() / 1e3),
+                met(t.per_s() >= 4_000.0).into(),
+            ],
+        );
+        out_blocks.push(json!({"rows_per_s": t.per_s(), "p50_us": t.p(50.0),
+            "p99_us": t.p(99.0), "max_us": t.max()}));
+    }
+    cx.report.row(
+        s,
+        vec![
+            format!("all {total}"),
+            fmt(overall),
+            "".into(),
+            "".into(),
+            "".into(),
+            met(overall >= 4_000.0).into(),
+        ],
+    );
+    let (first, last) = (blocks[0].per_s(), blocks[blocks.len() - 1].per_s());
+    cx.report.note(
+        s,
+        format!(
+            "Last block / first block: {:.2}×. kNN p50 of {nq} dev queries (after an untimed pass) before the inserts {} µs, after {} µs ({:.2}×). No merge in the run (`checkpoint_changes` 1,000,000), so the delta grows to {total} vectors; index afterwards: {}. One run: the blocks are successive, not repeated.",
+            last / first,
+            fmt(before),
+            fmt(after),
+            after / before,
+            status_text(&st)
+        ),
+    );
+    cx.report.print_section(s);
+    json!({"rows": total, "block": block, "blocks": out_blocks, "rows_per_s": overall,
+        "last_over_first": last / first, "query_p50_us_before": before,
+        "query_p50_us_after": after, "status_after": status_text(&st)})
+}
+
+/// Times `step` on each item of `items`.
+fn run_loop_over<T>(items: &[T], mut step: impl FnMut(&T)) -> Timings {
+    let t0 = Instant::now();
+    let us = items
+        .iter()
+        .map(|x| {
+            let t = Instant::now();
+            step(x);
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    Timings {
+        us,
+        secs: t0.elapsed().as_secs_f64(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Part 6: two readers beside a writer
+
+/// One run of part 6: two reader threads for `secs` on a fresh copy of the base, and a writer
+/// beside them when `writer` is `Some(level)`.
+fn readers_run(
+    cx: &Ctx,
+    base: &Base,
+    secs: f64,
+    writer: Option<Synchronous>,
+) -> (Timings, Timings, Option<Timings>, String) {
+    let dir = cx.base.join("live_readers");
+    copy_dir(&base.dir, &dir);
+    let db = Database::open_with(&dir, Options::new().checkpoint_changes(1_000_000)).unwrap();
+    db.query(KNN, params![base.queries[0].clone()]).unwrap();
+    if let Some(level) = writer {
+        db.execute(&format!("SET synchronous = {level}"), ())
+            .unwrap();
+    }
+    let knn = db.prepare(KNN).unwrap();
+    let insert = db.prepare(INSERT_ONE).unwrap();
+    // Enough distinct vectors for the writer at a few thousand rows/s; cycled beyond that.
+    let vecs = if writer.is_some() {
+        new_vectors(base, (secs * 2_500.0) as usize, 600)
+    } else {
+        Vec::new()
+    };
+    let deadline = Instant::now() + std::time::Duration::from_secs_f64(secs);
+    let stop = || Instant::now() >= deadline;
+    let nq = base.queries.len();
+    let (r1, r2, w) = std::thread::scope(|sc| {
+        let reader = |offset: usize| {
+            let knn = knn.clone();
+            move || {
+                run_loop(stop, |i| {
+                    let r = knn
+                        .query(params![base.queries[(offset + i) % nq].clone()])
+                        .unwrap();
+                    assert_eq!(r.len(), K);
+                })
+            }
+        };
+        let h1 = sc.spawn(reader(0));
+        let h2 = sc.spawn(reader(nq / 2));
+        let hw = writer.map(|_| {
+            let (insert, vecs) = (&insert, &vecs);
+            sc.spawn(move || {
+                run_loop(stop, |i| {
+                    let id = 6_000_000 + i as i64;
+                    insert
+                        .execute(params![
+                            id,
+                            format!("new-{id}"),
+                            vecs[i % vecs.len()].clone()
+                        ])
+                        .unwrap();
+                })
+            })
+        });
+        (
+            h1.join().unwrap(),
+            h2.join().unwrap(),
+            hw.map(|h| h.join().unwrap()),
+        )
+    });
+    let st = status_text(&status_of(&db, "packages"));
+    drop((knn, insert, db));
+    let _ = std::fs::remove_dir_all(&dir);
+    (r1, r2, w, st)
+}
+
+fn readers_beside_writer(cx: &mut Ctx, base: &Base) -> Json {
+    let secs = if cx.full { 15.0 } else { 4.0 };
+    let runs: [(&str, Option<Synchronous>); 3] = [
+        ("2 readers alone", None),
+        (
+            "2 readers + writer, `synchronous = full`",
+            Some(Synchronous::Full),
+        ),
+        (
+            "2 readers + writer, `synchronous = normal`",
+            Some(Synchronous::Normal),
+        ),
+    ];
+    let s = cx.report.section(
+        &format!(
+            "Live 6. Two kNN readers beside a single-row writer on the mapped {} index ({secs} s per run; queries/s, µs)",
+            base.tag
+        ),
+        &[
+            "run",
+            "reader queries/s (sum)",
+            "/ alone (≥ 0.8)",
+            "reader p50",
+            "reader p99",
+            "p99 / alone (≤ 2)",
+            "writer rows/s",
+            "writer p50",
+            "writer p99",
+            "index after",
+        ],
+    );
+    let mut alone: Option<(f64, f64)> = None;
+    let mut out = Vec::new();
+    for (label, writer) in runs {
+        let (r1, r2, w, st) = readers_run(cx, base, secs, writer);
+        let qps = r1.per_s() + r2.per_s();
+        let mut lat = r1.us.clone();
+        lat.extend_from_slice(&r2.us);
+        let (p50, p99) = (percentile(&lat, 50.0), percentile(&lat, 99.0));
+        let (qps0, p99_0) = *alone.get_or_insert((qps, p99));
+        let (tput, tail) = (qps / qps0, p99 / p99_0);
+        let (wcells, wj) = match &w {
+            Some(w) => (
+                vec![fmt(w.per_s()), fmt(w.p(50.0)), fmt(w.p(99.0))],
+                json!({"rows_per_s": w.per_s(), "p50_us": w.p(50.0), "p99_us": w.p(99.0),
+                    "max_us": w.max(), "rows": w.us.len()}),
+            ),
+            None => (vec!["—".into(), "—".into(), "—".into()], Json::Null),
+        };
+        let mut row = vec![
+            label.to_string(),
+            fmt(qps),
+            if writer.is_some() {
+                format!("{tput:.2}: {}", met(tput >= 0.8))
+            } else {
+                "1.00".into()
+            },
+            fmt(p50),
+            fmt(p99),
+            if writer.is_some() {
+                format!("{tail:.2}: {}", met(tail <= 2.0))
+            } else {
+                "1.00".into()
+            },
+        ];
+        row.extend(wcells);
+        row.push(st.clone());
+        cx.report.row(s, row);
+        out.push(
+            json!({"run": label, "synchronous": writer.map(|l| l.to_string()),
+            "reader_queries_per_s": qps, "reader_p50_us": p50, "reader_p99_us": p99,
+            "reader_queries": lat.len(), "throughput_vs_alone": tput, "p99_vs_alone": tail,
+            "writer": wj, "status_after": st}),
+        );
+    }
+    cx.report.note(
+        s,
+        format!(
+            "This machine has {} cores (`available_parallelism`): with the writer, three busy threads share them. Each run opens a fresh copy of the saved database (`checkpoint_changes` 1,000,000, so no merge runs in the timed window; the writer's rows go to the delta, which grows during the run), maps the index with one query, then runs for {secs} s: two threads each loop over the {} dev queries (`{KNN}`, prepared; the second starts half-way through the list), and in the writer runs a third inserts single rows (`{INSERT_ONE}`, prepared, vectors of other rows moved by a small random step) as fast as it can. Reader figures pool both threads' queries; queries/s is the sum of each thread's count over its own wall time. Load average now: {}.",
+            cores(),
+            base.queries.len(),
+            load_average()
+        ),
+    );
+    cx.report.print_section(s);
+    json!({"seconds_per_run": secs, "cores": cores(), "runs": out})
+}
+
+// ---------------------------------------------------------------------------------------------
+// Part 7: writer latency during an index build
+
+/// Part 7's writer: one single-row INSERT every 10 ms at most (100 rows/s).
+const WRITE_EVERY: std::time::Duration = std::time::Duration::from_millis(10);
+/// Part 7's reader: one primary-key lookup every 5 ms at most (200 per s).
+const LOOKUP_EVERY: std::time::Duration = std::time::Duration::from_millis(5);
+
+fn writer_during_build(cx: &mut Ctx, _base: &Base) -> Json {
+    let dims = 768usize;
+    let n: usize = std::env::var("VECTABLE_LIVE_BUILD_ROWS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if cx.full { 100_000 } else { 20_000 });
+    let dir = cx.base.join("live_build");
+    let t_load = Instant::now();
+    drop(random_table(&dir, n, dims, 31, &cx.base));
+    let load_s = t_load.elapsed().as_secs_f64();
+    let db = Database::open(&dir).unwrap();
+    let insert = db
+        .prepare("INSERT INTO t (id, bucket, v) VALUES ($1, $2, $3)")
+        .unwrap();
+    let lookup = db.prepare("SELECT count(*) FROM t WHERE id = $1").unwrap();
+    // The writer cycles through these vectors (new ids each time).
+    let fresh = unit_vectors(5_000, dims, 32);
+    let fresh: Vec<&[f32]> = fresh.chunks(dims).collect();
+    let done = AtomicBool::new(false);
+    let seen_building = AtomicBool::new(false);
+    let stop = || done.load(Ordering::Relaxed);
+    let t_build = Instant::now();
+    let (writes, lookups, build_s, max_done, last_seen) = std::thread::scope(|sc| {
+        let hw = sc.spawn(|| {
+            run_paced(stop, WRITE_EVERY, |i| {
+                let id = (n + i) as i64;
+                insert
+                    .execute(params![id, id % 1000, fresh[i % fresh.len()]])
+                    .unwrap();
+            })
+        });
+        let hl = sc.spawn(|| {
+            run_paced(stop, LOOKUP_EVERY, |i| {
+                let id = ((i * 7919) % n) as i64;
+                let c: i64 = lookup.query_row(params![id], |r| r.get(0)).unwrap();
+                assert_eq!(c, 1);
+            })
+        });
+        let hb = sc.spawn(|| {
+            db.execute("CREATE INDEX t_v ON t USING hnsw (v vector_cosine_ops)", ())
+                .unwrap();
+            let s = t_build.elapsed().as_secs_f64();
+            done.store(true, Ordering::Relaxed);
+            s
+        });
+        // Watch the build's progress (to know that it ran beside the writer).
+        // The last sight of the build in `index_status()`: (seconds, vectors added, to add).
+        // After it come the last adds, the catch-up of the rows written meanwhile and the save.
+        let mut max_done = 0u64;
+        let mut last_seen: Option<(f64, u64, u64)> = None;
+        while !done.load(Ordering::Relaxed) {
+            let build = db
+                .index_status()
+                .into_iter()
+                .find(|s| s.table == "t")
+                .and_then(|s| s.build);
+            if let Some(b) = build {
+                seen_building.store(true, Ordering::Relaxed);
+                max_done = max_done.max(b.done);
+                last_seen = Some((t_build.elapsed().as_secs_f64(), b.done, b.total));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        (
+            hw.join().unwrap(),
+            hl.join().unwrap(),
+            hb.join().unwrap(),
+            max_done,
+            last_seen,
+        )
+    });
+    let slow = writes.us.iter().filter(|&&us| us > 50_000.0).count();
+    // Afterwards (not timed): the index holds every row, including those written during the
+    // build.
+    let count: i64 = db
+        .query_row("SELECT count(*) FROM t", (), |r| r.get(0))
+        .unwrap();
+    let st = status_of(&db, "t");
+    assert!(st.build.is_none(), "the build has ended: {st:?}");
+    assert_eq!(
+        count as usize,
+        n + writes.us.len(),
+        "every acknowledged INSERT is a row"
+    );
+    assert_eq!(
+        st.rows, count as u64,
+        "the index holds every row of the table after the build"
+    );
+    drop((insert, lookup, db));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (p50, p99, max_ms) = (writes.p(50.0), writes.p(99.0), writes.max() / 1e3);
+    let s = cx.report.section(
+        &format!(
+            "Live 7. Single-row INSERTs (at most 100 per s) and primary-key lookups (at most 200 per s) during `CREATE INDEX` on {n} random {dims}-dim rows (µs unless stated)"
+        ),
+        &[
+            "thread",
+            "statements during the build",
+            "per s",
+            "p50",
+            "p99",
+            "max ms",
+            "over 50 ms",
+            "target",
+        ],
+    );
+    cx.report.row(
+        s,
+        vec![
+            "writer: `INSERT INTO t (id, bucket, v) VALUES ($1, $2, $3)`, `synchronous = full`"
+                .into(),
+            writes.us.len().to_string(),
+            fmt(writes.per_s()),
+            fmt(p50),
+            fmt(p99),
+            fmt(max_ms),
+            slow.to_string(),
+            format!("p99 ≤ 50 ms: {}", met(p99 <= 50_000.0)),
+        ],
+    );
+    cx.report.row(
+        s,
+        vec![
+            "reader: `SELECT count(*) FROM t WHERE id = $1`".into(),
+            lookups.us.len().to_string(),
+            fmt(lookups.per_s()),
+            fmt(lookups.p(50.0)),
+            fmt(lookups.p(99.0)),
+            fmt(lookups.max() / 1e3),
+            lookups
+                .us
+                .iter()
+                .filter(|&&us| us > 50_000.0)
+                .count()
+                .to_string(),
+            "report".into(),
+        ],
+    );
+    cx.report.note(
+        s,
+        format!(
+            "`CREATE INDEX t_v ON t USING hnsw (v vector_cosine_ops)` (m 16, ef_construction 128) returned after {build_s:.1} s beside the two threads. Seen in `index_status()` (polled every 50 ms): the build running: {}; last seen at {} (the time from there to the return is the last adds, the catch-up of the rows written meanwhile and the save; the max column shows how long writers and lookups waited then). The rows were loaded before by `COPY` from a generated Parquet file ({load_s:.1} s). Rows: 20,000 in the quick run (a build of 100,000 × 768 takes well over 4 minutes on 2 cores, and the catch-up grows with the rows written meanwhile), 100,000 with `--full`, or `VECTABLE_LIVE_BUILD_ROWS` (this run: {}). The writer and the lookups are paced (a steady load, not as fast as they can, so that they leave the build its cores and the catch-up stays bounded), start with the build and stop when `CREATE INDEX` returns; a statement's time excludes the pause before it. Afterwards `count(*)` = {count} = the index's rows (asserted): the catch-up took in every row written during the build. {} cores; load average now: {}.",
+            if seen_building.load(Ordering::Relaxed) { "yes" } else { "no" },
+            last_seen.map_or("—".to_string(), |(at, d, t)| format!(
+                "{at:.1} s with {d} of {t} vectors added"
+            )),
+            fmt(n as f64),
+            cores(),
+            load_average()
+        ),
+    );
+    cx.report.print_section(s);
+    json!({"rows": n, "dims": dims, "build_s": build_s, "load_s": load_s,
+        "last_seen_building_s": last_seen.map(|x| x.0), "last_seen_done": last_seen.map(|x| x.1),
+        "writer": {"statements": writes.us.len(), "per_s": writes.per_s(), "p50_us": p50,
+            "p99_us": p99, "max_us": writes.max(), "over_50ms": slow},
+        "lookups": {"statements": lookups.us.len(), "per_s": lookups.per_s(),
+            "p50_us": lookups.p(50.0), "p99_us": lookups.p(99.0), "max_us": lookups.max()},
+        "rows_after": count, "index_rows_after": st.rows,
+        "build_seen_running": seen_building.load(Ordering::Relaxed), "max_build_done": max_done})
+}
+
+// ---------------------------------------------------------------------------------------------
+// Part 8: COPY into an indexed column vs raw USearch add
+
+/// Writes `id` (from `first_id`), `name` (`new-<id>`) and `embedding` (FixedSizeList<f32>)
+/// rows of `vecs` to a Parquet file at `path`, in row groups of 10,000.
+fn write_packages_parquet(path: &Path, first_id: i64, vecs: &[Vec<f32>]) {
+    use arrow_array::{FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let dims = vecs[0].len();
+    let item = Arc::new(Field::new("item", DataType::Float32, false));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("name", DataType::Utf8, false),
+        Field::new(
+            "embedding",
+            DataType::FixedSizeList(item.clone(), dims as i32),
+            false,
+        ),
+    ]));
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None).unwrap();
+    for (c, chunk) in vecs.chunks(10_000).enumerate() {
+        let ids: Vec<i64> = (0..chunk.len())
+            .map(|i| first_id + (c * 10_000 + i) as i64)
+            .collect();
+        let names: Vec<String> = ids.iter().map(|id| format!("new-{id}")).collect();
+        let values = Float32Array::from(chunk.concat());
+        let list =
+            FixedSizeListArray::try_new(item.clone(), dims as i32, Arc::new(values), None).unwrap();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(ids)),
+                Arc::new(StringArray::from(names)),
+                Arc::new(list),
+            ],
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+    }
+    w.close().unwrap();
+}
+
+fn copy_into_indexed(cx: &mut Ctx, base: &Base) -> Json {
+    let n = if cx.full { 50_000 } else { 20_000 };
+    let reps = if cx.full { 3 } else { 2 };
+    let threads = cores().max(1);
+    let first_id = 7_000_000i64;
+    let file = cx.base.join("live_copy.parquet");
+    let copy_sql = format!(
+        "COPY packages (id, name, embedding) FROM '{}' WITH (FORMAT parquet)",
+        file.display()
+    );
+    let (mut mapped, mut empty, mut raw, mut read) = (vec![], vec![], vec![], vec![]);
+    let mut st_mapped = String::new();
+    for rep in 0..reps {
+        let vecs = new_vectors(base, n, 300 + rep as u64);
+        write_packages_parquet(&file, first_id, &vecs);
+        // Into the mapped table: the rows go to the delta (no merge).
+        let dir = cx.base.join("live_copy");
+        copy_dir(&base.dir, &dir);
+        let db = Database::open_with(&dir, Options::new().checkpoint_changes(1_000_000)).unwrap();
+        db.query(KNN, params![base.queries[0].clone()]).unwrap();
+        // Reading the file alone (every column, as the COPY does).
+        let t = Instant::now();
+        let c: i64 = db
+            .query_row(
+                &format!(
+                    "SELECT count(*) FROM '{}' WHERE vector_dims(embedding) = {DIMS}",
+                    file.display()
+                ),
+                (),
+                |r| r.get(0),
+            )
+            .unwrap();
+        read.push(n as f64 / t.elapsed().as_secs_f64());
+        assert_eq!(c as usize, n);
+        let t = Instant::now();
+        assert_eq!(db.execute(&copy_sql, ()).unwrap(), n as u64);
+        mapped.push(n as f64 / t.elapsed().as_secs_f64());
+        let st = status_of(&db, "packages");
+        assert_eq!(
+            st.rows as usize,
+            base.vecs.len() + n,
+            "{}",
+            status_text(&st)
+        );
+        st_mapped = status_text(&st);
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+        // Into an empty table with an index.
+        let dir = cx.base.join("live_copy_empty");
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = Database::open(&dir).unwrap();
+        db.execute(PACKAGES_SQL, ()).unwrap();
+        db.execute(PACKAGES_INDEX, ()).unwrap();
+        let t = Instant::now();
+        assert_eq!(db.execute(&copy_sql, ()).unwrap(), n as u64);
+        empty.push(n as f64 / t.elapsed().as_secs_f64());
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+        raw.push(raw_add(&vecs, threads));
+    }
+    let _ = std::fs::remove_file(&file);
+    let (m, e, r, f) = (stat(&mapped), stat(&empty), stat(&raw), stat(&read));
+    let s = cx.report.section(
+        &format!(
+            "Live 8. COPY of a Parquet file of {n} perturbed {} vectors into an indexed column vs raw USearch add (rows/s; median (min–max) of {reps} runs)",
+            base.tag
+        ),
+        &["path", "rows/s", "/ raw USearch", "≥ 0.8×"],
+    );
+    cx.report.row(
+        s,
+        vec![
+            format!(
+                "`COPY packages (id, name, embedding) FROM '…parquet'` into the mapped {} table (to the delta; afterwards {st_mapped})",
+                base.tag
+            ),
+            show(m),
+            format!("{:.2}×", m.median / r.median),
+            met(m.median >= 0.8 * r.median).into(),
+        ],
+    );
+    cx.report.row(
+        s,
+        vec![
+            "the same `COPY` into an empty table with an index".into(),
+            show(e),
+            format!("{:.2}×", e.median / r.median),
+            met(e.median >= 0.8 * r.median).into(),
+        ],
+    );
+    cx.report.row(
+        s,
+        vec![
+            format!("raw `usearch::Index::add`, {threads} threads, empty index (m 16, ef_construction 128)"),
+            show(r),
+            "1.00×".into(),
+            "—".into(),
+        ],
+    );
+    cx.report.row(
+        s,
+        vec![
+            "reading the file alone: `SELECT count(*) FROM '…parquet' WHERE vector_dims(embedding) = 384`".into(),
+            show(f),
+            format!("{:.2}×", f.median / r.median),
+            "—".into(),
+        ],
+    );
+    cx.report.note(
+        s,
+        format!(
+            "The COPY's time includes reading and decoding the Parquet file (id, name, {DIMS}-dim embedding; the last row times that read alone through a file-as-table query) and one RocksDB write per `write_batch_rows` chunk at `synchronous = full`. Into the mapped table, `checkpoint_changes` is 1,000,000, so no merge runs (a merge into the 63K base is part 4's and `CHECKPOINT`'s cost). The raw add puts the same vectors into a fresh USearch index with vectable's default parameters from {threads} threads ({} cores). Load average now: {}.",
+            cores(),
+            load_average()
+        ),
+    );
+    cx.report.print_section(s);
+    json!({"rows": n, "threads": threads, "copy_mapped_rows_per_s": sj(m),
+        "copy_empty_rows_per_s": sj(e), "raw_usearch_add_per_s": sj(r),
+        "file_read_rows_per_s": sj(f),
         "ratio_mapped": m.median / r.median, "ratio_empty": e.median / r.median})
 }
