@@ -97,7 +97,8 @@ type SampleKey = (u64, u64, String);
 struct Inner {
     path: PathBuf,
     store: Store,
-    /// Readers share it, one writer at a time holds it exclusively.
+    /// Readers share it; a write statement holds it upgradable (other writers wait, readers
+    /// run) and exclusively only to publish; schema statements hold it exclusively.
     state: RwLock<State>,
     vectors: VectorIndexes,
     ef_search: AtomicUsize,
@@ -144,8 +145,13 @@ impl Drop for Inner {
 /// `vectors/`.
 ///
 /// `Database` is `Send + Sync` and cheap to clone (clones share one open database and its
-/// session settings, such as `ef_search`). Reads run concurrently; a write statement waits
-/// for running reads and runs alone. Each statement is atomic. When the last clone is
+/// session settings, such as `ef_search`). Reads run concurrently. Write statements
+/// (`INSERT`, `UPDATE`, `DELETE`, `COPY`) run one at a time and prepare beside the reads
+/// (binding, reading what their checks need, encoding rows); they exclude reads only to
+/// publish: the `WriteBatch` commit and the switch of what readers see (counters, index
+/// changes), after which the WAL is synced (`SET synchronous`) and written vectors are added
+/// to their HNSW graph with reads running. Schema statements, `VACUUM` and `CHECKPOINT` run
+/// alone. Each statement is atomic. When the last clone is
 /// dropped, dirty vector indexes are saved.
 ///
 /// Statements are parsed once per SQL text: the last parsed statements are kept (see
@@ -414,6 +420,15 @@ impl Database {
     /// the index from rows. Takes about as long as reading the files from disk.
     pub fn wait_for_index_checks(&self) {
         self.inner.vectors.wait_for_checks();
+    }
+
+    /// Waits until the background flushes of written vectors into their HNSW graphs have
+    /// finished (see [`IndexStatus::tail_rows`]): a write statement returns once its rows are
+    /// committed and searchable (a search compares the tail's vectors exhaustively), and the
+    /// graph insert of a full tail (1,024 vectors) runs after it on a thread of its own.
+    /// Queries need not wait; benchmarks that time writes including their graph work do.
+    pub fn wait_for_tail_flushes(&self) {
+        self.inner.vectors.wait_for_flushes();
     }
 
     /// Schemas of all tables, sorted by name.

@@ -608,28 +608,62 @@ impl VectorIndexes {
     }
 
     /// Moves into their graphs the tails of cached indexes that hold at least
-    /// [`super::live::TAIL_VECTORS`] vectors, on `build_threads` cores. The database calls it
-    /// after each statement without holding its lock: queries run meanwhile (a flush adds
-    /// under the index's read lock), and an index a save holds is skipped (the save flushes
-    /// it). A failure is logged; the vectors stay in the tail, where searches still find them.
+    /// [`super::live::TAIL_VECTORS`] vectors: on a background thread of its own per index, with
+    /// one core, so that the writer returns at once and readers keep the other cores. When a
+    /// tail has grown to [`super::live::TAIL_BACKPRESSURE`] (writes outpace the background
+    /// flush), the calling writer flushes it itself on `build_threads` cores before it returns.
+    /// The database calls it after each write statement without holding its lock: queries run
+    /// meanwhile (a flush adds under the index's read lock). A failure is logged; the vectors
+    /// stay in the tail, where searches still find them.
     pub fn flush_tails(&self) {
+        use std::sync::atomic::Ordering;
         let full: Vec<(Key, Arc<LiveIndex>)> = self
             .cache
             .lock()
             .iter()
             .map(|(k, v)| (*k, v.clone()))
             .collect();
+        let warn = |key: Key, e: &Error| {
+            log::warn!(
+                "adding written vectors to the graph of vector index {key:?} failed: {e}; \
+                 searches compare them exhaustively meanwhile"
+            );
+        };
         for (key, live) in full {
-            if live.tail_len() < super::live::TAIL_VECTORS {
-                continue;
-            }
-            if let Err(e) =
-                live.flush_tail(super::live::TAIL_VECTORS, self.config.build_threads, false)
+            let tail = live.tail_len();
+            if tail >= super::live::TAIL_BACKPRESSURE {
+                if let Err(e) = live.flush_tail(1, self.config.build_threads, true) {
+                    warn(key, &e);
+                }
+            } else if tail >= super::live::TAIL_VECTORS
+                && !live.flusher.swap(true, Ordering::AcqRel)
             {
-                log::warn!(
-                    "adding written vectors to the graph of vector index {key:?} failed: {e}; \
-                     searches compare them exhaustively meanwhile"
-                );
+                let l = live.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("vectable tail flush".into())
+                    .spawn(move || {
+                        if let Err(e) = l.flush_tail(super::live::TAIL_VECTORS, 1, true) {
+                            warn(key, &e);
+                        }
+                        l.flusher.store(false, Ordering::Release);
+                    });
+                if spawned.is_err() {
+                    live.flusher.store(false, Ordering::Release);
+                    if let Err(e) = live.flush_tail(super::live::TAIL_VECTORS, 1, false) {
+                        warn(key, &e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits until no background tail flush runs (tests and benchmarks that time whole
+    /// writes, graph work included).
+    pub fn wait_for_flushes(&self) {
+        let all: Vec<Arc<LiveIndex>> = self.cache.lock().iter().map(|(_, v)| v.clone()).collect();
+        for live in all {
+            while live.flusher.load(std::sync::atomic::Ordering::Acquire) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
             }
         }
     }

@@ -17,14 +17,19 @@
 //!   incoming links of the old vector: recall@10 fell from 0.976 to 0.963 on the 63K set after
 //!   deleting a third and rewriting 1,000 vectors (0.988 to 0.945 at 20K). Tombstones cost
 //!   search time instead; `VACUUM` rebuilds an index whose tombstones pass a fraction.
+//! - the **tail** holds the vectors written by statements and not yet in a graph: a statement
+//!   only appends to it (no HNSW insert while it excludes readers), every search compares the
+//!   query with each tail vector, and [`LiveIndex::flush_tail`] moves it into the delta (or an
+//!   owned base) on all cores once it holds [`TAIL_VECTORS`], with searches running.
 //!
 //! Since a tombstoned vector stays in the graph under its key, a row whose vector is written
 //! again gets a new USearch key, its **label**: the rowid in the low 48 bits and a version in
 //! the high 16 (rowids stay below 2^48). Rows whose current label is not their rowid are
 //! listed in `relabeled`. Searches return rowids.
 //!
-//! A query searches the base (tombstones filtered) and the delta and merges the two lists by
-//! distance; with a delta of 10,000 vectors that costs one more small-graph search. A merge
+//! A query searches the base (tombstones filtered), the delta and the tail and merges the
+//! lists by distance; a delta of [`PARALLEL_DELTA`] vectors or more is searched on a thread of
+//! its own beside the base. A merge
 //! (`VectorIndexes::save`, on `CHECKPOINT`, at close, on eviction, or when the delta grows as
 //! large as the base or `checkpoint_changes`) copies the base into memory, adds the delta,
 //! writes a new file and maps it.
@@ -43,6 +48,8 @@ use crate::error::{Error, Result};
 struct Slots {
     free: Mutex<usize>,
     cv: Condvar,
+    /// Searches that may run at once.
+    total: usize,
 }
 
 impl Slots {
@@ -50,6 +57,7 @@ impl Slots {
         Slots {
             free: Mutex::new(n.max(1)),
             cv: Condvar::new(),
+            total: n.max(1),
         }
     }
     fn acquire(&self) -> SlotGuard<'_> {
@@ -79,7 +87,7 @@ pub(super) fn rowid_of(label: u64) -> u64 {
     label & ROWID_MASK
 }
 
-/// Multi-row writes add their vectors on all cores from this many on.
+/// Tail flushes and catch-ups add their vectors on all cores from this many on.
 const PARALLEL_ADDS: usize = 256;
 
 /// A statement's write leaves its vectors in the tail; the writer moves the tail into a graph
@@ -87,8 +95,12 @@ const PARALLEL_ADDS: usize = 256;
 /// tail costs about as much as a tenth of an HNSW search of the 63K set.
 pub(crate) const TAIL_VECTORS: usize = 1024;
 
-/// A write that leaves a tail this long moves it into a graph at once (a `COPY` or a
-/// statement over many rows applies its changes chunk by chunk and never waits for its end).
+/// A writer that leaves a tail this long after its statement (the background flush is behind)
+/// moves it into the graph itself, on all cores, before its statement returns.
+pub(crate) const TAIL_BACKPRESSURE: usize = 4 * TAIL_VECTORS;
+
+/// A write that leaves a tail this long moves it into a graph at once, inside its statement
+/// (a `COPY` or a statement over many rows applies its changes chunk by chunk).
 pub(crate) const TAIL_CAP: usize = 8 * TAIL_VECTORS;
 
 /// Vectors not yet in a graph, stored flat (`dims` floats each), with their labels.
@@ -244,6 +256,8 @@ pub(crate) struct LiveIndex {
     slots: Slots,
     /// Held by a tail flush and by a save, which must not interleave.
     pub(super) maintenance: Mutex<()>,
+    /// A background tail flush is running (or about to).
+    pub(super) flusher: std::sync::atomic::AtomicBool,
     /// The checksum check of the file this index was mapped or loaded from.
     pub(super) check: Arc<CheckState>,
 }
@@ -623,8 +637,9 @@ impl IndexState {
         Ok(found)
     }
 
-    /// Base, delta and tail searched and merged (labels, nearest first, at most `k`). The
-    /// base and a delta of at least [`PARALLEL_DELTA`] vectors are searched on two threads.
+    /// Base, delta and tail searched and merged (labels, nearest first, at most `k`). When
+    /// the delta holds at least [`PARALLEL_DELTA`] vectors or the tail [`PARALLEL_TAIL`], the
+    /// delta and the tail are searched on a second thread beside the base's search.
     fn search_all(
         &self,
         query: &[f32],
@@ -638,41 +653,46 @@ impl IndexState {
         };
         let exact_base = self.base.size() <= exact_up_to;
         let exact_delta = self.delta.size() <= exact_up_to;
-        let (base, delta) = if self.delta.size() >= PARALLEL_DELTA && search_threads() > 1 {
+        // While a flush runs, its vectors are in the tail and (some of them) in a graph.
+        let dedup = !self.flushing.is_empty();
+        let metric = self.base.metric_kind();
+        // The delta's and the tail's nearest, merged.
+        let beside = |keep: Option<&dyn Fn(u64) -> bool>| -> Result<Vec<(u64, f32)>> {
+            let mut found = self.search_one(&self.delta, query, k, exact_delta, keep)?;
+            self.tail
+                .search_into(metric, query, k, keep, dedup, &mut found);
+            Ok(found)
+        };
+        let parallel = (self.delta.size() >= PARALLEL_DELTA || self.tail.len() >= PARALLEL_TAIL)
+            && search_threads() > 1;
+        let (base, other) = if parallel {
             std::thread::scope(|s| {
-                let delta = s.spawn(|| {
+                let other = s.spawn(|| {
                     let keep: Option<&dyn Fn(u64) -> bool> = match keep {
                         Some(f) => Some(f),
                         None => None,
                     };
-                    self.search_one(&self.delta, query, k, exact_delta, keep)
+                    beside(keep)
                 });
                 let base = self.search_one(&self.base, query, k, exact_base, keep_dyn);
-                let delta = delta
+                let other = other
                     .join()
                     .unwrap_or_else(|_| Err(Error::VectorIndex("delta search panicked".into())));
-                (base, delta)
+                (base, other)
             })
         } else {
             (
                 self.search_one(&self.base, query, k, exact_base, keep_dyn),
-                self.search_one(&self.delta, query, k, exact_delta, keep_dyn),
+                beside(keep_dyn),
             )
         };
         let mut found = base?;
-        for hit in delta? {
+        for hit in other? {
+            if dedup && found.iter().any(|(l, _)| *l == hit.0) {
+                continue;
+            }
             insert_sorted(&mut found, k, hit);
         }
-        // While a flush runs, its vectors are in the tail and (some of them) in a graph.
-        let dedup = !self.flushing.is_empty();
-        self.tail.search_into(
-            self.base.metric_kind(),
-            query,
-            k,
-            keep_dyn,
-            dedup,
-            &mut found,
-        );
         if !(exact_base && exact_delta) || keep.is_some() {
             let all = |_: u64| true;
             self.merge_unreachable(query, k, keep_dyn.unwrap_or(&all), &mut found)?;
@@ -680,6 +700,9 @@ impl IndexState {
         Ok(found)
     }
 }
+
+/// A tail of this many vectors is compared on the second thread too.
+const PARALLEL_TAIL: usize = 256;
 
 /// A delta of this many vectors is searched on a thread of its own beside the base.
 const PARALLEL_DELTA: usize = 2048;
@@ -717,6 +740,7 @@ impl LiveIndex {
             state: RwLock::new(state),
             slots: Slots::new(slots),
             maintenance: Mutex::new(()),
+            flusher: std::sync::atomic::AtomicBool::new(false),
             check: CheckState::new(FileCheck::NotApplicable),
         }
     }
@@ -840,7 +864,22 @@ impl LiveIndex {
             }
             let mut st = parking_lot::RwLockUpgradableReadGuard::upgrade(st);
             let n = st.tail.len();
-            ensure_capacity(st.target(), n)?;
+            // Room for the tail, and a thread context for every search that may run beside
+            // the adds and for every adding thread: the adds take no search slot, so
+            // queries go on at full width meanwhile.
+            let target = st.target();
+            let need = target.size() + n;
+            let cap = if need > target.capacity() {
+                need.max(target.capacity() * 2)
+            } else {
+                target.capacity()
+            };
+            target
+                .reserve_capacity_and_threads(
+                    cap,
+                    self.slots.total + threads.clamp(1, search_threads()),
+                )
+                .map_err(usearch_err)?;
             let labels = st.tail.labels.clone();
             st.flushing.extend(labels.iter().copied());
             (labels, st.tail.data.clone(), st.tail.dims, st.seq)
@@ -853,8 +892,6 @@ impl LiveIndex {
         let threads = threads.clamp(1, search_threads());
         let result = {
             let st = self.state.read();
-            // Each adding thread uses one of the thread contexts searches take slots for.
-            let _slots: Vec<SlotGuard<'_>> = (0..threads).map(|_| self.slots.acquire()).collect();
             add_all(st.target(), &adds, threads)
         };
         let mut st = self.state.write();
