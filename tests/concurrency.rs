@@ -253,6 +253,7 @@ fn four_readers_one_writer_evictions_and_checkpoints() {
         started.elapsed().as_secs_f64()
     );
     assert!(reads > 0 && writes > 0);
+    db.wait_for_tail_flushes();
     // After the run: each index holds exactly the table's vectors.
     for table in TABLES {
         let n: u64 = db

@@ -277,7 +277,8 @@ impl VectorIndexes {
         let _saving = save_lock.lock();
         // No tail flush interleaves with the save; the tail goes into the graph first.
         let _maintenance = live.maintenance.lock();
-        live.flush_tail_locked(1, self.config.build_threads.max(1))?;
+        // One thread: searches of an evicted copy may still run beside it (see `flush_tails`).
+        live.flush_tail_locked(1, 1)?;
         let path = self.path_of(meta);
         let io_err = |e: std::io::Error| Error::IndexFile {
             path: path.clone(),
@@ -611,7 +612,7 @@ impl VectorIndexes {
     /// [`super::live::TAIL_VECTORS`] vectors: on a background thread of its own per index, with
     /// one core, so that the writer returns at once and readers keep the other cores. When a
     /// tail has grown to [`super::live::TAIL_BACKPRESSURE`] (writes outpace the background
-    /// flush), the calling writer flushes it itself on `build_threads` cores before it returns.
+    /// flush), the calling writer flushes it itself (one core) before it returns.
     /// The database calls it after each write statement without holding its lock: queries run
     /// meanwhile (a flush adds under the index's read lock). A failure is logged; the vectors
     /// stay in the tail, where searches still find them.
@@ -632,7 +633,9 @@ impl VectorIndexes {
         for (key, live) in full {
             let tail = live.tail_len();
             if tail >= super::live::TAIL_BACKPRESSURE {
-                if let Err(e) = live.flush_tail(1, self.config.build_threads, true) {
+                // One thread: parallel adds are followed by a check that may remove and re-add
+                // a vector, which must not run beside searches.
+                if let Err(e) = live.flush_tail(1, 1, true) {
                     warn(key, &e);
                 }
             } else if tail >= super::live::TAIL_VECTORS

@@ -212,11 +212,11 @@ impl Tail {
 
 pub(super) struct IndexState {
     /// The base graph: mapped from the file (`mapped`), or owned.
-    pub(super) base: Index,
+    pub(super) base: Arc<Index>,
     /// `base` is a read-only `view` of the saved file.
     pub(super) mapped: bool,
     /// Vectors written since a mapped base was saved (empty beside an owned base).
-    pub(super) delta: Index,
+    pub(super) delta: Arc<Index>,
     /// Labels in `delta`, in the order they were added (tombstoned ones included).
     pub(super) delta_labels: Vec<u64>,
     /// Vectors written by statements and not yet in a graph (the **tail**): searched
@@ -359,12 +359,12 @@ impl IndexState {
         let tail = Tail::new(base.dimensions());
         delta.change_expansion_search(64);
         IndexState {
-            base,
+            base: Arc::new(base),
             mapped,
             tail,
             flushing: HashSet::new(),
             graph_seq: seq,
-            delta,
+            delta: Arc::new(delta),
             delta_labels: Vec::new(),
             tombstones: HashSet::new(),
             base_dead: 0,
@@ -393,8 +393,8 @@ impl IndexState {
     pub(super) fn replace_base(&mut self, base: Index, delta: Index, later: Vec<u64>) {
         base.change_expansion_search(self.ef_search);
         delta.change_expansion_search(self.ef_search);
-        self.base = base;
-        self.delta = delta;
+        self.base = Arc::new(base);
+        self.delta = Arc::new(delta);
         self.delta_labels = later;
         self.mapped = true;
         let (base, delta) = (&self.base, &self.delta);
@@ -423,8 +423,19 @@ impl IndexState {
 
     /// Vectors a search can return.
     pub(super) fn live(&self) -> usize {
-        (self.base.size() + self.delta.size()).saturating_sub(self.tombstones.len())
-            + self.tail.len()
+        let mut n = (self.base.size() + self.delta.size() + self.tail.len()) as i64
+            - self.tombstones.len() as i64;
+        // While a flush runs, a vector may be in the tail and the graph (counted twice), or
+        // tombstoned (retired meanwhile) before its add reached the graph.
+        for &l in &self.flushing {
+            let in_graph = self.target().contains(l);
+            if in_graph && self.tail.contains(l) {
+                n -= 1;
+            } else if !in_graph && self.tombstones.contains(&l) {
+                n += 1;
+            }
+        }
+        n.max(0) as usize
     }
 
     /// The fraction of the base's vectors that are tombstones.
@@ -437,7 +448,7 @@ impl IndexState {
     }
 
     /// The index a write adds to: the delta beside a mapped base, else the base.
-    fn target(&self) -> &Index {
+    fn target(&self) -> &Arc<Index> {
         if self.mapped {
             &self.delta
         } else {
@@ -651,10 +662,13 @@ impl IndexState {
             Some(f) => Some(f),
             None => None,
         };
-        let exact_base = self.base.size() <= exact_up_to;
-        let exact_delta = self.delta.size() <= exact_up_to;
-        // While a flush runs, its vectors are in the tail and (some of them) in a graph.
+        // While a flush runs, its vectors are in the tail and (some of them) in a graph. The
+        // graph it adds to is searched through its links, never exhaustively: USearch's
+        // `exact_search` walks every slot and crashed on one a concurrent `add` was filling
+        // (its graph search takes the node locks an add takes).
         let dedup = !self.flushing.is_empty();
+        let exact_base = self.base.size() <= exact_up_to && !(dedup && !self.mapped);
+        let exact_delta = self.delta.size() <= exact_up_to && !(dedup && self.mapped);
         let metric = self.base.metric_kind();
         // The delta's and the tail's nearest, merged.
         let beside = |keep: Option<&dyn Fn(u64) -> bool>| -> Result<Vec<(u64, f32)>> {
@@ -890,10 +904,11 @@ impl LiveIndex {
             .map(|(i, &l)| (l, &data[i * dims..(i + 1) * dims]))
             .collect();
         let threads = threads.clamp(1, search_threads());
-        let result = {
-            let st = self.state.read();
-            add_all(st.target(), &adds, threads)
-        };
+        // The adds hold no lock on the state (a write's append must not wait for them: it
+        // runs while the database excludes readers). The graph they add to stays this one:
+        // only a merge replaces it, and merges hold `maintenance` too.
+        let target = self.state.read().target().clone();
+        let result = add_all(&target, &adds, threads);
         let mut st = self.state.write();
         let lost = match result {
             Ok(lost) => lost,
