@@ -40,6 +40,7 @@ use crate::vector::{Progress, ProgressFn, VectorChange, VectorIndexes};
 /// The reader's ([`Error::Import`] naming the line or row, …), [`Error::NotNull`],
 /// [`Error::DuplicateKey`] (against the table or an earlier row of the file),
 /// [`Error::Interrupted`] (checked per row and per chunk); nothing is written on error.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn copy(
     store: &Store,
     vectors: &VectorIndexes,

@@ -242,6 +242,7 @@ pub(crate) fn insert_rows(
 ///
 /// # Errors
 /// As [`insert_rows`]; nothing (not even what `batch` already held) is written on error.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn insert_rows_in(
     store: &Store,
     vectors: &VectorIndexes,
@@ -532,6 +533,7 @@ fn update_in_one_batch(
 ///
 /// # Errors
 /// [`Error::Interrupted`], storage errors; nothing is written on error.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn delete(
     store: &Store,
     vectors: &VectorIndexes,

@@ -667,8 +667,9 @@ impl IndexState {
         // `exact_search` walks every slot and crashed on one a concurrent `add` was filling
         // (its graph search takes the node locks an add takes).
         let dedup = !self.flushing.is_empty();
-        let exact_base = self.base.size() <= exact_up_to && !(dedup && !self.mapped);
-        let exact_delta = self.delta.size() <= exact_up_to && !(dedup && self.mapped);
+        let (into_base, into_delta) = (dedup && !self.mapped, dedup && self.mapped);
+        let exact_base = self.base.size() <= exact_up_to && !into_base;
+        let exact_delta = self.delta.size() <= exact_up_to && !into_delta;
         let metric = self.base.metric_kind();
         // The delta's and the tail's nearest, merged.
         let beside = |keep: Option<&dyn Fn(u64) -> bool>| -> Result<Vec<(u64, f32)>> {
