@@ -292,38 +292,56 @@ pub(crate) fn insert_rows_in(
     batch.put_counters(t.id, &counters)?;
     // The last chance to stop: after this the statement is committed.
     cancel.check()?;
-    publish.publish(
-        entry,
-        Box::new(|entry| {
-            store.write_with(batch, Durability::Deferred)?;
-            let first = entry.counters.next_rowid;
-            entry.counters = counters;
-            entry.generation += 1;
-            if indexed.is_empty() {
-                return Ok(());
-            }
-            let changes: Vec<VectorChange<'_>> = rows
-                .iter()
-                .enumerate()
-                .flat_map(|(i, row)| {
-                    indexed.iter().filter_map(move |&c| match &row[c] {
-                        Value::Vector(v) => Some(VectorChange {
-                            column: c,
-                            rowid: first + i as u64,
-                            vector: Some(v),
-                        }),
-                        _ => None,
-                    })
-                })
-                .collect();
-            vectors.apply(&entry.schema, counters.seq, &changes);
-            Ok(())
-        }),
-    )?;
+    let first = entry.counters.next_rowid;
+    let changes: Vec<VectorChange<'_>> = rows
+        .iter()
+        .enumerate()
+        .flat_map(|(i, row)| {
+            indexed.iter().filter_map(move |&c| match &row[c] {
+                Value::Vector(v) => Some(VectorChange {
+                    column: c,
+                    rowid: first + i as u64,
+                    vector: Some(v),
+                }),
+                _ => None,
+            })
+        })
+        .collect();
+    publish_batch(publish, store, vectors, entry, batch, counters, changes)?;
     if total >= 10_000 {
         report(total);
     }
     Ok(total)
+}
+
+/// Publishes a statement's one `WriteBatch` ([`Publish::publish`]): commits it (its WAL sync
+/// follows the exclusive section), makes `counters` the table's, and hands `changes` to the
+/// cached vector indexes (their tails). A statement that logged no vector change leaves the
+/// indexes' sequence as it was, as the table's is.
+///
+/// # Errors
+/// [`Error::Storage`] from the commit or the WAL sync.
+fn publish_batch(
+    publish: &dyn Publish,
+    store: &Store,
+    vectors: &VectorIndexes,
+    entry: &mut TableEntry,
+    batch: Batch<'_>,
+    counters: Counters,
+    changes: Vec<VectorChange<'_>>,
+) -> Result<()> {
+    publish.publish(
+        entry,
+        Box::new(move |entry| {
+            store.write_with(batch, Durability::Deferred)?;
+            entry.counters = counters;
+            entry.generation += 1;
+            if !changes.is_empty() {
+                vectors.apply(&entry.schema, counters.seq, &changes);
+            }
+            Ok(())
+        }),
+    )
 }
 
 /// An updated row: (rowid, old values, new values).
@@ -501,30 +519,18 @@ fn update_in_one_batch(
     }
     batch.put_counters(t.id, &counters)?;
     cancel.check()?;
-    publish.publish(
-        entry,
-        Box::new(|entry| {
-            store.write_with(batch, Durability::Deferred)?;
-            entry.counters = counters;
-            entry.generation += 1;
-            if vchanges.is_empty() && indexed.is_empty() {
-                return Ok(());
-            }
-            let changes: Vec<VectorChange<'_>> = vchanges
-                .iter()
-                .map(|&(c, rowid, i)| VectorChange {
-                    column: c,
-                    rowid,
-                    vector: i.and_then(|i| match &changed[i].2[c] {
-                        Value::Vector(v) => Some(v.as_slice()),
-                        _ => None,
-                    }),
-                })
-                .collect();
-            vectors.apply(&entry.schema, counters.seq, &changes);
-            Ok(())
-        }),
-    )?;
+    let changes: Vec<VectorChange<'_>> = vchanges
+        .iter()
+        .map(|&(c, rowid, i)| VectorChange {
+            column: c,
+            rowid,
+            vector: i.and_then(|i| match &changed[i].2[c] {
+                Value::Vector(v) => Some(v.as_slice()),
+                _ => None,
+            }),
+        })
+        .collect();
+    publish_batch(publish, store, vectors, entry, batch, counters, changes)?;
     Ok(changed.len() as u64)
 }
 
@@ -610,28 +616,17 @@ pub(crate) fn delete(
     counters.rows = counters.rows.saturating_sub(deleted.len() as u64);
     batch.put_counters(t.id, &counters)?;
     cancel.check()?;
-    publish.publish(
-        entry,
-        Box::new(|entry| {
-            store.write_with(batch, Durability::Deferred)?;
-            entry.counters = counters;
-            entry.generation += 1;
-            let changes: Vec<VectorChange<'_>> = deleted
-                .iter()
-                .flat_map(|(rowid, cols)| {
-                    cols.iter().map(move |&c| VectorChange {
-                        column: c,
-                        rowid: *rowid,
-                        vector: None,
-                    })
-                })
-                .collect();
-            if !changes.is_empty() {
-                vectors.apply(&entry.schema, counters.seq, &changes);
-            }
-            Ok(())
-        }),
-    )?;
+    let changes: Vec<VectorChange<'_>> = deleted
+        .iter()
+        .flat_map(|(rowid, cols)| {
+            cols.iter().map(move |&c| VectorChange {
+                column: c,
+                rowid: *rowid,
+                vector: None,
+            })
+        })
+        .collect();
+    publish_batch(publish, store, vectors, entry, batch, counters, changes)?;
     Ok(deleted.len() as u64)
 }
 
