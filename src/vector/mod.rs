@@ -18,9 +18,10 @@
 //!   index is built from rows again and a warning is logged. The rows are the truth; answers
 //!   never depend on the file being intact.
 //!
-//! Writes keep cached indexes current without copying a mapped one: new vectors go to a delta
-//! beside it and old ones become tombstones (see [`live`]); each write appends to the change
-//! log in the statement's batch. A dirty index is saved on `CHECKPOINT`, when it is evicted from
+//! Writes keep cached indexes current without copying a mapped one: new vectors go to a tail
+//! that searches compare exhaustively, then (in the background, 1,024 at a time) to a delta
+//! graph beside it, and old ones become tombstones (see [`live`]); each write appends to the
+//! change log in the statement's batch. A dirty index is saved on `CHECKPOINT`, when it is evicted from
 //! the LRU cache, when the database is closed, and after `Options::checkpoint_changes` changes
 //! (after the statement); saving a mapped index with a delta merges them into a new file. A
 //! save writes a temporary file in `<dir>/vectors/`, fsyncs it, renames it over the old file,
@@ -161,8 +162,9 @@ pub struct IndexStatus {
     /// merged into a new base by the next save. 0 when not loaded.
     pub delta_rows: u64,
     /// Of [`IndexStatus::delta_rows`], the vectors not yet in a graph (the *tail*): written by
-    /// statements since the last flush, compared exhaustively by every search until the
-    /// writer that brings the tail to 1,024 vectors adds them to the graph (or a save does).
+    /// statements since the last flush, compared exhaustively by every search until a
+    /// background flush (started by the write that brings the tail to 1,024 vectors) adds them
+    /// to the graph, or a save does.
     pub tail_rows: u64,
     /// Deleted or superseded vectors still in the graph, filtered out of every search, until
     /// `VACUUM` rebuilds the index. 0 when not loaded.
