@@ -90,8 +90,8 @@ pub(super) fn rowid_of(label: u64) -> u64 {
 /// Tail flushes and catch-ups add their vectors on all cores from this many on.
 const PARALLEL_ADDS: usize = 256;
 
-/// A statement's write leaves its vectors in the tail; the writer moves the tail into a graph
-/// (on all cores) once it holds this many. At 384 dimensions an exhaustive pass over a full
+/// A statement's write leaves its vectors in the tail; once it holds this many, a background
+/// flush (one core) moves the tail into a graph. At 384 dimensions an exhaustive pass over a full
 /// tail costs about as much as a tenth of an HNSW search of the 63K set.
 pub(crate) const TAIL_VECTORS: usize = 1024;
 
@@ -221,7 +221,7 @@ pub(super) struct IndexState {
     pub(super) delta_labels: Vec<u64>,
     /// Vectors written by statements and not yet in a graph (the **tail**): searched
     /// exhaustively, moved into the delta (or an owned base) by [`LiveIndex::flush_tail`]
-    /// once [`TAIL_VECTORS`] have gathered, off the writing statement's exclusive section.
+    /// once [`TAIL_VECTORS`] have gathered, after the writing statement.
     pub(super) tail: Tail,
     /// Labels being moved from the tail into a graph by a running flush.
     pub(super) flushing: HashSet<u64>,
