@@ -20,7 +20,7 @@
 //! - the **tail** holds the vectors written by statements and not yet in a graph: a statement
 //!   only appends to it (no HNSW insert while it excludes readers), every search compares the
 //!   query with each tail vector, and [`LiveIndex::flush_tail`] moves it into the delta (or an
-//!   owned base) on all cores once it holds [`TAIL_VECTORS`], with searches running.
+//!   owned base) in the background once it holds [`TAIL_VECTORS`], with searches running.
 //!
 //! Since a tombstoned vector stays in the graph under its key, a row whose vector is written
 //! again gets a new USearch key, its **label**: the rowid in the low 48 bits and a version in
