@@ -914,8 +914,8 @@ impl LiveIndex {
         let lost = match result {
             Ok(lost) => lost,
             Err(e) => {
-                // Whatever was added stays tombstoned-free in the graph only if the tail still
-                // has it: drop the graph copies of what the tail still holds.
+                // The vectors stay in the tail (searches still find them there): drop the
+                // copies that reached the graph, so that the next flush adds them once.
                 for &l in &labels {
                     if st.target().contains(l) {
                         let _ = st.target().remove(l);
