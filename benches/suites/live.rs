@@ -863,6 +863,8 @@ fn multi_rows(cx: &mut Ctx, base: &Base) -> Json {
             )
             .unwrap();
         }
+        // The graph work of full tails, included, as in `insert_batches`.
+        db.wait_for_tail_flushes();
         empty.push(n as f64 / t0.elapsed().as_secs_f64());
         drop(db);
         let _ = std::fs::remove_dir_all(&dir);
