@@ -1305,15 +1305,21 @@ fn rows_eq(x: &[V], y: &[V], tolerance: f64) -> bool {
     x.len() == y.len() && x.iter().zip(y).all(|(a, b)| value_eq(a, b, tolerance))
 }
 
-/// A sort key for multiset comparison (REALs rounded so that tolerance-equal rows sort together).
-fn sort_key(row: &[V]) -> String {
-    row.iter()
-        .map(|v| match v {
-            V::Real(r) => format!("R{:.6e}", if *r == 0.0 { 0.0 } else { *r }),
-            other => format!("{other:?}"),
-        })
-        .collect::<Vec<_>>()
-        .join("|")
+/// A sort key for multiset comparison: REALs rounded so that tolerance-equal rows sort
+/// together, then the exact REALs, so that rows the rounding makes equal (1000000.0 and
+/// 1000000.001 both round to `1.000000e6`) still sort the same way on both sides.
+fn sort_key(row: &[V]) -> (String, String) {
+    let key = |exact: bool| {
+        row.iter()
+            .map(|v| match v {
+                V::Real(r) if exact => format!("R{r:e}"),
+                V::Real(r) => format!("R{:.6e}", if *r == 0.0 { 0.0 } else { *r }),
+                other => format!("{other:?}"),
+            })
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    (key(false), key(true))
 }
 
 struct Engines {
