@@ -242,6 +242,19 @@ pub(crate) struct CaughtUp {
     threads: usize,
 }
 
+impl CaughtUp {
+    /// Applies the change-log entries after `seq` (as far as the log goes now) and moves
+    /// `seq` to the last of them.
+    fn advance(&mut self, store: &Store, meta: &IndexMeta) -> Result<()> {
+        let changes = store.changes_since(meta.table_id, meta.column_index, self.seq)?;
+        let mut st = self.live.state.write();
+        super::lifecycle::catch_up(store, meta, &mut st, &changes, self.threads)?;
+        st.dirty += changes.len() as u64;
+        self.seq = changes.iter().map(|c| c.seq).max().unwrap_or(self.seq);
+        Ok(())
+    }
+}
+
 /// Reads the vectors of the build's column from `snap`: (rowids, their f32s end to end).
 /// Asks `cancel` every 1,024 vectors.
 ///
@@ -473,19 +486,13 @@ impl VectorIndexes {
             1,
         );
         state.unreachable = built.unreachable;
-        let live = Arc::new(LiveIndex::new(state, built.threads));
-        let changes = store.changes_since(meta.table_id, meta.column_index, snapshot_seq)?;
-        let seq = changes.iter().map(|c| c.seq).max().unwrap_or(snapshot_seq);
-        {
-            let mut st = live.state.write();
-            super::lifecycle::catch_up(store, meta, &mut st, &changes, built.threads)?;
-            st.dirty += changes.len() as u64;
-        }
-        Ok(CaughtUp {
-            live,
-            seq,
+        let mut caught = CaughtUp {
+            live: Arc::new(LiveIndex::new(state, built.threads)),
+            seq: snapshot_seq,
             threads: built.threads,
-        })
+        };
+        caught.advance(store, meta)?;
+        Ok(caught)
     }
 
     /// Publishes a build caught up by [`VectorIndexes::catch_up_build`] (the caller then
@@ -515,14 +522,10 @@ impl VectorIndexes {
             });
         }
         let meta = &build.meta;
+        let mut caught = caught;
+        caught.advance(store, meta)?;
         let live = caught.live;
-        {
-            let mut st = live.state.write();
-            let changes = store.changes_since(meta.table_id, meta.column_index, caught.seq)?;
-            super::lifecycle::catch_up(store, meta, &mut st, &changes, caught.threads)?;
-            st.seq = table_seq;
-            st.dirty += changes.len() as u64;
-        }
+        live.state.write().seq = table_seq;
         let ms = ms_since(build.started);
         let event = match &build.rebuild_reason {
             None => LoadEvent::Built { ms },

@@ -38,6 +38,9 @@ pub(crate) struct VectorIndexes {
     /// Indexes that passed `checkpoint_changes` changes in a write: saved (merged) by
     /// [`VectorIndexes::save_due`] after the statement, not inside it.
     pub(super) due: Mutex<Vec<Key>>,
+    /// A write left a tail of at least `TAIL_VECTORS` (see `flush_tails`): statements that
+    /// wrote nothing find it false and skip the cache walk.
+    pub(super) full_tails: AtomicBool,
     /// The checks started (finished ones are pruned when another starts).
     pub(super) checks: Mutex<Vec<Arc<CheckState>>>,
     /// Set when the manager is dropped: running checks stop.
@@ -74,6 +77,7 @@ impl VectorIndexes {
             last_load: Mutex::new(HashMap::new()),
             damaged: Mutex::new(HashMap::new()),
             due: Mutex::new(Vec::new()),
+            full_tails: AtomicBool::new(false),
             checks: Mutex::new(Vec::new()),
             stop: Arc::new(AtomicBool::new(false)),
             builds: Builds::new(),

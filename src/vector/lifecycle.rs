@@ -498,6 +498,10 @@ impl VectorIndexes {
                 st.seq = new_seq;
                 let (dirty, tail) = (st.dirty, st.tail.len());
                 drop(st);
+                if tail >= super::live::TAIL_VECTORS {
+                    self.full_tails
+                        .store(true, std::sync::atomic::Ordering::Release);
+                }
                 if tail >= super::live::TAIL_CAP {
                     live.flush_tail(1, self.config.build_threads, true)?;
                 }
@@ -618,6 +622,9 @@ impl VectorIndexes {
     /// stay in the tail, where searches still find them.
     pub fn flush_tails(&self) {
         use std::sync::atomic::Ordering;
+        if !self.full_tails.swap(false, Ordering::AcqRel) {
+            return;
+        }
         let full: Vec<(Key, Arc<LiveIndex>)> = self
             .cache
             .lock()
@@ -638,9 +645,11 @@ impl VectorIndexes {
                 if let Err(e) = live.flush_tail(1, 1, true) {
                     warn(key, &e);
                 }
-            } else if tail >= super::live::TAIL_VECTORS
-                && !live.flusher.swap(true, Ordering::AcqRel)
+            } else if tail >= super::live::TAIL_VECTORS && live.flusher.swap(true, Ordering::AcqRel)
             {
+                // A flush of this index is running: the next statement looks again.
+                self.full_tails.store(true, Ordering::Release);
+            } else if tail >= super::live::TAIL_VECTORS {
                 let l = live.clone();
                 let spawned = std::thread::Builder::new()
                     .name("vectable tail flush".into())

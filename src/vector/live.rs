@@ -658,10 +658,7 @@ impl IndexState {
         exact_up_to: usize,
         keep: Option<&(dyn Fn(u64) -> bool + Sync)>,
     ) -> Result<Vec<(u64, f32)>> {
-        let keep_dyn: Option<&dyn Fn(u64) -> bool> = match keep {
-            Some(f) => Some(f),
-            None => None,
-        };
+        let keep_dyn = keep.map(|f| f as &dyn Fn(u64) -> bool);
         // While a flush runs, its vectors are in the tail and (some of them) in a graph. The
         // graph it adds to is searched through its links, never exhaustively: USearch's
         // `exact_search` walks every slot and crashed on one a concurrent `add` was filling
@@ -672,7 +669,8 @@ impl IndexState {
         let exact_delta = self.delta.size() <= exact_up_to && !into_delta;
         let metric = self.base.metric_kind();
         // The delta's and the tail's nearest, merged.
-        let beside = |keep: Option<&dyn Fn(u64) -> bool>| -> Result<Vec<(u64, f32)>> {
+        let beside = || -> Result<Vec<(u64, f32)>> {
+            let keep = keep.map(|f| f as &dyn Fn(u64) -> bool);
             let mut found = self.search_one(&self.delta, query, k, exact_delta, keep)?;
             self.tail
                 .search_into(metric, query, k, keep, dedup, &mut found);
@@ -682,13 +680,7 @@ impl IndexState {
             && search_threads() > 1;
         let (base, other) = if parallel {
             std::thread::scope(|s| {
-                let other = s.spawn(|| {
-                    let keep: Option<&dyn Fn(u64) -> bool> = match keep {
-                        Some(f) => Some(f),
-                        None => None,
-                    };
-                    beside(keep)
-                });
+                let other = s.spawn(beside);
                 let base = self.search_one(&self.base, query, k, exact_base, keep_dyn);
                 let other = other
                     .join()
@@ -698,7 +690,7 @@ impl IndexState {
         } else {
             (
                 self.search_one(&self.base, query, k, exact_base, keep_dyn),
-                beside(keep_dyn),
+                beside(),
             )
         };
         let mut found = base?;
