@@ -829,6 +829,7 @@ impl Database {
         let counters = entry.map(|e| e.counters).unwrap_or_default();
         ExecCtx {
             store: &self.inner.store,
+            reads: self.inner.store.reads(),
             vectors: &self.inner.vectors,
             counters,
             ef_search: self.ef_search(),

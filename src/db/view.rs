@@ -47,10 +47,14 @@ impl Catalog for CatalogView<'_> {
 impl IndexStats for CatalogView<'_> {
     fn count(&self, ranges: &[KeyRange], cap: u64) -> Result<u64> {
         let mut n = 0u64;
-        self.db.inner.store.scan_index(ranges, false, |_, _| {
-            n += 1;
-            Ok(n < cap)
-        })?;
+        self.db
+            .inner
+            .store
+            .reads()
+            .scan_index(ranges, false, |_, _| {
+                n += 1;
+                Ok(n < cap)
+            })?;
         Ok(n)
     }
     fn sample_selectivity(
@@ -89,11 +93,15 @@ impl IndexStats for CatalogView<'_> {
         };
         if has_vector {
             // Rare: a filter on a vector column; the plain scan fills vectors.
-            self.db.inner.store.scan(table, Some(&mask), |_, row| {
-                seen += 1;
-                hits += passes(&row);
-                Ok(seen < n as u64)
-            })?;
+            self.db
+                .inner
+                .store
+                .reads()
+                .scan(table, Some(&mask), |_, row| {
+                    seen += 1;
+                    hits += passes(&row);
+                    Ok(seen < n as u64)
+                })?;
         } else {
             for r in 0..runs {
                 if seen >= n as u64 {
@@ -105,6 +113,7 @@ impl IndexStats for CatalogView<'_> {
                 self.db
                     .inner
                     .store
+                    .reads()
                     .scan_raw_from(table.id, from, |_, bytes| {
                         let row = crate::storage::keys::decode_row(bytes, Some(&mask))?;
                         seen += 1;

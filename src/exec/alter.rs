@@ -60,7 +60,7 @@ pub(crate) fn alter_table(
             let c = new.columns.len() - 1;
             let fill = extras.default.clone().unwrap_or(Value::Null);
             let vector = matches!(column.data_type, DataType::Vector(_));
-            store.scan_raw(t.id, |rowid, bytes| {
+            store.reads().scan_raw(t.id, |rowid, bytes| {
                 let mut row = keys::decode_row(bytes, None)?;
                 row.resize(c, Value::Null);
                 row.push(fill.clone());
@@ -95,7 +95,7 @@ pub(crate) fn alter_table(
                 }
                 kept.push(s2);
             }
-            store.scan_raw(t.id, |rowid, bytes| {
+            store.reads().scan_raw(t.id, |rowid, bytes| {
                 let mut row = keys::decode_row(bytes, None)?;
                 if c < row.len() {
                     row.remove(c);

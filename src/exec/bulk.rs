@@ -193,7 +193,7 @@ fn apply_vectors(
     for c in columns {
         let mine: Vec<&(usize, u64, bool)> = chunk.changes.iter().filter(|x| x.0 == c).collect();
         let upserts: Vec<u64> = mine.iter().filter(|x| x.2).map(|x| x.1).collect();
-        let mut got = store.get_vectors(t.id, c, &upserts)?.into_iter();
+        let mut got = store.reads().get_vectors(t.id, c, &upserts)?.into_iter();
         for &&(_, rowid, has) in &mine {
             let v = if has { got.next().flatten() } else { None };
             read.push((c, rowid, v));
@@ -293,7 +293,7 @@ impl<'s> StagedUpdate<'s> {
                     return Err(dup(t, pk, key));
                 }
                 self.pk_moved.insert(*rowid);
-                if let Some(owner) = store.pk_lookup(t.id, key)? {
+                if let Some(owner) = store.reads().pk_lookup(t.id, key)? {
                     self.pk_owners.push((owner, key.clone()));
                 }
                 early.delete_pk(t.id, &old[pk]);
@@ -319,7 +319,7 @@ impl<'s> StagedUpdate<'s> {
                     return Err(unique_violation(t, s, new));
                 }
                 let owners = &mut self.index_owners[i];
-                store.scan_index(
+                store.reads().scan_index(
                     std::slice::from_ref(&prefix_range(&np)),
                     false,
                     |owner, _| {

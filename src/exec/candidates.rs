@@ -14,7 +14,8 @@ use parking_lot::Mutex;
 
 use crate::error::Result;
 use crate::plan::access::IndexScan;
-use crate::storage::{KeyRange, Store};
+use crate::storage::reads::Reads;
+use crate::storage::KeyRange;
 
 /// Entries kept (scan results, not bytes).
 const CAPACITY: usize = 32;
@@ -43,7 +44,7 @@ impl CandidateCache {
     /// been written since they were read. The flag says whether they came from the cache.
     pub fn rowids(
         &self,
-        store: &Store,
+        store: Reads<'_>,
         table_id: u64,
         generation: u64,
         scan: &IndexScan,

@@ -120,7 +120,7 @@ fn index_candidates(
 ) -> Result<std::sync::Arc<Vec<u64>>> {
     let (ids, cached) = cx
         .candidates
-        .rowids(cx.store, table_id, cx.generation, scan)?;
+        .rowids(cx.reads, table_id, cx.generation, scan)?;
     if let Some(s) = cx.stats {
         if cached {
             s.step(format!(
@@ -225,7 +225,7 @@ pub(crate) fn filtered(
      -> Result<()> {
         cx.cancel.check()?;
         let new: Vec<u64> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
-        let rows = cx.store.get_rows(table, &new, Some(&columns))?;
+        let rows = cx.reads.get_rows(table, &new, Some(&columns))?;
         note(&|s| s.rows_read.set(s.rows_read.get() + new.len() as u64));
         for row in rows.into_iter().flatten() {
             if !check || truthy(filter, Ctx::row(&row))? {
@@ -363,7 +363,7 @@ pub(crate) fn exact(
             let nothing = vec![false; table.columns.len()];
             let mut ids = Vec::new();
             super::for_each_match(
-                cx.store,
+                cx.reads,
                 table,
                 plan.filter.as_ref(),
                 Some(&nothing),
@@ -398,7 +398,7 @@ pub(crate) fn exact(
         const PART: usize = 1 << 14;
         for (p, part) in rowids.chunks(PART).enumerate() {
             cx.cancel.check()?;
-            cx.store.for_each_vector(table.id, column, part, |i, v| {
+            cx.reads.for_each_vector(table.id, column, part, |i, v| {
                 let i = p * PART + i;
                 if v.len() == query.len() {
                     has[i] = true;
@@ -445,7 +445,7 @@ pub(crate) fn exact(
     // Rowid order, so that the caller's stable sort breaks exact ties by rowid, as a scan does.
     keep.sort_unstable();
     let columns = plan.columns_read();
-    let rows = cx.store.get_rows(table, &keep, Some(&columns))?;
+    let rows = cx.reads.get_rows(table, &keep, Some(&columns))?;
     note(&|s| s.rows_read.set(s.rows_read.get() + keep.len() as u64));
     Ok(rows.into_iter().flatten().collect())
 }

@@ -26,7 +26,8 @@ use crate::exec::stats::ExecStats;
 use crate::expr::eval::{truthy, Ctx};
 use crate::expr::Expr;
 use crate::plan::access::{IndexScan, RowSource};
-use crate::storage::{keys, Store};
+use crate::storage::keys;
+use crate::storage::reads::Reads;
 use crate::value::Value;
 
 /// Calls `f(rowid, row)` for each row of `table` that satisfies `filter` (all rows without
@@ -42,7 +43,7 @@ use crate::value::Value;
 /// [`crate::Error::Interrupted`].
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn for_each_match(
-    store: &Store,
+    store: Reads<'_>,
     table: &TableSchema,
     filter: Option<&Expr>,
     columns: Option<&[bool]>,
@@ -140,7 +141,7 @@ pub(crate) const FETCH_CHUNK: usize = 256;
 /// sorted by rowid (so results come in the same order as a full scan's). Stops after `limit`
 /// entries when given.
 pub(crate) fn index_rowids(
-    store: &Store,
+    store: Reads<'_>,
     scan: &IndexScan,
     limit: Option<usize>,
 ) -> Result<Vec<u64>> {

@@ -14,13 +14,17 @@ use crate::plan::access::RowSource;
 use crate::plan::knn::KnnStrategy;
 use crate::plan::{Access, SelectPlan};
 use crate::row::Rows;
+use crate::storage::reads::Reads;
 use crate::storage::{Counters, Store};
 use crate::value::Value;
 use crate::vector::VectorIndexes;
 
 /// What a `SELECT` runs against.
 pub(crate) struct ExecCtx<'a> {
+    /// For what a query may write: an index's catalog record, a lazily loaded index.
     pub store: &'a Store,
+    /// Where the query reads rows: the database now, or the snapshot the query took.
+    pub reads: Reads<'a>,
     pub vectors: &'a VectorIndexes,
     /// Counters of the plan's table.
     pub counters: Counters,
@@ -111,7 +115,7 @@ fn for_each_row(
 ) -> Result<()> {
     let columns = plan.columns_read();
     super::for_each_match(
-        cx.store,
+        cx.reads,
         table,
         plan.filter.as_ref(),
         Some(&columns),
@@ -138,7 +142,7 @@ fn full_scan(plan: &SelectPlan, cx: &ExecCtx<'_>) -> Result<Rows> {
             if scan.covers_filter {
                 // The index ranges are the filter: count keys, read no row.
                 let mut n = 0u64;
-                cx.store.scan_index(&scan.ranges, false, |_, _| {
+                cx.reads.scan_index(&scan.ranges, false, |_, _| {
                     n += 1;
                     Ok(true)
                 })?;
@@ -213,7 +217,7 @@ fn ordered_index_rows(
     }
     let mut want = n.saturating_add(16);
     loop {
-        let rowids = super::index_rowids(cx.store, scan, Some(want))?;
+        let rowids = super::index_rowids(cx.reads, scan, Some(want))?;
         cx.note(|s| {
             s.index_entries
                 .set(s.index_entries.get() + rowids.len() as u64)
@@ -221,7 +225,7 @@ fn ordered_index_rows(
         let mut out: Vec<(u64, Vec<Value>, Vec<Value>)> = Vec::new();
         let mut complete = false;
         'fetch: for chunk in rowids.chunks(super::FETCH_CHUNK) {
-            let rows = cx.store.get_rows(table, chunk, Some(&columns))?;
+            let rows = cx.reads.get_rows(table, chunk, Some(&columns))?;
             cx.note(|s| s.rows_read.set(s.rows_read.get() + chunk.len() as u64));
             for (rowid, row) in chunk.iter().zip(rows) {
                 let Some(row) = row else { continue };
@@ -646,7 +650,7 @@ fn knn_round(
     if from_index {
         columns[column] = false;
     }
-    let rows = cx.store.get_rows(table, &ids, Some(&columns))?;
+    let rows = cx.reads.get_rows(table, &ids, Some(&columns))?;
     cx.note(|s| s.rows_read.set(s.rows_read.get() + ids.len() as u64));
     if rows.iter().any(Option::is_none) {
         return Ok(None);

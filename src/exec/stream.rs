@@ -77,9 +77,9 @@ fn scan(
     if let Some(f) = &plan.filter {
         crate::expr::mark_columns(f, &mut filter_columns);
     }
-    let mut vectors = snap.vector_cursors(table, Some(&columns));
+    let mut vectors = snap.reads().vector_cursors(table, Some(&columns));
     // Vectors the filter itself reads: filled first, for every row.
-    let mut filter_vectors = snap.vector_cursors(table, Some(&filter_columns));
+    let mut filter_vectors = snap.reads().vector_cursors(table, Some(&filter_columns));
     let visit = |rowid: u64, bytes: &[u8]| -> Result<bool> {
         if cancel.load(Ordering::Relaxed) {
             return Ok(false);
@@ -116,6 +116,6 @@ fn scan(
             let rowids = snap.index_rowids(&scan.ranges)?;
             snap.rows_by_id(table.id, &rowids, visit)
         }
-        _ => snap.scan_raw_from(table.id, 0, visit),
+        _ => snap.reads().scan_raw_from(table.id, 0, visit),
     }
 }

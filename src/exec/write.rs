@@ -174,14 +174,15 @@ pub(super) fn insert_row(
         let encoded = crate::storage::keys::pk_key(t.id, key).ok_or_else(|| {
             Error::type_mismatch(t.qualified(pk), "INTEGER or TEXT key", key.type_name())
         })?;
-        if !keys.pk.insert(encoded) || store.pk_lookup(t.id, key)?.is_some() {
+        if !keys.pk.insert(encoded) || store.reads().pk_lookup(t.id, key)?.is_some() {
             return Err(dup(t, pk, key));
         }
     }
     for s in indexes {
         let (p, checked) = index_prefix(t, s, row)?;
         if checked
-            && (!keys.unique.insert(p.clone()) || store.index_has_other(&prefix_range(&p), None)?)
+            && (!keys.unique.insert(p.clone())
+                || store.reads().index_has_other(&prefix_range(&p), None)?)
         {
             return Err(unique_violation(t, s, row));
         }
@@ -370,7 +371,7 @@ pub(crate) fn update(
     let mut changed: Vec<Changed> = Vec::new();
     let mut staged: Option<StagedUpdate<'_>> = None;
     let scanned = super::for_each_match(
-        store,
+        store.reads(),
         t,
         filter,
         None,
@@ -433,7 +434,7 @@ fn update_in_one_batch(
                 if !taken.insert(enc) {
                     return Err(dup(t, pk, key));
                 }
-                if let Some(owner) = store.pk_lookup(t.id, key)? {
+                if let Some(owner) = store.reads().pk_lookup(t.id, key)? {
                     if !freed.contains(&owner) {
                         return Err(dup(t, pk, key));
                     }
@@ -472,7 +473,7 @@ fn update_in_one_batch(
             }
             let leaving = freed.get(np.as_slice());
             let mut conflict = false;
-            store.scan_index(
+            store.reads().scan_index(
                 std::slice::from_ref(&prefix_range(np)),
                 false,
                 |owner, _| {
@@ -560,7 +561,7 @@ pub(crate) fn delete(
         .map(|c| !matches!(c.data_type, DataType::Vector(_)))
         .collect();
     let scanned = super::for_each_match(
-        store,
+        store.reads(),
         t,
         filter,
         Some(&scalar),
@@ -669,7 +670,7 @@ pub(crate) fn create_index(
     let mut values: HashMap<u64, Vec<Value>> = HashMap::new();
     let mut n = 0u64;
     super::for_each_match(
-        store,
+        store.reads(),
         t,
         None,
         Some(&mask),

@@ -20,7 +20,7 @@ impl Batch<'_> {
     pub fn move_vector_column(&mut self, table_id: u64, from: usize, to: usize) -> Result<()> {
         let store = self.store;
         let mut moved: Vec<(u64, Vec<u8>)> = Vec::new();
-        store.scan_vectors(table_id, from, |rowid, bytes| {
+        store.reads().scan_vectors(table_id, from, |rowid, bytes| {
             let mut v = Vec::with_capacity(bytes.len() + 1);
             v.push(keys::VECTOR_FORMAT);
             v.extend_from_slice(bytes);

@@ -582,8 +582,8 @@ mod tests {
         assert_eq!(loaded.secondary, vec![sindex(2, 1)]);
         // Table ids are never reused.
         assert_eq!(loaded.next_table_id, 3);
-        assert_eq!(store.get_rows(&a, &[0], None).unwrap(), vec![None]);
-        assert!(store.get_rows(&b_, &[0], None).unwrap()[0].is_some());
+        assert_eq!(store.reads().get_rows(&a, &[0], None).unwrap(), vec![None]);
+        assert!(store.reads().get_rows(&b_, &[0], None).unwrap()[0].is_some());
     }
 
     #[test]

@@ -71,20 +71,22 @@ fn upgrade_table(store: &Store, table: &TableSchema) -> Result<u64> {
         // last rowid read, so memory stays bounded by one batch.
         let mut pending: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut last = None;
-        store.scan_raw_from(table.id, from, |rowid, bytes| {
-            last = Some(rowid);
-            match bytes.first() {
-                Some(&keys::ROW_FORMAT) => {}
-                Some(&1) => pending.push((rowid, bytes.to_vec())),
-                _ => {
-                    return Err(Error::Corrupt(format!(
-                        "row {rowid} of table {}: unknown format version",
-                        table.name
-                    )))
+        store
+            .reads()
+            .scan_raw_from(table.id, from, |rowid, bytes| {
+                last = Some(rowid);
+                match bytes.first() {
+                    Some(&keys::ROW_FORMAT) => {}
+                    Some(&1) => pending.push((rowid, bytes.to_vec())),
+                    _ => {
+                        return Err(Error::Corrupt(format!(
+                            "row {rowid} of table {}: unknown format version",
+                            table.name
+                        )))
+                    }
                 }
-            }
-            Ok(pending.len() < MIGRATE_BATCH_ROWS)
-        })?;
+                Ok(pending.len() < MIGRATE_BATCH_ROWS)
+            })?;
         let Some(last) = last else { break };
         let mut batch = store.batch();
         for (rowid, bytes) in &pending {

@@ -3,8 +3,8 @@
 
 use rocksdb::{DBRawIterator, Snapshot};
 
-use super::{keys, KeyRange, Store, VectorCursors, CF_ROWS, CF_SINDEX, CF_VECTORS};
-use crate::catalog::TableSchema;
+use super::reads::Reads;
+use super::{keys, KeyRange, Store, CF_ROWS, CF_SINDEX};
 use crate::error::Result;
 
 /// A consistent view of the store at one point: later writes are invisible to it. It keeps
@@ -24,47 +24,10 @@ impl Store {
     }
 }
 
-impl StoreSnapshot<'_> {
-    /// [`Store::scan_raw_from`] in the snapshot.
-    pub fn scan_raw_from(
-        &self,
-        table_id: u64,
-        from: u64,
-        f: impl FnMut(u64, &[u8]) -> Result<bool>,
-    ) -> Result<()> {
-        super::scan_rows_from(
-            self.snap.raw_iterator_cf(self.store.cf(CF_ROWS)),
-            table_id,
-            from,
-            f,
-        )
-    }
-
-    /// [`Store::scan_vectors`] in the snapshot: every stored vector of one column, in rowid
-    /// order, until `f` returns `Ok(false)`.
-    pub fn scan_vectors(
-        &self,
-        table_id: u64,
-        column: usize,
-        f: impl FnMut(u64, &[u8]) -> Result<bool>,
-    ) -> Result<()> {
-        super::scan_vector_range(
-            self.snap.raw_iterator_cf(self.store.cf(CF_VECTORS)),
-            table_id,
-            column,
-            f,
-        )
-    }
-
-    /// [`Store::vector_cursors`] in the snapshot.
-    pub fn vector_cursors(
-        &self,
-        table: &TableSchema,
-        columns: Option<&[bool]>,
-    ) -> VectorCursors<'_> {
-        VectorCursors::new(table, columns, || {
-            self.snap.raw_iterator_cf(self.store.cf(CF_VECTORS))
-        })
+impl<'a> StoreSnapshot<'a> {
+    /// Reads as of the snapshot.
+    pub fn reads(&self) -> Reads<'_> {
+        Reads::at(self.store, &self.snap)
     }
 
     /// The rowids of the secondary-index entries in `ranges`, sorted (8 bytes per entry).

@@ -271,21 +271,22 @@ pub(crate) fn read_vectors(
     let mut keys = Vec::with_capacity(estimate);
     let mut data: Vec<f32> = Vec::with_capacity(estimate.saturating_mul(dims));
     // Read only the vector column's own range: no row is decoded.
-    snap.scan_vectors(meta.table_id, meta.column_index, |rowid, bytes| {
-        cancel.tick()?;
-        if keys.len() % 4096 == 0 {
-            build.check_stopped()?;
-        }
-        if bytes.len() == dims * 4 {
-            keys.push(rowid);
-            data.extend(
-                bytes
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-            );
-        }
-        Ok(true)
-    })?;
+    snap.reads()
+        .scan_vectors(meta.table_id, meta.column_index, |rowid, bytes| {
+            cancel.tick()?;
+            if keys.len() % 4096 == 0 {
+                build.check_stopped()?;
+            }
+            if bytes.len() == dims * 4 {
+                keys.push(rowid);
+                data.extend(
+                    bytes
+                        .chunks_exact(4)
+                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+                );
+            }
+            Ok(true)
+        })?;
     build.total.store(keys.len() as u64, Ordering::Relaxed);
     Ok((keys, data))
 }

@@ -770,7 +770,9 @@ pub(super) fn catch_up(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let vectors = store.get_vectors(meta.table_id, meta.column_index, &rowids)?;
+    let vectors = store
+        .reads()
+        .get_vectors(meta.table_id, meta.column_index, &rowids)?;
     let writes: Vec<(u64, Option<&[f32]>)> = rowids
         .iter()
         .zip(&vectors)
