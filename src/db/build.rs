@@ -13,6 +13,7 @@ use crate::catalog::IndexMeta;
 use crate::error::{Error, Result};
 use crate::exec::cancel::Cancel;
 use crate::exec::knn::nan_distance;
+use crate::exec::select::ExecCtx;
 use crate::plan::knn::KnnStrategy;
 use crate::plan::{Access, SelectPlan};
 use crate::value::Value;
@@ -161,9 +162,11 @@ impl Database {
         result
     }
 
-    /// What a planned query's HNSW index search finds (`SET index_build_wait = on`): the
-    /// column's index, brought into memory now, or its build, running or started now.
-    fn acquire_for(&self, state: &State, plan: &SelectPlan) -> Result<Option<Acquired>> {
+    /// What a planned query's HNSW index search finds: the column's index, brought into
+    /// memory now, or its build, running or started now; with whether the query would wait
+    /// for a build (not when its query vector is all zeros under cosine, nor when the planner
+    /// chose exact distances, which read the index only for its vectors).
+    fn acquire_for(&self, state: &State, plan: &SelectPlan) -> Result<Option<(Acquired, bool)>> {
         let (
             Some(table),
             Access::Knn {
@@ -177,13 +180,19 @@ impl Database {
         else {
             return Ok(None);
         };
-        if *k == 0
-            || nan_distance(*metric, query)
-            || filtered
-                .as_ref()
-                .is_some_and(|f| f.strategy == KnnStrategy::Exact)
-        {
+        if *k == 0 || nan_distance(*metric, query) {
             return Ok(None);
+        }
+        if filtered
+            .as_ref()
+            .is_some_and(|f| f.strategy == KnnStrategy::Exact)
+        {
+            // Exact distances: an index in memory lends its vectors, none is brought in.
+            return Ok(self
+                .inner
+                .vectors
+                .cached_f32(table.id, *column)
+                .map(|live| (Acquired::Ready(live), false)));
         }
         let entry = lookup(state, &table.name)?;
         let acquired = self.inner.vectors.acquire(
@@ -194,51 +203,68 @@ impl Database {
             *metric,
             entry.counters.rows,
         )?;
-        Ok(Some(acquired))
+        Ok(Some((acquired, true)))
     }
 
-    /// Plans `q` under the read lock and runs `f` on the plan. With `wait` and `SET
-    /// index_build_wait = on`, a plan that needs an index being built first waits for the
-    /// build with the lock released (writers and other readers proceed), then plans again;
-    /// it waits once: if the index is being built again, it computes exact distances. The
-    /// index found is handed to `f`, so that the statement runs with the index it checked.
+    /// Plans `q` under the read lock and runs `f` on the plan.
+    ///
+    /// With `wait` (a query, or `EXPLAIN ANALYZE`), the statement then runs **without the
+    /// lock**, on what it took under it: a RocksDB snapshot, the table's counters, and a view
+    /// of the index its kNN search uses ([`crate::vector::live::IndexView`]), all as of the
+    /// same committed statement. Writers publish meanwhile without waiting for it, and it
+    /// sees none of their changes. With `SET index_build_wait = on`, a plan that needs an
+    /// index being built first waits for the build with the lock released (writers and other
+    /// readers proceed), then plans again; it waits once. A statement whose index is being
+    /// built and that does not wait computes exact distances, under the lock.
+    ///
+    /// Without `wait` (`EXPLAIN`), and on a read-only database, `f` runs under the lock, on
+    /// the database as it is.
     pub(super) fn planned<T>(
         &self,
         q: &Query,
         params: &[Value],
         cancel: &Cancel,
         wait: bool,
-        f: impl Fn(&State, &SelectPlan, Option<&AcquiredIndex>) -> Result<T>,
+        f: impl Fn(&SelectPlan, &ExecCtx<'_>) -> Result<T>,
     ) -> Result<T> {
-        let mut waited = !wait;
+        let mut waited = false;
         loop {
             let state = self.inner.state.read();
             let plan = self.plan(&state, q, params, cancel)?;
-            let found = if waited || !self.index_build_wait() {
-                None
-            } else {
-                self.acquire_for(&state, &plan)?
-            };
-            let ready = match found {
-                Some(Acquired::Building(build)) => {
+            // A read-only database has no writer to let in (and RocksDB's secondary
+            // instances take no snapshots).
+            if !wait || self.inner.read_only {
+                return f(&plan, &self.exec_ctx(&state, plan.table.as_ref(), cancel));
+            }
+            let found = self.acquire_for(&state, &plan)?;
+            let acquired = match found {
+                Some((Acquired::Building(build), true)) if !waited && self.index_build_wait() => {
                     drop(state);
                     build.wait(cancel)?;
                     waited = true;
                     continue;
                 }
-                Some(Acquired::Ready(live)) => {
+                Some((Acquired::Building(_), _)) => {
+                    return f(&plan, &self.exec_ctx(&state, plan.table.as_ref(), cancel));
+                }
+                Some((Acquired::Ready(live), _)) => {
                     plan.table.as_ref().and_then(|t| match plan.access {
                         Access::Knn { column, .. } => Some(AcquiredIndex {
                             table_id: t.id,
                             column,
-                            live,
+                            view: Arc::new(live.view()),
                         }),
                         Access::FullScan => None,
                     })
                 }
-                _ => None,
+                Some((Acquired::Unusable, _)) | None => None,
             };
-            return f(&state, &plan, ready.as_ref());
+            let snap = self.inner.store.snapshot();
+            let mut cx = self.exec_ctx(&state, plan.table.as_ref(), cancel);
+            drop(state);
+            cx.reads = snap.reads();
+            cx.acquired = acquired.as_ref();
+            return f(&plan, &cx);
         }
     }
 }

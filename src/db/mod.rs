@@ -538,24 +538,14 @@ impl Database {
                 self.select(&state, q, params, cancel).map(Output::Rows)
             }
             Command::Select(q) => self
-                .planned(q, params, cancel, true, |state, plan, acquired| {
-                    let cx = ExecCtx {
-                        acquired,
-                        ..self.exec_ctx(state, plan.table.as_ref(), cancel)
-                    };
-                    select::run(plan, &cx)
-                })
+                .planned(q, params, cancel, true, select::run)
                 .map(Output::Rows),
             Command::Explain { query: q, analyze } => {
-                let lines = self.planned(q, params, cancel, analyze, |state, plan, acquired| {
-                    let cx = ExecCtx {
-                        acquired,
-                        ..self.exec_ctx(state, plan.table.as_ref(), cancel)
-                    };
+                let lines = self.planned(q, params, cancel, analyze, |plan, cx| {
                     if analyze {
-                        explain::analyze(plan, q, &cx)
+                        explain::analyze(plan, q, cx)
                     } else {
-                        Ok(explain::explain(plan, q, &cx))
+                        Ok(explain::explain(plan, q, cx))
                     }
                 })?;
                 Ok(Output::Rows(Rows::new(
@@ -821,7 +811,7 @@ impl Database {
 
     fn exec_ctx<'a>(
         &'a self,
-        state: &'a State,
+        state: &State,
         table: Option<&TableSchema>,
         cancel: &'a Cancel,
     ) -> ExecCtx<'a> {

@@ -125,13 +125,7 @@ impl Database {
             // Planned again, waiting for an index build first if it must (`index_build_wait`).
             drop(state);
             return self
-                .planned(q, &params, token, true, |state, plan, acquired| {
-                    let cx = crate::exec::select::ExecCtx {
-                        acquired,
-                        ..self.exec_ctx(state, plan.table.as_ref(), token)
-                    };
-                    select::run(plan, &cx)
-                })
+                .planned(q, &params, token, true, select::run)
                 .map(RowCursor::buffered);
         }
         let columns: Arc<[String]> = plan.names.clone().into();

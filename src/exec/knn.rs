@@ -16,6 +16,7 @@ use crate::plan::knn::{graph_round_cost, KnnStrategy};
 use crate::plan::SelectPlan;
 use crate::value::Value;
 use crate::vector::distance::QueryF32;
+use crate::vector::live::IndexView;
 
 /// A set of rowids as a bitmap over `[min, max]` (rowids are dense: assigned in order, never
 /// reused).
@@ -74,20 +75,25 @@ pub(crate) fn ranked(rows: &[Vec<Value>], column: usize, metric: Metric) -> usiz
         .count()
 }
 
-/// The column's HNSW index usable for `metric` (brought into memory when needed), or `None`
-/// when its index has another metric or is being built (the caller computes exact distances;
-/// a query that waits for a build did so before it started, see `SET index_build_wait`).
+/// A view of the column's HNSW index usable for `metric` (brought into memory when needed),
+/// or `None` when its index has another metric or is being built (the caller computes exact
+/// distances; a query that waits for a build did so before it started, see
+/// `SET index_build_wait`). A statement reading a snapshot uses only the view taken with it
+/// ([`ExecCtx::acquired`]): an index view taken later would not agree with its rows.
 pub(crate) fn acquire(
     cx: &ExecCtx<'_>,
     table: &crate::catalog::TableSchema,
     column: usize,
     metric: Metric,
-) -> Result<Option<std::sync::Arc<crate::vector::LiveIndex>>> {
+) -> Result<Option<std::sync::Arc<IndexView>>> {
     use crate::vector::build::Acquired;
     if let Some(a) = cx.acquired {
         if a.table_id == table.id && a.column == column {
-            return Ok(Some(a.live.clone()));
+            return Ok(Some(a.view.clone()));
         }
+    }
+    if cx.reads.is_snapshot() {
+        return Ok(None);
     }
     match cx.vectors.acquire(
         cx.store,
@@ -97,7 +103,7 @@ pub(crate) fn acquire(
         metric,
         cx.counters.rows,
     )? {
-        Acquired::Ready(live) => Ok(Some(live)),
+        Acquired::Ready(live) => Ok(Some(std::sync::Arc::new(live.view()))),
         Acquired::Unusable => Ok(None),
         Acquired::Building(build) => {
             if let Some(s) = cx.stats {
@@ -110,6 +116,27 @@ pub(crate) fn acquire(
             Ok(None)
         }
     }
+}
+
+/// A view of the column's index when it stores the rows' vectors exactly (f32): the one the
+/// statement took with its snapshot, or, for a statement reading the database as it is, the
+/// index in memory now.
+pub(crate) fn f32_view(
+    cx: &ExecCtx<'_>,
+    table_id: u64,
+    column: usize,
+) -> Option<std::sync::Arc<IndexView>> {
+    if let Some(a) = cx.acquired {
+        if a.table_id == table_id && a.column == column {
+            return a.view.stores_f32().then(|| a.view.clone());
+        }
+    }
+    if cx.reads.is_snapshot() {
+        return None;
+    }
+    cx.vectors
+        .cached_f32(table_id, column)
+        .map(|live| std::sync::Arc::new(live.view()))
 }
 
 /// The candidate rowids of an index scan (sorted), through the cache of index scans.
@@ -383,17 +410,32 @@ pub(crate) fn exact(
     let mut without: Vec<u64> = Vec::new();
     let q = QueryF32::new(metric, query);
     let mut has = vec![false; rowids.len()];
-    if let Some(live) = cx.vectors.cached_f32(table.id, column) {
+    let mut from_index = false;
+    if let Some(view) = f32_view(cx, table.id, column) {
         // The index in memory holds every committed vector exactly: no row store reads.
         let mut buf = vec![0f32; query.len()];
+        from_index = true;
         for (i, id) in rowids.iter().enumerate() {
             cx.cancel.tick()?;
-            if live.get(*id, &mut buf)? {
-                has[i] = true;
-                scored.push((q.distance(&buf), *id));
+            match view.get(*id, &mut buf)? {
+                Some(true) => {
+                    has[i] = true;
+                    scored.push((q.distance(&buf), *id));
+                }
+                Some(false) => {}
+                // Written since the statement's snapshot: its vectors come from the snapshot.
+                None => {
+                    from_index = false;
+                    break;
+                }
             }
         }
-    } else {
+        if !from_index {
+            scored.clear();
+            has.fill(false);
+        }
+    }
+    if !from_index {
         // In parts, to ask `cancel` between them.
         const PART: usize = 1 << 14;
         for (p, part) in rowids.chunks(PART).enumerate() {

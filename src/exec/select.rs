@@ -618,7 +618,7 @@ fn knn(
 fn knn_round(
     plan: &SelectPlan,
     cx: &ExecCtx<'_>,
-    live: &crate::vector::LiveIndex,
+    live: &crate::vector::live::IndexView,
     column: usize,
     query: &[f32],
     k: usize,
@@ -669,12 +669,25 @@ fn knn_round(
     });
     if from_index {
         let mut buf = vec![0f32; query.len()];
-        for (row, id) in rows.iter_mut().zip(&ids) {
-            if !live.get(*id, &mut buf)? {
-                return Ok(None);
+        let mut vectors: Vec<Option<Vec<f32>>> = Vec::with_capacity(ids.len());
+        for id in &ids {
+            match live.get(*id, &mut buf)? {
+                Some(true) => vectors.push(Some(buf.clone())),
+                Some(false) => return Ok(None),
+                None => {
+                    // Written since the statement's snapshot: its vectors come from the
+                    // snapshot.
+                    vectors = cx.reads.get_vectors(table.id, column, &ids)?;
+                    break;
+                }
             }
+        }
+        for (row, v) in rows.iter_mut().zip(vectors) {
+            let Some(v) = v else {
+                return Ok(None);
+            };
             if let Some(slot) = row.get_mut(column) {
-                *slot = Value::Vector(buf.clone());
+                *slot = Value::Vector(v);
             }
         }
     }

@@ -39,6 +39,11 @@ impl<'a> Reads<'a> {
         }
     }
 
+    /// True when these are reads of a snapshot.
+    pub fn is_snapshot(&self) -> bool {
+        self.snap.is_some()
+    }
+
     fn opts(&self) -> ReadOptions {
         let mut o = ReadOptions::default();
         if let Some(s) = self.snap {

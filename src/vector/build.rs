@@ -75,7 +75,8 @@ pub(crate) enum Acquired {
 pub(crate) struct AcquiredIndex {
     pub table_id: u64,
     pub column: usize,
-    pub live: Arc<LiveIndex>,
+    /// The index as it was when the statement took its snapshot.
+    pub view: Arc<super::live::IndexView>,
 }
 
 /// How a build ended.
@@ -486,7 +487,7 @@ impl VectorIndexes {
             snapshot_seq,
             1,
         );
-        state.unreachable = built.unreachable;
+        state.unreachable = Arc::new(built.unreachable);
         let mut caught = CaughtUp {
             live: Arc::new(LiveIndex::new(state, built.threads)),
             seq: snapshot_seq,

@@ -121,7 +121,7 @@ impl VectorIndexes {
     }
 
     /// The column's index if it is in memory already and stores f32 vectors (so
-    /// [`LiveIndex::get`] returns the stored vectors exactly); never loads one.
+    /// [`super::live::IndexView::get`] returns the stored vectors exactly); never loads one.
     pub fn cached_f32(&self, table_id: u64, column: usize) -> Option<Arc<LiveIndex>> {
         let key = (table_id, column);
         let f32 = self
@@ -282,6 +282,8 @@ impl VectorIndexes {
                     match &live {
                         Some(l) => {
                             let st = l.state.read();
+                            let tail_dead = st.tail_tombstones() as u64;
+                            let tail = st.tail.len() as u64 - tail_dead;
                             (
                                 st.live() as u64,
                                 (st.base.memory_usage() + st.delta.memory_usage()) as u64,
@@ -289,9 +291,9 @@ impl VectorIndexes {
                                 st.mapped,
                                 st.unreachable.len() as u64,
                                 l.check.get(),
-                                (st.delta.size() + st.tail.len()) as u64,
-                                st.tombstones.len() as u64,
-                                st.tail.len() as u64,
+                                st.delta.size() as u64 + tail,
+                                st.tombstones.len() as u64 - tail_dead,
+                                tail,
                             )
                         }
                         None => (

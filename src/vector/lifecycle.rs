@@ -204,7 +204,7 @@ impl VectorIndexes {
         let delta = empty_like(&options).map_err(|e| e.to_string())?;
         let mut state = IndexState::new(index, true, delta, saved.seq, 0);
         state.base_file = Some((saved.file_bytes, saved.fingerprint));
-        state.unreachable = trailer.unreachable;
+        state.unreachable = std::sync::Arc::new(trailer.unreachable);
         state.restore(trailer.tombstones, trailer.relabeled);
         let threads = self.config.build_threads.max(search_threads());
         let live =
@@ -318,7 +318,7 @@ impl VectorIndexes {
                 }
             }
             let trailer = Trailer {
-                unreachable: st.unreachable.clone(),
+                unreachable: st.unreachable.to_vec(),
                 tombstones: st
                     .tombstones
                     .iter()
@@ -368,8 +368,15 @@ impl VectorIndexes {
         } else {
             st.base.save(tmp_str).map_err(|e| file_err(&e))?;
             let trailer = Trailer {
-                unreachable: st.unreachable.clone(),
-                tombstones: st.tombstones.iter().copied().collect(),
+                unreachable: st.unreachable.to_vec(),
+                // Not those of tail vectors written since the flush above: the change log
+                // replays them.
+                tombstones: st
+                    .tombstones
+                    .iter()
+                    .copied()
+                    .filter(|&l| st.base.contains(l))
+                    .collect(),
                 relabeled: st.relabeled.iter().map(|(r, l)| (*r, *l)).collect(),
             };
             let rows = st.base.size() as u64;

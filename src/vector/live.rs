@@ -34,7 +34,7 @@
 //! large as the base or `checkpoint_changes`) copies the base into memory, adds the delta,
 //! writes a new file and maps it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex, RwLock, RwLockWriteGuard};
@@ -103,9 +103,10 @@ pub(crate) const TAIL_BACKPRESSURE: usize = 4 * TAIL_VECTORS;
 /// (a `COPY` or a statement over many rows applies its changes chunk by chunk).
 pub(crate) const TAIL_CAP: usize = 8 * TAIL_VECTORS;
 
-/// Vectors not yet in a graph, stored flat (`dims` floats each), with their labels.
+/// Vectors not yet in a graph, stored flat (`dims` floats each), with their labels: one
+/// block of the tail. Immutable once made, so that a view ([`IndexView`]) shares it.
 #[derive(Default)]
-pub(super) struct Tail {
+pub(super) struct Chunk {
     dims: usize,
     labels: Vec<u64>,
     data: Vec<f32>,
@@ -115,29 +116,24 @@ pub(super) struct Tail {
     pos: HashMap<u64, usize>,
 }
 
-impl Tail {
-    fn new(dims: usize) -> Self {
-        Tail {
+impl Chunk {
+    fn new(dims: usize, entries: &[(u64, &[f32])]) -> Self {
+        let mut c = Chunk {
             dims,
-            ..Tail::default()
+            ..Chunk::default()
+        };
+        for (label, v) in entries {
+            c.push(*label, v);
         }
+        c
     }
 
-    pub(super) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.labels.len()
-    }
-
-    fn contains(&self, label: u64) -> bool {
-        self.pos.contains_key(&label)
     }
 
     fn vector(&self, at: usize) -> &[f32] {
         &self.data[at * self.dims..(at + 1) * self.dims]
-    }
-
-    /// The vector of `label`, if the tail holds it.
-    pub(super) fn get(&self, label: u64) -> Option<&[f32]> {
-        self.pos.get(&label).map(|&at| self.vector(at))
     }
 
     fn push(&mut self, label: u64, v: &[f32]) {
@@ -147,24 +143,24 @@ impl Tail {
         self.norms.push(distance::lanes(v, v, |x, _| x * x));
     }
 
-    /// Removes `label` (the last vector takes its place); false when absent.
-    fn remove(&mut self, label: u64) -> bool {
-        let Some(at) = self.pos.remove(&label) else {
-            return false;
+    /// The two chunks' vectors in one chunk (`self`'s first).
+    fn joined(&self, other: &Chunk) -> Chunk {
+        let mut c = Chunk {
+            dims: self.dims,
+            labels: Vec::with_capacity(self.len() + other.len()),
+            data: Vec::with_capacity(self.data.len() + other.data.len()),
+            norms: Vec::with_capacity(self.len() + other.len()),
+            pos: HashMap::with_capacity(self.len() + other.len()),
         };
-        let last = self.labels.len() - 1;
-        if at != last {
-            let moved = self.labels[last];
-            self.labels.swap(at, last);
-            self.norms.swap(at, last);
-            let (d, dims) = (&mut self.data, self.dims);
-            d.copy_within(last * dims..(last + 1) * dims, at * dims);
-            self.pos.insert(moved, at);
+        for part in [self, other] {
+            for &label in part.labels.iter() {
+                c.pos.insert(label, c.labels.len());
+                c.labels.push(label);
+            }
+            c.data.extend_from_slice(&part.data);
+            c.norms.extend_from_slice(&part.norms);
         }
-        self.labels.pop();
-        self.norms.pop();
-        self.data.truncate(last * self.dims);
-        true
+        c
     }
 
     /// The `k` nearest vectors `keep` accepts, by USearch's distance for `metric`, merged
@@ -174,16 +170,13 @@ impl Tail {
         metric: MetricKind,
         query: &[f32],
         k: usize,
-        keep: Option<&dyn Fn(u64) -> bool>,
+        keep: &dyn Fn(u64) -> bool,
         dedup: bool,
         found: &mut Vec<(u64, f32)>,
     ) {
-        if self.labels.is_empty() {
-            return;
-        }
         let qq = distance::lanes(query, query, |x, _| x * x);
         for (i, &label) in self.labels.iter().enumerate() {
-            if keep.is_some_and(|f| !f(label)) {
+            if !keep(label) {
                 continue;
             }
             let v = self.vector(i);
@@ -210,6 +203,140 @@ impl Tail {
     }
 }
 
+/// The **tail**: vectors written by statements and not yet in a graph, in immutable chunks.
+/// A statement's vectors make one chunk; the last chunks are joined while the last is at
+/// least as long as the one before (a binary counter: a tail of `n` vectors has at most
+/// log2(n) + 1 chunks, and each vector is copied O(log n) times), so a view copies a few
+/// `Arc`s. A deleted or superseded tail vector stays in its chunk under a tombstone until
+/// the flush that moves the tail into a graph drops it.
+#[derive(Default)]
+pub(super) struct Tail {
+    dims: usize,
+    chunks: Vec<Arc<Chunk>>,
+    /// Vectors in `chunks`.
+    len: usize,
+    /// The first `frozen` chunks are being moved into a graph by a flush: never joined.
+    frozen: usize,
+}
+
+impl Tail {
+    fn new(dims: usize) -> Self {
+        Tail {
+            dims,
+            ..Tail::default()
+        }
+    }
+
+    /// Vectors in the tail (tombstoned ones included).
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn contains(&self, label: u64) -> bool {
+        self.chunks.iter().any(|c| c.pos.contains_key(&label))
+    }
+
+    /// The vector of `label`, if the tail holds it.
+    pub(super) fn get(&self, label: u64) -> Option<&[f32]> {
+        self.chunks
+            .iter()
+            .find_map(|c| c.pos.get(&label).map(|&at| c.vector(at)))
+    }
+
+    /// Appends one statement's vectors as a chunk.
+    fn push(&mut self, entries: &[(u64, &[f32])]) {
+        if entries.is_empty() {
+            return;
+        }
+        self.len += entries.len();
+        self.chunks.push(Arc::new(Chunk::new(self.dims, entries)));
+        while self.chunks.len() >= self.frozen + 2 {
+            let n = self.chunks.len();
+            if self.chunks[n - 1].len() < self.chunks[n - 2].len() {
+                break;
+            }
+            let last = self.chunks.pop().unwrap_or_default();
+            let before = self.chunks.pop().unwrap_or_default();
+            self.chunks.push(Arc::new(before.joined(&last)));
+        }
+    }
+
+    /// Drops the first `n` chunks (a flush moved them into a graph).
+    fn drop_front(&mut self, n: usize) {
+        let n = n.min(self.chunks.len());
+        self.len -= self.chunks[..n].iter().map(|c| c.len()).sum::<usize>();
+        self.chunks.drain(..n);
+        self.frozen = 0;
+    }
+}
+
+/// Tombstones in two sets shared copy-on-write with views ([`IndexView`]): the recent ones
+/// in a small set that a write copies when a view holds it, folded into the large one when
+/// it grows past an eighth of it (at least [`TOMBSTONE_FOLD`]), so that a write costs
+/// O(recent) and a view two `Arc`s.
+#[derive(Clone, Default)]
+pub(super) struct Tombstones {
+    old: Arc<HashSet<u64>>,
+    new: Arc<HashSet<u64>>,
+}
+
+/// The recent tombstones are folded into the others past this many (or an eighth of them).
+const TOMBSTONE_FOLD: usize = 1024;
+
+impl Tombstones {
+    pub(super) fn contains(&self, label: &u64) -> bool {
+        self.new.contains(label) || self.old.contains(label)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.old.len() + self.new.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = &u64> {
+        self.old.iter().chain(self.new.iter())
+    }
+
+    pub(super) fn insert(&mut self, label: u64) {
+        if self.contains(&label) {
+            return;
+        }
+        Arc::make_mut(&mut self.new).insert(label);
+        if self.new.len() > TOMBSTONE_FOLD.max(self.old.len() / 8) {
+            let new = std::mem::take(Arc::make_mut(&mut self.new));
+            Arc::make_mut(&mut self.old).extend(new);
+        }
+    }
+
+    pub(super) fn remove(&mut self, label: &u64) {
+        if self.new.contains(label) {
+            Arc::make_mut(&mut self.new).remove(label);
+        } else if self.old.contains(label) {
+            Arc::make_mut(&mut self.old).remove(label);
+        }
+    }
+
+    pub(super) fn retain(&mut self, mut f: impl FnMut(&u64) -> bool) {
+        let old: HashSet<u64> = self.iter().copied().filter(|l| f(l)).collect();
+        *self = Tombstones {
+            old: Arc::new(old),
+            new: Arc::default(),
+        };
+    }
+}
+
+impl FromIterator<u64> for Tombstones {
+    fn from_iter<I: IntoIterator<Item = u64>>(iter: I) -> Self {
+        Tombstones {
+            old: Arc::new(iter.into_iter().collect()),
+            new: Arc::default(),
+        }
+    }
+}
+
 pub(super) struct IndexState {
     /// The base graph: mapped from the file (`mapped`), or owned.
     pub(super) base: Arc<Index>,
@@ -225,11 +352,13 @@ pub(super) struct IndexState {
     pub(super) tail: Tail,
     /// Labels being moved from the tail into a graph by a running flush.
     pub(super) flushing: HashSet<u64>,
+    /// Flushes started so far (each numbered, see [`LiveIndex::flushed`]).
+    flushes: u64,
     /// Every change up to this table sequence is in a graph (see [`IndexState::graph_seq`]).
     graph_seq: u64,
-    /// Labels of deleted or superseded vectors, in the base or the delta (a tail vector that
-    /// is deleted or superseded simply leaves the tail).
-    pub(super) tombstones: HashSet<u64>,
+    /// Labels of deleted or superseded vectors, in the base, the delta or the tail (a tail
+    /// vector's tombstone goes with it when a flush drops it from the tail unflushed).
+    pub(super) tombstones: Tombstones,
     /// Tombstones that are in the base (for the fraction `VACUUM` looks at).
     pub(super) base_dead: usize,
     /// Rowid → current (or last) label, for rows whose label is not their rowid.
@@ -238,13 +367,11 @@ pub(super) struct IndexState {
     pub(super) seq: u64,
     /// Changes applied since the last save.
     pub(super) dirty: u64,
-    /// Current USearch `expansion_search`.
-    pub(super) ef_search: usize,
     /// Labels of vectors that no graph search can reach (outside the level-0 graph's main
     /// component after the repair, see [`super::repair`]), sorted: every search also
     /// compares the query with each of them exactly. Empty in a healthy index; saved in the
     /// file's trailer.
-    pub(super) unreachable: Vec<u64>,
+    pub(super) unreachable: Arc<Vec<u64>>,
     /// Size and fingerprint of the file a mapped base was mapped from (a merge loads that
     /// file when the index path still holds it).
     pub(super) base_file: Option<(u64, u32)>,
@@ -254,6 +381,14 @@ pub(super) struct IndexState {
 pub(crate) struct LiveIndex {
     pub(super) state: RwLock<IndexState>,
     slots: Slots,
+    /// Held shared by every graph search, exclusively to grow a graph (USearch reallocates
+    /// its nodes), to change `expansion_search`, and to start or end a flush's adds.
+    graph: RwLock<Graph>,
+    /// The label sets of recent flushes, by number: a view drops graph hits of flushes
+    /// started after it was taken. Pruned when no view needs them.
+    flushed: Mutex<VecDeque<(u64, Arc<HashSet<u64>>)>>,
+    /// The views alive, by the number of flushes started before each (with counts).
+    views: Mutex<BTreeMap<u64, usize>>,
     /// Held by a tail flush and by a save, which must not interleave.
     pub(super) maintenance: Mutex<()>,
     /// A background tail flush is running (or about to).
@@ -363,16 +498,16 @@ impl IndexState {
             mapped,
             tail,
             flushing: HashSet::new(),
+            flushes: 0,
             graph_seq: seq,
             delta: Arc::new(delta),
             delta_labels: Vec::new(),
-            tombstones: HashSet::new(),
+            tombstones: Tombstones::default(),
             base_dead: 0,
             relabeled: HashMap::new(),
             seq,
             dirty,
-            ef_search: 64,
-            unreachable: Vec::new(),
+            unreachable: Arc::default(),
             base_file: None,
         }
     }
@@ -389,24 +524,21 @@ impl IndexState {
 
     /// After a merge: `base` maps the new file (which holds every delta vector added before
     /// the merge began), `delta` holds the `later` labels added since. Tombstones of vectors
-    /// in neither are dropped (they were left out of the merge).
+    /// in neither (nor in the tail) are dropped (they were left out of the merge).
     pub(super) fn replace_base(&mut self, base: Index, delta: Index, later: Vec<u64>) {
-        base.change_expansion_search(self.ef_search);
-        delta.change_expansion_search(self.ef_search);
         self.base = Arc::new(base);
         self.delta = Arc::new(delta);
         self.delta_labels = later;
         self.mapped = true;
-        let (base, delta) = (&self.base, &self.delta);
+        let (base, delta, tail) = (&self.base, &self.delta, &self.tail);
         self.tombstones
-            .retain(|&l| base.contains(l) || delta.contains(l));
+            .retain(|&l| base.contains(l) || delta.contains(l) || tail.contains(l));
         self.base_dead = self
             .tombstones
             .iter()
             .filter(|&&l| base.contains(l))
             .count();
-        self.unreachable
-            .retain(|&l| base.contains(l) || delta.contains(l));
+        Arc::make_mut(&mut self.unreachable).retain(|&l| base.contains(l) || delta.contains(l));
     }
 
     /// The table sequence up to which every change is in a graph (the base, the delta, and
@@ -421,18 +553,25 @@ impl IndexState {
         }
     }
 
+    /// Tail vectors under a tombstone (deleted or superseded before a flush moved them).
+    pub(super) fn tail_tombstones(&self) -> usize {
+        self.tail
+            .chunks
+            .iter()
+            .flat_map(|c| c.labels.iter())
+            .filter(|l| self.tombstones.contains(l))
+            .count()
+    }
+
     /// Vectors a search can return.
     pub(super) fn live(&self) -> usize {
         let mut n = (self.base.size() + self.delta.size() + self.tail.len()) as i64
             - self.tombstones.len() as i64;
-        // While a flush runs, a vector may be in the tail and the graph (counted twice), or
-        // tombstoned (retired meanwhile) before its add reached the graph.
+        // While a flush runs, a vector may be in the tail and the graph (counted twice; a
+        // tombstone counts once).
         for &l in &self.flushing {
-            let in_graph = self.target().contains(l);
-            if in_graph && self.tail.contains(l) {
+            if self.target().contains(l) {
                 n -= 1;
-            } else if !in_graph && self.tombstones.contains(&l) {
-                n += 1;
             }
         }
         n.max(0) as usize
@@ -469,20 +608,33 @@ impl IndexState {
         (!self.tombstones.contains(&label) && self.holds(label)).then_some(label)
     }
 
-    /// Tombstones `rowid`'s current vector, if any.
+    /// Copies the current vector of `rowid` into `buf` (of the index's dimensions); false
+    /// when the index has none.
+    fn get(&self, rowid: u64, buf: &mut [f32]) -> Result<bool> {
+        let Some(label) = self.label_of(rowid) else {
+            return Ok(false);
+        };
+        if let Some(v) = self.tail.get(label) {
+            buf.copy_from_slice(v);
+            return Ok(true);
+        }
+        let index = if self.base.contains(label) {
+            &self.base
+        } else {
+            &self.delta
+        };
+        Ok(index.get(label, buf).map_err(usearch_err)? > 0)
+    }
+
+    /// Tombstones `rowid`'s current vector, if any (in a graph or in the tail).
     fn retire(&mut self, rowid: u64) {
         if let Some(label) = self.label_of(rowid) {
-            // A tail vector leaves the tail; one a flush is adding to a graph is also
-            // tombstoned there.
-            if self.tail.remove(label) && !self.flushing.contains(&label) {
-                return;
-            }
             self.tombstones.insert(label);
             if self.base.contains(label) {
                 self.base_dead += 1;
             }
             if let Ok(at) = self.unreachable.binary_search(&label) {
-                self.unreachable.remove(at);
+                Arc::make_mut(&mut self.unreachable).remove(at);
             }
         }
     }
@@ -529,13 +681,24 @@ impl IndexState {
             // Everything before this statement is in a graph.
             self.graph_seq = self.seq;
         }
+        let mut adds: Vec<(u64, &[f32])> = Vec::new();
+        // Rowid → its entry in `adds`: a rowid written twice in one statement keeps its last
+        // vector, under the label its first one took.
+        let mut pending: HashMap<u64, usize> = HashMap::new();
         for &(rowid, v) in changes {
-            self.retire(rowid);
+            if let Some(at) = pending.remove(&rowid) {
+                adds[at].1 = &[];
+            } else {
+                self.retire(rowid);
+            }
             if let Some(v) = v {
                 let label = self.fresh_label(rowid)?;
-                self.tail.push(label, v);
+                pending.insert(rowid, adds.len());
+                adds.push((label, v));
             }
         }
+        adds.retain(|(_, v)| !v.is_empty());
+        self.tail.push(&adds);
         Ok(())
     }
 
@@ -573,10 +736,129 @@ impl IndexState {
             self.delta_labels.extend(adds.iter().map(|(l, _)| *l));
         }
         if !lost.is_empty() {
-            self.unreachable.extend(lost);
-            self.unreachable.sort_unstable();
+            let unreachable = Arc::make_mut(&mut self.unreachable);
+            unreachable.extend(lost);
+            unreachable.sort_unstable();
         }
         Ok(())
+    }
+}
+
+/// A flush is adding vectors to a graph (exhaustive searches keep off: see
+/// [`IndexView::search_all`]).
+#[derive(Default)]
+struct Graph {
+    adding: bool,
+}
+
+/// What one statement's searches see: the index as it was at table sequence `seq` (its
+/// base and delta graphs, the tail's chunks, the tombstones and the unreachable list, as
+/// shared `Arc`s), taken under the state's read lock in microseconds ([`LiveIndex::view`])
+/// and searched with no lock on the state, so that a writer's append and a flush's
+/// bookkeeping never wait for a search, and a statement's searches agree with the RocksDB
+/// snapshot taken with the view.
+///
+/// The graphs are shared with the live index, and a flush may add vectors to them while the
+/// view is searched: flushes are numbered and leave their label sets in the live index; a
+/// search drops the graph hits of flushes started after its view was taken (the vectors the
+/// view can see among those are in its tail).
+pub(crate) struct IndexView {
+    live: Arc<LiveIndex>,
+    base: Arc<Index>,
+    delta: Arc<Index>,
+    tail: Vec<Arc<Chunk>>,
+    tombstones: Tombstones,
+    unreachable: Arc<Vec<u64>>,
+    /// A flush was running when the view was taken: its vectors may be in the view's tail
+    /// and in a graph both.
+    flushing: bool,
+    /// Flushes started before the view was taken.
+    flushes: u64,
+    /// Vectors the view can return, at most (a flush that was running may count some twice).
+    size: usize,
+    /// The table sequence the view reflects.
+    seq: u64,
+}
+
+impl Drop for IndexView {
+    fn drop(&mut self) {
+        let mut views = self.live.views.lock();
+        if let Some(n) = views.get_mut(&self.flushes) {
+            *n -= 1;
+            if *n == 0 {
+                views.remove(&self.flushes);
+            }
+        }
+    }
+}
+
+impl IndexView {
+    /// Vectors the view can return, at most (tombstones excluded).
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// True when the index stores f32 vectors, so [`IndexView::get`] returns them exactly.
+    pub fn stores_f32(&self) -> bool {
+        self.base.scalar_kind() == ScalarKind::F32
+    }
+
+    /// Approximate k nearest neighbours of `query`: `(rowid, index distance)` pairs, nearest
+    /// first. `ef_search` is USearch's `expansion_search`.
+    ///
+    /// A base or delta of at most `exact_up_to` vectors is searched exhaustively (USearch
+    /// `exact_search`): as cheap as a graph search at that size, and immune to what a small
+    /// HNSW graph can get wrong (distinct vectors cut off by many exact duplicates, found by
+    /// tests/differential.rs).
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef_search: usize,
+        exact_up_to: usize,
+    ) -> Result<Vec<(u64, f32)>> {
+        // USearch allocates result buffers of `k` entries up front: a huge LIMIT must not turn
+        // into a huge allocation (LIMIT 2^40 aborted the process before this clamp).
+        let k = k.min(self.size);
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let _slot = self.live.slots.acquire();
+        let found = self.search_all(query, k, ef_search, exact_up_to, None)?;
+        Ok(found.into_iter().map(|(l, d)| (rowid_of(l), d)).collect())
+    }
+
+    /// The `k` nearest neighbours of `query` among the rowids `keep` accepts: USearch
+    /// `filtered_search` with `expansion_search` = `ef`, over the base, the delta and the tail.
+    /// The walk visits every node the HNSW search would; only accepted keys enter the
+    /// results. Returns `(rowid, index distance)` pairs, nearest first; fewer than `k` when
+    /// the walk found fewer.
+    pub fn filtered_search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        keep: impl Fn(u64) -> bool + Sync,
+    ) -> Result<Vec<(u64, f32)>> {
+        let k = k.min(self.size);
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let _slot = self.live.slots.acquire();
+        let keep_label = |label: u64| keep(rowid_of(label));
+        let found = self.search_all(query, k, ef, 0, Some(&keep_label))?;
+        Ok(found.into_iter().map(|(l, d)| (rowid_of(l), d)).collect())
+    }
+
+    /// Copies the vector `rowid` had at the view's sequence into `buf` (of the index's
+    /// dimensions): `Some(false)` when it had none, `None` when the index has changed since
+    /// the view was taken (the caller reads the vector from its RocksDB snapshot).
+    pub fn get(&self, rowid: u64, buf: &mut [f32]) -> Result<Option<bool>> {
+        let st = self.live.state.read();
+        if st.seq != self.seq {
+            return Ok(None);
+        }
+        st.get(rowid, buf).map(Some)
     }
 
     /// Compares `query` with every unreachable vector that `keep` accepts, and merges those
@@ -593,7 +875,7 @@ impl IndexState {
         }
         let metric = self.base.metric_kind();
         let mut buf = vec![0f32; self.base.dimensions()];
-        for &label in &self.unreachable {
+        for &label in self.unreachable.iter() {
             if !keep(label) || found.iter().any(|(l, _)| *l == label) {
                 continue;
             }
@@ -611,38 +893,39 @@ impl IndexState {
         Ok(())
     }
 
-    /// The `k` nearest live vectors of `index` that `keep` accepts (labels, nearest first):
-    /// exhaustive when `exact`, else a graph search, filtered when there is anything to
-    /// filter.
+    /// The `k` nearest vectors of `index` that `keep` accepts (labels, nearest first):
+    /// exhaustive when `exact`, else a graph search, filtered when `filter` (else `keep` is
+    /// only applied to the results). `excluded`: how many vectors `keep` may turn away.
+    #[allow(clippy::too_many_arguments)]
     fn search_one(
         &self,
         index: &Index,
         query: &[f32],
         k: usize,
         exact: bool,
-        keep: Option<&dyn Fn(u64) -> bool>,
+        filter: bool,
+        excluded: usize,
+        keep: &(dyn Fn(u64) -> bool + Sync),
     ) -> Result<Vec<(u64, f32)>> {
         if index.size() == 0 || k == 0 {
             return Ok(Vec::new());
         }
-        let matches = if exact && keep.is_none() {
-            // USearch's exhaustive search takes no filter: ask for enough to drop tombstones.
-            let want = (k + self.tombstones.len()).min(index.size());
+        let matches = if exact {
+            // USearch's exhaustive search takes no filter: ask for enough to drop tombstones
+            // and later flushes' vectors.
+            let want = (k + excluded).min(index.size());
             index.exact_search(query, want)
-        } else if keep.is_none() && self.tombstones.is_empty() {
+        } else if !filter {
             index.search(query, k.min(index.size()))
         } else {
-            let tomb = &self.tombstones;
-            index.filtered_search(query, k.min(index.size()), |label: u64| {
-                !tomb.contains(&label) && keep.is_none_or(|f| f(label))
-            })
+            index.filtered_search(query, k.min(index.size()), |label: u64| keep(label))
         }
         .map_err(usearch_err)?;
         let mut found: Vec<(u64, f32)> = matches
             .keys
             .into_iter()
             .zip(matches.distances)
-            .filter(|(l, _)| !self.tombstones.contains(l))
+            .filter(|(l, _)| keep(*l))
             .collect();
         found.truncate(k);
         Ok(found)
@@ -655,43 +938,63 @@ impl IndexState {
         &self,
         query: &[f32],
         k: usize,
+        ef: usize,
         exact_up_to: usize,
         keep: Option<&(dyn Fn(u64) -> bool + Sync)>,
     ) -> Result<Vec<(u64, f32)>> {
-        let keep_dyn = keep.map(|f| f as &dyn Fn(u64) -> bool);
-        // While a flush runs, its vectors are in the tail and (some of them) in a graph. The
-        // graph it adds to is searched through its links, never exhaustively: USearch's
-        // `exact_search` walks every slot and crashed on one a concurrent `add` was filling
-        // (its graph search takes the node locks an add takes).
-        let dedup = !self.flushing.is_empty();
-        let (into_base, into_delta) = (dedup && !self.mapped, dedup && self.mapped);
-        let exact_base = self.base.size() <= exact_up_to && !into_base;
-        let exact_delta = self.delta.size() <= exact_up_to && !into_delta;
+        let later = self.live.flushed_after(self.flushes);
+        let graph = self.live.graph_for(&self.base, &self.delta, ef);
+        // USearch's `exact_search` walks every slot and crashed on one a concurrent `add`
+        // was filling (its graph search takes the node locks an add takes): no exhaustive
+        // search while a flush adds.
+        let exact_base = !graph.adding && keep.is_none() && self.base.size() <= exact_up_to;
+        let exact_delta = !graph.adding && keep.is_none() && self.delta.size() <= exact_up_to;
+        let tomb = &self.tombstones;
+        let later_labels: usize = later.iter().map(|s| s.len()).sum();
+        let excluded = tomb.len() + later_labels;
+        // Graph vectors this view can see, that the caller accepts.
+        let in_graph = |l: u64| {
+            !tomb.contains(&l) && !later.iter().any(|s| s.contains(&l)) && keep.is_none_or(|f| f(l))
+        };
+        let in_tail = |l: u64| !tomb.contains(&l) && keep.is_none_or(|f| f(l));
+        let filter = excluded > 0 || keep.is_some();
+        let dedup = self.flushing;
         let metric = self.base.metric_kind();
         // The delta's and the tail's nearest, merged.
         let beside = || -> Result<Vec<(u64, f32)>> {
-            let keep = keep.map(|f| f as &dyn Fn(u64) -> bool);
-            let mut found = self.search_one(&self.delta, query, k, exact_delta, keep)?;
-            self.tail
-                .search_into(metric, query, k, keep, dedup, &mut found);
+            let mut found = self.search_one(
+                &self.delta,
+                query,
+                k,
+                exact_delta,
+                filter,
+                excluded,
+                &in_graph,
+            )?;
+            for chunk in &self.tail {
+                chunk.search_into(metric, query, k, &in_tail, dedup, &mut found);
+            }
             Ok(found)
         };
-        let parallel = (self.delta.size() >= PARALLEL_DELTA || self.tail.len() >= PARALLEL_TAIL)
+        let tail_len: usize = self.tail.iter().map(|c| c.len()).sum();
+        let parallel = (self.delta.size() >= PARALLEL_DELTA || tail_len >= PARALLEL_TAIL)
             && search_threads() > 1;
+        let base = || {
+            self.search_one(
+                &self.base, query, k, exact_base, filter, excluded, &in_graph,
+            )
+        };
         let (base, other) = if parallel {
             std::thread::scope(|s| {
                 let other = s.spawn(beside);
-                let base = self.search_one(&self.base, query, k, exact_base, keep_dyn);
+                let base = base();
                 let other = other
                     .join()
                     .unwrap_or_else(|_| Err(Error::VectorIndex("delta search panicked".into())));
                 (base, other)
             })
         } else {
-            (
-                self.search_one(&self.base, query, k, exact_base, keep_dyn),
-                beside(),
-            )
+            (base(), beside())
         };
         let mut found = base?;
         for hit in other? {
@@ -701,9 +1004,9 @@ impl IndexState {
             insert_sorted(&mut found, k, hit);
         }
         if !(exact_base && exact_delta) || keep.is_some() {
-            let all = |_: u64| true;
-            self.merge_unreachable(query, k, keep_dyn.unwrap_or(&all), &mut found)?;
+            self.merge_unreachable(query, k, &in_graph, &mut found)?;
         }
+        drop(graph);
         Ok(found)
     }
 }
@@ -746,6 +1049,9 @@ impl LiveIndex {
         LiveIndex {
             state: RwLock::new(state),
             slots: Slots::new(slots),
+            graph: RwLock::new(Graph::default()),
+            flushed: Mutex::new(VecDeque::new()),
+            views: Mutex::new(BTreeMap::new()),
             maintenance: Mutex::new(()),
             flusher: std::sync::atomic::AtomicBool::new(false),
             check: CheckState::new(FileCheck::NotApplicable),
@@ -758,82 +1064,56 @@ impl LiveIndex {
         self
     }
 
-    /// Approximate k nearest neighbours of `query`: `(rowid, index distance)` pairs, nearest
-    /// first. `ef_search` is USearch's `expansion_search`.
-    ///
-    /// A base or delta of at most `exact_up_to` vectors is searched exhaustively
-    /// (USearch `exact_search`): as cheap as a graph search at that size, and immune to what
-    /// a small HNSW graph can get wrong (distinct vectors cut off by many exact duplicates,
-    /// found by tests/differential.rs).
-    pub fn search(
-        &self,
-        query: &[f32],
-        k: usize,
-        ef_search: usize,
-        exact_up_to: usize,
-    ) -> Result<Vec<(u64, f32)>> {
-        let guard = self.with_ef(ef_search);
-        // USearch allocates result buffers of `k` entries up front: a huge LIMIT must not turn
-        // into a huge allocation (LIMIT 2^40 aborted the process before this clamp).
-        let k = k.min(guard.live());
-        if k == 0 {
-            return Ok(Vec::new());
+    /// The index as it is now, for searches that hold no lock on it (see [`IndexView`]).
+    pub fn view(self: &Arc<Self>) -> IndexView {
+        let st = self.state.read();
+        *self.views.lock().entry(st.flushes).or_insert(0) += 1;
+        IndexView {
+            live: self.clone(),
+            base: st.base.clone(),
+            delta: st.delta.clone(),
+            tail: st.tail.chunks.clone(),
+            tombstones: st.tombstones.clone(),
+            unreachable: st.unreachable.clone(),
+            flushing: !st.flushing.is_empty(),
+            flushes: st.flushes,
+            size: (st.base.size() + st.delta.size() + st.tail.len())
+                .saturating_sub(st.tombstones.len()),
+            seq: st.seq,
         }
-        let _slot = self.slots.acquire();
-        let found = guard.search_all(query, k, exact_up_to, None)?;
-        Ok(found.into_iter().map(|(l, d)| (rowid_of(l), d)).collect())
+    }
+
+    /// The label sets of the flushes started after the first `flushes`.
+    fn flushed_after(&self, flushes: u64) -> Vec<Arc<HashSet<u64>>> {
+        self.flushed
+            .lock()
+            .iter()
+            .filter(|(n, _)| *n > flushes)
+            .map(|(_, s)| s.clone())
+            .collect()
+    }
+
+    /// A shared hold on the graphs, with `expansion_search` = `ef` on `base` and `delta`.
+    fn graph_for(
+        &self,
+        base: &Index,
+        delta: &Index,
+        ef: usize,
+    ) -> parking_lot::RwLockReadGuard<'_, Graph> {
+        let g = self.graph.read();
+        if base.expansion_search() == ef && delta.expansion_search() == ef {
+            return g;
+        }
+        drop(g);
+        let w = self.graph.write();
+        base.change_expansion_search(ef);
+        delta.change_expansion_search(ef);
+        RwLockWriteGuard::downgrade(w)
     }
 
     /// Vectors in the index (tombstones excluded).
     pub fn size(&self) -> usize {
         self.state.read().live()
-    }
-
-    /// The `k` nearest neighbours of `query` among the rowids `keep` accepts:
-    /// USearch `filtered_search` with `expansion_search` = `ef`, over the base and the delta.
-    /// The walk visits every node the HNSW search would; only accepted keys enter the
-    /// results. Returns `(rowid, index distance)` pairs, nearest first; fewer than `k` when
-    /// the walk found fewer.
-    pub fn filtered_search(
-        &self,
-        query: &[f32],
-        k: usize,
-        ef: usize,
-        keep: impl Fn(u64) -> bool + Sync,
-    ) -> Result<Vec<(u64, f32)>> {
-        let guard = self.with_ef(ef);
-        let k = k.min(guard.live());
-        if k == 0 {
-            return Ok(Vec::new());
-        }
-        let _slot = self.slots.acquire();
-        let keep_label = |label: u64| keep(rowid_of(label));
-        let found = guard.search_all(query, k, 0, Some(&keep_label))?;
-        Ok(found.into_iter().map(|(l, d)| (rowid_of(l), d)).collect())
-    }
-
-    /// True when the index stores f32 vectors, so [`LiveIndex::get`] returns them exactly.
-    pub fn stores_f32(&self) -> bool {
-        self.state.read().base.scalar_kind() == ScalarKind::F32
-    }
-
-    /// Copies the current vector of `rowid` into `buf` (of the index's dimensions); false
-    /// when the index has none.
-    pub fn get(&self, rowid: u64, buf: &mut [f32]) -> Result<bool> {
-        let st = self.state.read();
-        let Some(label) = st.label_of(rowid) else {
-            return Ok(false);
-        };
-        if let Some(v) = st.tail.get(label) {
-            buf.copy_from_slice(v);
-            return Ok(true);
-        }
-        let index = if st.base.contains(label) {
-            &st.base
-        } else {
-            &st.delta
-        };
-        Ok(index.get(label, buf).map_err(usearch_err)? > 0)
     }
 
     /// Tail vectors waiting for a graph.
@@ -843,7 +1123,7 @@ impl LiveIndex {
 
     /// Moves the tail's vectors into a graph (the delta beside a mapped base, else the base)
     /// when it holds at least `min` of them, on up to `threads` cores. Searches go on
-    /// meanwhile: the adds run under the state's read lock (USearch adds and searches are
+    /// meanwhile: the adds hold no lock on the state (USearch adds and graph searches are
     /// concurrent), and the tail keeps the vectors until they are in the graph. Skipped
     /// when a save or another flush holds the index (`wait` false) — the next write retries.
     ///
@@ -864,74 +1144,98 @@ impl LiveIndex {
 
     /// [`LiveIndex::flush_tail`] with `maintenance` held by the caller.
     pub(super) fn flush_tail_locked(&self, min: usize, threads: usize) -> Result<usize> {
-        let (labels, data, dims, snap_seq) = {
+        let (chunks, alive, snap_seq, target) = {
             let st = self.state.upgradable_read();
             if st.tail.len() < min.max(1) {
                 return Ok(0);
             }
             let mut st = parking_lot::RwLockUpgradableReadGuard::upgrade(st);
-            let n = st.tail.len();
-            // Room for the tail, and a thread context for every search that may run beside
-            // the adds and for every adding thread: the adds take no search slot, so
-            // queries go on at full width meanwhile.
-            let target = st.target();
-            let need = target.size() + n;
+            st.tail.frozen = st.tail.chunks.len();
+            let chunks = st.tail.chunks.clone();
+            // Tombstoned tail vectors are not added: their tombstones go with the chunks.
+            let alive: HashSet<u64> = chunks
+                .iter()
+                .flat_map(|c| c.labels.iter().copied())
+                .filter(|l| !st.tombstones.contains(l))
+                .collect();
+            st.flushing.extend(alive.iter().copied());
+            st.flushes += 1;
+            let number = st.flushes;
+            // Views taken before this flush drop its vectors from graph hits; sets no view
+            // needs any more go.
+            let oldest = self.views.lock().keys().next().copied().unwrap_or(u64::MAX);
+            let mut flushed = self.flushed.lock();
+            flushed.retain(|(n, _)| *n > oldest);
+            flushed.push_back((number, Arc::new(alive.clone())));
+            (chunks, alive, st.seq, st.target().clone())
+        };
+        let adds: Vec<(u64, &[f32])> = chunks
+            .iter()
+            .flat_map(|c| {
+                c.labels
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| alive.contains(l))
+                    .map(|(i, &l)| (l, c.vector(i)))
+            })
+            .collect();
+        let threads = threads.clamp(1, search_threads());
+        // Room for the adds, and a thread context for every search that may run beside them
+        // and for every adding thread (the adds take no search slot). Growing reallocates
+        // the graph: no search may run meanwhile.
+        let grown = {
+            let mut g = self.graph.write();
+            let need = target.size() + adds.len();
             let cap = if need > target.capacity() {
                 need.max(target.capacity() * 2)
             } else {
                 target.capacity()
             };
-            target
-                .reserve_capacity_and_threads(
-                    cap,
-                    self.slots.total + threads.clamp(1, search_threads()),
-                )
-                .map_err(usearch_err)?;
-            let labels = st.tail.labels.clone();
-            st.flushing.extend(labels.iter().copied());
-            (labels, st.tail.data.clone(), st.tail.dims, st.seq)
+            let r = target
+                .reserve_capacity_and_threads(cap, self.slots.total + threads)
+                .map_err(usearch_err);
+            g.adding = r.is_ok();
+            r
         };
-        let adds: Vec<(u64, &[f32])> = labels
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| (l, &data[i * dims..(i + 1) * dims]))
-            .collect();
-        let threads = threads.clamp(1, search_threads());
         // The adds hold no lock on the state (a write's append must not wait for them: it
         // runs while the database excludes readers). The graph they add to stays this one:
         // only a merge replaces it, and merges hold `maintenance` too.
-        let target = self.state.read().target().clone();
-        let result = add_all(&target, &adds, threads);
+        let result = grown.and_then(|_| add_all(&target, &adds, threads));
+        {
+            let mut g = self.graph.write();
+            g.adding = false;
+            if result.is_err() {
+                // The vectors stay in the tail (searches still find them there): drop the
+                // copies that reached the graph, so that the next flush adds them once.
+                for &(l, _) in &adds {
+                    if target.contains(l) {
+                        let _ = target.remove(l);
+                    }
+                }
+            }
+        }
         let mut st = self.state.write();
+        st.flushing.clear();
         let lost = match result {
             Ok(lost) => lost,
             Err(e) => {
-                // The vectors stay in the tail (searches still find them there): drop the
-                // copies that reached the graph, so that the next flush adds them once.
-                for &l in &labels {
-                    if st.target().contains(l) {
-                        let _ = st.target().remove(l);
-                    }
-                    st.flushing.remove(&l);
-                }
+                st.tail.frozen = 0;
                 return Err(e);
             }
         };
         // Every change up to the copy's sequence is now in the graph (later ones may still be
         // in the tail).
         st.graph_seq = snap_seq;
-        let mut moved = 0;
-        for &l in &labels {
-            st.flushing.remove(&l);
-            if st.tail.remove(l) {
-                moved += 1;
-            } else {
-                // Retired while the flush ran: `retire` tombstoned it.
-                st.tombstones.insert(l);
+        for c in &chunks {
+            for l in &c.labels {
+                if !alive.contains(l) {
+                    st.tombstones.remove(l);
+                }
             }
         }
+        st.tail.drop_front(chunks.len());
         if st.mapped {
-            st.delta_labels.extend(labels.iter().copied());
+            st.delta_labels.extend(adds.iter().map(|(l, _)| *l));
         } else {
             let base = &st.base;
             st.base_dead = st.tombstones.iter().filter(|&&l| base.contains(l)).count();
@@ -939,25 +1243,10 @@ impl LiveIndex {
         if !lost.is_empty() {
             let tomb = &st.tombstones;
             let lost: Vec<u64> = lost.into_iter().filter(|l| !tomb.contains(l)).collect();
-            st.unreachable.extend(lost);
-            st.unreachable.sort_unstable();
+            let unreachable = Arc::make_mut(&mut st.unreachable);
+            unreachable.extend(lost);
+            unreachable.sort_unstable();
         }
-        Ok(moved)
-    }
-
-    /// A read guard on the state with `expansion_search` set to `ef`.
-    fn with_ef(&self, ef: usize) -> parking_lot::RwLockReadGuard<'_, IndexState> {
-        let r = self.state.read();
-        if r.ef_search == ef {
-            return r;
-        }
-        drop(r);
-        let mut w = self.state.write();
-        if w.ef_search != ef {
-            w.base.change_expansion_search(ef);
-            w.delta.change_expansion_search(ef);
-            w.ef_search = ef;
-        }
-        RwLockWriteGuard::downgrade(w)
+        Ok(adds.len())
     }
 }

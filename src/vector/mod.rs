@@ -56,7 +56,6 @@ use crate::error::Error;
 pub use build::BuildProgress;
 pub(crate) use cache::VectorIndexes;
 pub use check::FileCheck;
-pub(crate) use live::LiveIndex;
 /// How an index came into memory the last time (see the module docs).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

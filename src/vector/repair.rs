@@ -22,7 +22,7 @@ use crate::error::Result;
 /// Debian 20K set (384-d, cosine, `m` 16) a serial build leaves 9 such vectors, the re-adds
 /// bring 8 back, and one stays out in every build (2 with 2 threads in some). Those are
 /// returned, sorted, and every search compares the query with them exactly
-/// ([`LiveIndex::search`]), so each vector can still be found.
+/// ([`super::live::IndexView::search`]), so each vector can still be found.
 ///
 /// It costs one neighbour-list read per node and two walks of the links: 0.9 s at 100K × 384
 /// and 19.4 s at 1M × 384 on 2 cores, against 2 and 38 minutes of parallel adds. Vectors
@@ -317,8 +317,8 @@ pub(crate) mod tests {
         eprintln!("unreachable after the repair: {unreachable:?}");
         let delta = crate::vector::live::empty_like(&options).unwrap();
         let mut state = IndexState::new(index, false, delta, 0, 0);
-        state.unreachable = unreachable;
-        let live = LiveIndex::new(state, 1);
+        state.unreachable = std::sync::Arc::new(unreachable);
+        let live = std::sync::Arc::new(LiveIndex::new(state, 1)).view();
         // `exact_up_to` 0: always the graph search, with a beam wider than the index.
         for (i, &k) in keys.iter().enumerate() {
             let found = live
