@@ -836,3 +836,132 @@ fn a_reader_runs_while_a_writer_prepares_its_statement() {
     db.wait_for_tail_flushes();
     assert_index_equals_model(&db, "t", &model, &[10_001, 15_000, 19_999]);
 }
+
+/// Snapshot readers: a kNN query plans under the database lock, takes a RocksDB snapshot and
+/// a view of its index there, and runs without the lock, while a writer moves whole groups of
+/// rows (one `UPDATE` per group: every row of the group gets the group's new point and
+/// version) and its vectors pass through the tail, background flushes and merges.
+///
+/// A reader reads a group's version and point (`q`), runs the kNN for `q`, then reads the
+/// version again. Versions only grow, so when both reads agree the group sat at `q` for the
+/// whole kNN, and its snapshot and index view, whatever statement they stand at, hold the
+/// group's rows at `q` and no other group there: the `GROUP` nearest must be exactly that
+/// group at that version. Every result must also hold whole groups at one version each.
+#[test]
+fn knn_readers_see_whole_statements_while_a_writer_moves_groups() {
+    const GROUP: i64 = 5;
+    const GROUPS: i64 = 300;
+    const DIMS: usize = 8;
+    let point = |g: i64, ver: i64| -> Vec<f32> {
+        let mut rng = StdRng::seed_from_u64((g as u64) << 32 ^ ver as u64);
+        (0..DIMS)
+            .map(|_| rng.random_range(-10.0f32..10.0))
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Merges every 2,000 changes: the writer's 2,500 statements cross several.
+    let db = Database::open_with(dir.path(), Options::new().checkpoint_changes(2_000)).unwrap();
+    db.execute_batch(&format!(
+        "CREATE TABLE m (id INTEGER PRIMARY KEY, g INTEGER, ver INTEGER, v VECTOR({DIMS}))"
+    ))
+    .unwrap();
+    for g in 0..GROUPS {
+        for i in 0..GROUP {
+            db.execute(
+                "INSERT INTO m VALUES ($1, $2, 0, $3)",
+                params![g * GROUP + i, g, point(g, 0)],
+            )
+            .unwrap();
+        }
+    }
+    db.execute("SET ef_search = 400", ()).unwrap();
+    let knn = format!("SELECT id, g, ver, v FROM m ORDER BY v <-> $1 LIMIT {GROUP}");
+    db.query(&knn, params![point(0, 0)]).unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let checked = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let (db, done) = (db.clone(), done.clone());
+        std::thread::spawn(move || {
+            for s in 1..=2_500i64 {
+                let g = (s * 7) % GROUPS;
+                db.execute(
+                    "UPDATE m SET ver = $1, v = $2 WHERE g = $3",
+                    params![s, point(g, s), g],
+                )
+                .unwrap();
+            }
+            done.store(true, Ordering::Release);
+        })
+    };
+    let readers: Vec<_> = (0..2u64)
+        .map(|seed| {
+            let (db, done, checked, knn) = (db.clone(), done.clone(), checked.clone(), knn.clone());
+            std::thread::spawn(move || {
+                let mut rng = StdRng::seed_from_u64(seed);
+                let version = |g: i64| -> i64 {
+                    db.query_row("SELECT max(ver) FROM m WHERE g = $1", params![g], |r| {
+                        r.get(0)
+                    })
+                    .unwrap()
+                };
+                while !done.load(Ordering::Acquire) {
+                    let g = rng.random_range(0..GROUPS);
+                    let before = version(g);
+                    let q = point(g, before);
+                    let rows = db.query(&knn, params![q.clone()]).unwrap();
+                    let after = version(g);
+                    let got: Vec<(i64, i64, i64, Vec<f32>)> = rows
+                        .iter()
+                        .map(|r| {
+                            (
+                                r.get(0).unwrap(),
+                                r.get(1).unwrap(),
+                                r.get(2).unwrap(),
+                                r.get(3).unwrap(),
+                            )
+                        })
+                        .collect();
+                    assert_eq!(got.len(), GROUP as usize);
+                    let mut ids: Vec<i64> = got.iter().map(|r| r.0).collect();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    assert_eq!(ids.len(), got.len(), "a row twice: {got:?}");
+                    for (id, rg, ver, v) in &got {
+                        assert_eq!(*rg, id / GROUP, "row {id}");
+                        assert_eq!(
+                            v,
+                            &point(*rg, *ver),
+                            "row {id}: vector and version disagree"
+                        );
+                        for (_, og, over, _) in &got {
+                            assert!(
+                                og != rg || over == ver,
+                                "group {rg} at two versions: {got:?}"
+                            );
+                        }
+                    }
+                    if before == after {
+                        assert!(
+                            got.iter().all(|(_, rg, ver, _)| *rg == g && *ver == before),
+                            "group {g} sat at version {before} for the whole query, yet the \
+                             {GROUP} nearest to its point are {got:?}"
+                        );
+                        checked.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    writer.join().unwrap();
+    for r in readers {
+        r.join().unwrap();
+    }
+    // The check ran, not only the reads around it.
+    assert!(checked.load(Ordering::Relaxed) > 0);
+    let st = db
+        .index_status()
+        .into_iter()
+        .find(|s| s.table == "m")
+        .unwrap();
+    assert!(st.last_load.kind() != "not loaded", "{st:?}");
+}

@@ -502,15 +502,17 @@ impl Database {
         CatalogView { db: self, state }
     }
 
-    /// Runs one parsed statement (see [`Database::run_command`]), then saves the vector
-    /// indexes its writes left past `checkpoint_changes` changes, under the write lock (saves
-    /// under the read lock raced with background builds and evictions).
+    /// Runs one parsed statement (see [`Database::run_command`]), then saves (merges) the
+    /// vector indexes its writes left past `checkpoint_changes` changes, holding the lock
+    /// upgradable: other writers and schema statements wait, so nothing is published during
+    /// the merge (saves beside other writers raced with background builds and evictions),
+    /// and queries run on (on their snapshots and index views).
     fn run_parsed(&self, parsed: &Parsed, params: &[Value]) -> Result<Output> {
         let out = self.run_command(parsed, params);
         // Written vectors join their graphs here, outside the statement's lock.
         self.inner.vectors.flush_tails();
         if self.inner.vectors.has_due_saves() {
-            let _w = self.inner.state.write();
+            let _u = self.inner.state.upgradable_read();
             self.inner.vectors.save_due(&self.inner.store);
         }
         out

@@ -621,12 +621,14 @@ impl VectorIndexes {
 
     /// Moves into their graphs the tails of cached indexes that hold at least
     /// [`super::live::TAIL_VECTORS`] vectors: on a background thread of its own per index, with
-    /// one core, so that the writer returns at once and readers keep the other cores. When a
-    /// tail has grown to [`super::live::TAIL_BACKPRESSURE`] (writes outpace the background
-    /// flush), the calling writer flushes it itself (one core) before it returns.
+    /// one core at a lowered CPU priority ([`super::lower_thread_priority`]), so that the
+    /// writer returns at once and queries get the cores first. When a tail has grown to
+    /// [`super::live::TAIL_BACKPRESSURE`] (writes outpace the background flush), the calling
+    /// writer waits for a flush of the whole tail, made at the same lowered priority: while
+    /// queries keep the cores busy, writes slow to what the cores leave.
     /// The database calls it after each write statement without holding its lock: queries run
-    /// meanwhile (a flush adds under the index's read lock). A failure is logged; the vectors
-    /// stay in the tail, where searches still find them.
+    /// meanwhile (a flush adds with no lock on the index's state). A failure is logged; the
+    /// vectors stay in the tail, where searches still find them.
     pub fn flush_tails(&self) {
         use std::sync::atomic::Ordering;
         if !self.full_tails.swap(false, Ordering::AcqRel) {
@@ -649,8 +651,17 @@ impl VectorIndexes {
             if tail >= super::live::TAIL_BACKPRESSURE {
                 // One thread: parallel adds are followed by a check that may remove and re-add
                 // a vector, which must not run beside searches.
-                if let Err(e) = live.flush_tail(1, 1, true) {
-                    warn(key, &e);
+                let flushed = std::thread::scope(|s| {
+                    s.spawn(|| {
+                        super::lower_thread_priority();
+                        live.flush_tail(1, 1, true)
+                    })
+                    .join()
+                });
+                match flushed {
+                    Ok(Err(e)) => warn(key, &e),
+                    Err(_) => warn(key, &Error::VectorIndex("the flush panicked".into())),
+                    Ok(Ok(_)) => {}
                 }
             } else if tail >= super::live::TAIL_VECTORS && live.flusher.swap(true, Ordering::AcqRel)
             {
@@ -661,6 +672,7 @@ impl VectorIndexes {
                 let spawned = std::thread::Builder::new()
                     .name("vectable tail flush".into())
                     .spawn(move || {
+                        super::lower_thread_priority();
                         if let Err(e) = l.flush_tail(super::live::TAIL_VECTORS, 1, true) {
                             warn(key, &e);
                         }
@@ -693,9 +705,9 @@ impl VectorIndexes {
     }
 
     /// Saves (for a mapped index with a delta: merges) the indexes that writes left past
-    /// `checkpoint_changes` unsaved changes. The database calls it after the statement, with
-    /// its write lock. A failure is logged; the
-    /// changes stay in the change log.
+    /// `checkpoint_changes` unsaved changes. The database calls it after the statement,
+    /// holding its lock upgradable (no writer publishes meanwhile; queries run). A failure is
+    /// logged; the changes stay in the change log.
     pub fn save_due(&self, store: &Store) {
         let keys = std::mem::take(&mut *self.due.lock());
         for key in keys {

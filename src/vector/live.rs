@@ -60,6 +60,11 @@ impl Slots {
             total: n.max(1),
         }
     }
+    /// True when some slot is free (a core has no search).
+    fn idle(&self) -> bool {
+        *self.free.lock() > 0
+    }
+
     fn acquire(&self) -> SlotGuard<'_> {
         let mut free = self.free.lock();
         while *free == 0 {
@@ -977,8 +982,11 @@ impl IndexView {
             Ok(found)
         };
         let tail_len: usize = self.tail.iter().map(|c| c.len()).sum();
+        // A second thread only helps when a core is idle: not when every search slot (one
+        // per core) holds a search.
         let parallel = (self.delta.size() >= PARALLEL_DELTA || tail_len >= PARALLEL_TAIL)
-            && search_threads() > 1;
+            && search_threads() > 1
+            && self.live.slots.idle();
         let base = || {
             self.search_one(
                 &self.base, query, k, exact_base, filter, excluded, &in_graph,
@@ -1248,5 +1256,110 @@ impl LiveIndex {
             unreachable.sort_unstable();
         }
         Ok(adds.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An owned base of 200 vectors on a line: rowid `i` at `[i, 0, 0, 0]` (squared L2).
+    fn line_index() -> Arc<LiveIndex> {
+        let options = IndexOptions {
+            dimensions: 4,
+            metric: MetricKind::L2sq,
+            quantization: ScalarKind::F32,
+            connectivity: 16,
+            expansion_add: 64,
+            expansion_search: 64,
+            multi: false,
+        };
+        let base = empty_like(&options).unwrap();
+        for i in 0..200u64 {
+            ensure_capacity(&base, 1).unwrap();
+            base.add(i, &[i as f32, 0.0, 0.0, 0.0]).unwrap();
+        }
+        let delta = empty_like(&options).unwrap();
+        Arc::new(LiveIndex::new(IndexState::new(base, false, delta, 1, 0), 2))
+    }
+
+    fn nearest(view: &IndexView, k: usize) -> Vec<u64> {
+        let found = view.search(&[0.0; 4], k, 64, 0).unwrap();
+        found.into_iter().map(|(r, _)| r).collect()
+    }
+
+    /// Applies one statement's changes at table sequence `seq`, as a writer's publish does.
+    fn publish(live: &LiveIndex, seq: u64, changes: &[(u64, Option<&[f32]>)]) {
+        let mut st = live.state.write();
+        st.append(changes).unwrap();
+        st.seq = seq;
+    }
+
+    /// A view answers as of the sequence it was taken at, whatever statements and flushes
+    /// come after it; it holds no lock meanwhile (the writes below would deadlock).
+    #[test]
+    fn a_view_answers_as_of_its_sequence_while_writes_and_flushes_go_on() {
+        let live = line_index();
+        let before = live.view();
+        // Row 0 deleted; row 500 written at 0.5 (the nearest now).
+        publish(&live, 2, &[(0, None), (500, Some(&[0.5, 0.0, 0.0, 0.0]))]);
+        let after = live.view();
+        assert_eq!(nearest(&before, 2), [0, 1]);
+        assert_eq!(nearest(&after, 2), [500, 1]);
+        // The flush moves row 500 from the tail into the graph: a view taken before the
+        // write still does not see it, one taken after sees it once.
+        assert_eq!(live.flush_tail(1, 1, true).unwrap(), 1);
+        assert_eq!(live.tail_len(), 0);
+        assert_eq!(nearest(&before, 2), [0, 1]);
+        assert_eq!(nearest(&after, 2), [500, 1]);
+        let flushed = live.view();
+        assert_eq!(nearest(&flushed, 3), [500, 1, 2]);
+        // Vectors by rowid: as of the view, or `None` once the index has moved on.
+        let mut buf = [0f32; 4];
+        assert_eq!(before.get(1, &mut buf).unwrap(), None);
+        assert_eq!(flushed.get(500, &mut buf).unwrap(), Some(true));
+        assert_eq!(buf, [0.5, 0.0, 0.0, 0.0]);
+        assert_eq!(flushed.get(0, &mut buf).unwrap(), Some(false));
+    }
+
+    /// A tail vector deleted before its flush is not added to the graph, and its tombstone
+    /// goes with it; the views taken while it lived still see it.
+    #[test]
+    fn a_tail_vector_deleted_before_its_flush_leaves_no_tombstone() {
+        let live = line_index();
+        publish(&live, 2, &[(600, Some(&[0.25, 0.0, 0.0, 0.0]))]);
+        let with = live.view();
+        publish(&live, 3, &[(600, None), (5, None)]);
+        assert_eq!(live.state.read().tombstones.len(), 2);
+        assert_eq!(live.flush_tail(1, 1, true).unwrap(), 0);
+        let st = live.state.read();
+        assert_eq!((st.tombstones.len(), st.tail.len(), st.live()), (1, 0, 199));
+        drop(st);
+        assert_eq!(nearest(&with, 2), [0, 600]);
+        assert_eq!(nearest(&live.view(), 2), [0, 1]);
+    }
+
+    /// The tail keeps at most log2(n) + 1 chunks, the older ones longer, and a flush drops
+    /// only the chunks it moved.
+    #[test]
+    fn the_tail_joins_its_chunks_like_a_binary_counter() {
+        let mut tail = Tail::new(1);
+        for i in 0..1000u64 {
+            tail.push(&[(i, &[i as f32][..])]);
+            let lens: Vec<usize> = tail.chunks.iter().map(|c| c.len()).collect();
+            assert!(lens.windows(2).all(|w| w[0] > w[1]), "{lens:?}");
+        }
+        assert_eq!(tail.len(), 1000);
+        // 1000 = 0b1111101000: one chunk per set bit.
+        assert_eq!(tail.chunks.len(), 6);
+        assert_eq!(tail.get(777), Some(&[777.0][..]));
+        tail.frozen = tail.chunks.len();
+        tail.push(&[(1000, &[1000.0][..])]);
+        tail.push(&[(1001, &[1001.0][..])]);
+        // The two new chunks join each other, never a frozen one.
+        assert_eq!(tail.chunks.len(), 7);
+        tail.drop_front(6);
+        assert_eq!((tail.len(), tail.chunks.len()), (2, 1));
+        assert!(tail.contains(1001) && !tail.contains(777));
     }
 }

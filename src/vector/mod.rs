@@ -213,6 +213,26 @@ pub(crate) struct VectorChange<'a> {
     pub vector: Option<&'a [f32]>,
 }
 
+/// How much a background flush lowers its thread's CPU priority (Linux `nice` steps).
+const BACKGROUND_NICE: i32 = 10;
+
+/// Lowers the calling thread's CPU priority by [`BACKGROUND_NICE`] (Linux: `setpriority` on
+/// the thread's id, which affects that thread and the threads it starts; elsewhere a no-op),
+/// for index maintenance beside queries: the queries get the cores first, and the
+/// maintenance takes what they leave (RocksDB's `Env::LowerThreadPoolCPUPriority` does the
+/// same for its compactions). The priority cannot be raised back without privileges: call
+/// it on threads made for the work.
+pub(crate) fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `gettid`, `getpriority` and `setpriority` take plain integers and touch no
+    // memory of ours.
+    unsafe {
+        let tid = libc::gettid() as libc::id_t;
+        let now = libc::getpriority(libc::PRIO_PROCESS, tid);
+        libc::setpriority(libc::PRIO_PROCESS, tid, (now + BACKGROUND_NICE).min(19));
+    }
+}
+
 fn search_threads() -> usize {
     std::thread::available_parallelism()
         .map(NonZeroUsize::get)
