@@ -366,7 +366,7 @@ fn a_write_past_checkpoint_changes_is_followed_by_a_merge() {
 }
 
 /// A statement's vectors wait in the tail, where every search compares them exactly; the
-/// write that brings the tail to 1,024 vectors has it moved into the delta graph after its
+/// write that brings the tail to 256 vectors (`TAIL_VECTORS`) has it moved into the delta graph after its
 /// statement, in the background; deletes and updates of vectors in the tail or in a graph, `CHECKPOINT` and a
 /// reopen all keep the answers equal to a brute-force ranking.
 #[test]
@@ -399,26 +399,26 @@ fn written_vectors_wait_in_a_tail_until_a_writer_moves_it_into_the_graph() {
         }
         db.execute(&sql, ps).unwrap();
     };
-    for s in 0..20 {
+    for s in 0..5 {
         insert(s * 50, 50);
     }
     let st = status(&db, "packages", "embedding");
-    assert_eq!((st.tail_rows, st.delta_rows, st.mapped), (1000, 1000, true));
+    assert_eq!((st.tail_rows, st.delta_rows, st.mapped), (250, 250, true));
     // Tail vectors are found exactly: each is its own nearest.
-    for i in (0..1000).step_by(97) {
+    for i in (0..250).step_by(23) {
         assert_eq!(knn_ids(&db, &new_vec(i), 1), [500_000 + i as i64]);
     }
     assert_exact(&db, &qs[..10]);
-    // The statement that brings the tail past 1,024 has it moved into the delta graph, on a
+    // The statement that brings the tail past 256 has it moved into the delta graph, on a
     // thread of its own (searches find the vectors all along).
-    insert(1000, 30);
-    for i in (0..1030).step_by(101) {
+    insert(250, 30);
+    for i in (0..280).step_by(29) {
         assert_eq!(knn_ids(&db, &new_vec(i), 1), [500_000 + i as i64]);
     }
     db.wait_for_tail_flushes();
     let st = status(&db, "packages", "embedding");
-    assert_eq!((st.tail_rows, st.delta_rows), (0, 1030));
-    for i in (0..1030).step_by(89) {
+    assert_eq!((st.tail_rows, st.delta_rows), (0, 280));
+    for i in (0..280).step_by(31) {
         assert_eq!(knn_ids(&db, &new_vec(i), 1), [500_000 + i as i64]);
     }
     // Deletes and updates of graph vectors are tombstones; the new vectors go to the tail.
@@ -437,9 +437,9 @@ fn written_vectors_wait_in_a_tail_until_a_writer_moves_it_into_the_graph() {
     let st = status(&db, "packages", "embedding");
     assert_eq!((st.tail_rows, st.tombstones), (10, 20));
     // A delete of a tail vector just drops it from the tail.
-    insert(1030, 5);
+    insert(280, 5);
     db.execute(
-        "DELETE FROM packages WHERE id >= 501030 AND id < 501033",
+        "DELETE FROM packages WHERE id >= 500280 AND id < 500283",
         (),
     )
     .unwrap();
@@ -462,7 +462,7 @@ fn written_vectors_wait_in_a_tail_until_a_writer_moves_it_into_the_graph() {
         status(&db, "packages", "embedding").last_load.kind(),
         "mapped"
     );
-    for i in [20usize, 500, 1029, 1033, 1034] {
+    for i in [20usize, 200, 279, 283, 284] {
         assert_eq!(knn_ids(&db, &new_vec(i), 1), [500_000 + i as i64]);
     }
 }

@@ -1120,17 +1120,21 @@ fn run_loop_over<T>(items: &[T], mut step: impl FnMut(&T)) -> Timings {
 
 /// One run of part 6: two reader threads for `secs` on a fresh copy of the base, and a writer
 /// beside them when `writer` is `Some(level)`.
+/// Part 6's writer: none, or its `synchronous` level and its pace (rows/s; `None`: as fast
+/// as it can).
+type Writer = Option<(Synchronous, Option<u32>)>;
+
 fn readers_run(
     cx: &Ctx,
     base: &Base,
     secs: f64,
-    writer: Option<Synchronous>,
+    writer: Writer,
 ) -> (Timings, Timings, Option<Timings>, String) {
     let dir = cx.base.join("live_readers");
     copy_dir(&base.dir, &dir);
     let db = Database::open_with(&dir, Options::new().checkpoint_changes(1_000_000)).unwrap();
     db.query(KNN, params![base.queries[0].clone()]).unwrap();
-    if let Some(level) = writer {
+    if let Some((level, _)) = writer {
         db.execute(&format!("SET synchronous = {level}"), ())
             .unwrap();
     }
@@ -1159,10 +1163,10 @@ fn readers_run(
         };
         let h1 = sc.spawn(reader(0));
         let h2 = sc.spawn(reader(nq / 2));
-        let hw = writer.map(|_| {
+        let hw = writer.map(|(_, pace)| {
             let (insert, vecs) = (&insert, &vecs);
             sc.spawn(move || {
-                run_loop(stop, |i| {
+                let step = |i: usize| {
                     let id = 6_000_000 + i as i64;
                     insert
                         .execute(params![
@@ -1171,7 +1175,15 @@ fn readers_run(
                             vecs[i % vecs.len()].clone()
                         ])
                         .unwrap();
-                })
+                };
+                match pace {
+                    Some(per_s) => run_paced(
+                        stop,
+                        std::time::Duration::from_secs_f64(1.0 / f64::from(per_s)),
+                        step,
+                    ),
+                    None => run_loop(stop, step),
+                }
             })
         });
         (
@@ -1188,15 +1200,19 @@ fn readers_run(
 
 fn readers_beside_writer(cx: &mut Ctx, base: &Base) -> Json {
     let secs = if cx.full { 15.0 } else { 4.0 };
-    let runs: [(&str, Option<Synchronous>); 3] = [
+    let runs: [(&str, Writer); 4] = [
         ("2 readers alone", None),
         (
             "2 readers + writer, `synchronous = full`",
-            Some(Synchronous::Full),
+            Some((Synchronous::Full, None)),
         ),
         (
             "2 readers + writer, `synchronous = normal`",
-            Some(Synchronous::Normal),
+            Some((Synchronous::Normal, None)),
+        ),
+        (
+            "2 readers + writer paced at 300 rows/s, `synchronous = normal`",
+            Some((Synchronous::Normal, Some(300))),
         ),
     ];
     let s = cx.report.section(
@@ -1255,7 +1271,8 @@ fn readers_beside_writer(cx: &mut Ctx, base: &Base) -> Json {
         row.push(st.clone());
         cx.report.row(s, row);
         out.push(
-            json!({"run": label, "synchronous": writer.map(|l| l.to_string()),
+            json!({"run": label, "synchronous": writer.map(|(l, _)| l.to_string()),
+            "writer_pace_rows_per_s": writer.and_then(|(_, p)| p),
             "reader_queries_per_s": qps, "reader_p50_us": p50, "reader_p99_us": p99,
             "reader_queries": lat.len(), "throughput_vs_alone": tput, "p99_vs_alone": tail,
             "writer": wj, "status_after": st}),
@@ -1264,7 +1281,7 @@ fn readers_beside_writer(cx: &mut Ctx, base: &Base) -> Json {
     cx.report.note(
         s,
         format!(
-            "This machine has {} cores (`available_parallelism`): with the writer, three busy threads share them. Each run opens a fresh copy of the saved database (`checkpoint_changes` 1,000,000, so no merge runs in the timed window; the writer's rows go to the delta, which grows during the run), maps the index with one query, then runs for {secs} s: two threads each loop over the {} dev queries (`{KNN}`, prepared; the second starts half-way through the list), and in the writer runs a third inserts single rows (`{INSERT_ONE}`, prepared, vectors of other rows moved by a small random step) as fast as it can. Reader figures pool both threads' queries; queries/s is the sum of each thread's count over its own wall time. Load average now: {}.",
+            "This machine has {} cores (`available_parallelism`): with the writer, three busy threads share them. Each run opens a fresh copy of the saved database (`checkpoint_changes` 1,000,000, so no merge runs in the timed window; the writer's rows go to the delta, which grows during the run), maps the index with one query, then runs for {secs} s: two threads each loop over the {} dev queries (`{KNN}`, prepared; the second starts half-way through the list), and in the writer runs a third inserts single rows (`{INSERT_ONE}`, prepared, vectors of other rows moved by a small random step) as fast as it can, or in the last run one every 1/300 s (300 rows/s: about 0.2 of a core of HNSW inserts, so what the readers lose beyond that is contention, not CPU). Reader figures pool both threads' queries; queries/s is the sum of each thread's count over its own wall time. Load average now: {}.",
             cores(),
             base.queries.len(),
             load_average()

@@ -47,12 +47,20 @@ pub(crate) struct VectorIndexes {
     pub(super) stop: Arc<AtomicBool>,
     /// The index builds running now (see [`super::build`]).
     pub(super) builds: Builds,
+    /// The background tail flushes started (finished ones are pruned when another starts);
+    /// joined when the manager is dropped, so that none outlives the database (a flush
+    /// thread dropping the last handle of an index while the process exits aborted it in
+    /// USearch's destructor: "pthread lock: Invalid argument").
+    pub(super) flushes: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 impl Drop for VectorIndexes {
     fn drop(&mut self) {
         self.stop.store(true, AtomicOrdering::Relaxed);
         self.builds.stop_all();
+        for flush in std::mem::take(&mut *self.flushes.lock()) {
+            let _ = flush.join();
+        }
     }
 }
 impl VectorIndexes {
@@ -81,6 +89,7 @@ impl VectorIndexes {
             checks: Mutex::new(Vec::new()),
             stop: Arc::new(AtomicBool::new(false)),
             builds: Builds::new(),
+            flushes: Mutex::new(Vec::new()),
         }
     }
 

@@ -678,10 +678,17 @@ impl VectorIndexes {
                         }
                         l.flusher.store(false, Ordering::Release);
                     });
-                if spawned.is_err() {
-                    live.flusher.store(false, Ordering::Release);
-                    if let Err(e) = live.flush_tail(super::live::TAIL_VECTORS, 1, false) {
-                        warn(key, &e);
+                match spawned {
+                    Ok(handle) => {
+                        let mut flushes = self.flushes.lock();
+                        flushes.retain(|h| !h.is_finished());
+                        flushes.push(handle);
+                    }
+                    Err(_) => {
+                        live.flusher.store(false, Ordering::Release);
+                        if let Err(e) = live.flush_tail(super::live::TAIL_VECTORS, 1, false) {
+                            warn(key, &e);
+                        }
                     }
                 }
             }
