@@ -388,8 +388,12 @@ pub(super) struct IndexState {
 pub(crate) struct LiveIndex {
     pub(super) state: RwLock<IndexState>,
     slots: Slots,
-    /// Held shared by every graph search, exclusively to grow a graph (USearch reallocates
-    /// its nodes), to change `expansion_search`, and to start or end a flush's adds.
+    /// Held shared by every search of the graphs, exclusively to grow a graph (USearch
+    /// reallocates its nodes), to change `expansion_search`, and by a flush's adds, a slice of
+    /// [`ADD_SLICE`] at a time: USearch's graph search beside a concurrent `add` read links
+    /// being written (segfaults in `filtered_search`, and searches that came back with 1 hit
+    /// of 3 over 1,900 vectors, both found by tests/concurrency.rs), and its `exact_search`
+    /// walked a slot being filled (a segfault found by bench part 6).
     graph: RwLock<Graph>,
     /// The label sets of recent flushes, by number: a view drops graph hits of flushes
     /// started after it was taken. Pruned when no view needs them.
@@ -751,12 +755,9 @@ impl IndexState {
     }
 }
 
-/// A flush is adding vectors to a graph (exhaustive searches keep off: see
-/// [`IndexView::search_all`]).
+/// What [`LiveIndex::graph`] guards: the USearch graphs themselves (no data of its own).
 #[derive(Default)]
-struct Graph {
-    adding: bool,
-}
+struct Graph;
 
 /// What one statement's searches see: the index as it was at table sequence `seq` (its
 /// base and delta graphs, the tail's chunks, the tombstones and the unreachable list, as
@@ -949,39 +950,12 @@ impl IndexView {
         exact_up_to: usize,
         keep: Option<&(dyn Fn(u64) -> bool + Sync)>,
     ) -> Result<Vec<(u64, f32)>> {
-        match self.search_once(query, k, ef, exact_up_to, keep)? {
-            Some(found) => Ok(found),
-            None => {
-                // A graph search beside a flush's adds came back short: once the adds are
-                // done, again.
-                self.live.wait_for_adds();
-                Ok(self
-                    .search_once(query, k, ef, exact_up_to, keep)?
-                    .unwrap_or_default())
-            }
-        }
-    }
-
-    /// [`IndexView::search_all`], once: `None` when a graph that a flush was adding to
-    /// returned fewer than `k` hits though it holds many more vectors than it may filter
-    /// out. USearch's graph search beside concurrent adds can walk into a node whose links
-    /// are being written (seen on an owned base: 1 hit of 3 asked over 1,900 vectors, by
-    /// tests/concurrency.rs).
-    fn search_once(
-        &self,
-        query: &[f32],
-        k: usize,
-        ef: usize,
-        exact_up_to: usize,
-        keep: Option<&(dyn Fn(u64) -> bool + Sync)>,
-    ) -> Result<Option<Vec<(u64, f32)>>> {
         let later = self.live.flushed_after(self.flushes);
+        // No graph of this index changes while the guard is held (flushes add between
+        // searches, see `LiveIndex::flush_tail_locked`).
         let graph = self.live.graph_for(&self.base, &self.delta, ef);
-        // USearch's `exact_search` walks every slot and crashed on one a concurrent `add`
-        // was filling (its graph search takes the node locks an add takes): no exhaustive
-        // search while a flush adds.
-        let exact_base = !graph.adding && keep.is_none() && self.base.size() <= exact_up_to;
-        let exact_delta = !graph.adding && keep.is_none() && self.delta.size() <= exact_up_to;
+        let exact_base = keep.is_none() && self.base.size() <= exact_up_to;
+        let exact_delta = keep.is_none() && self.delta.size() <= exact_up_to;
         let tomb = &self.tombstones;
         let later_labels: usize = later.iter().map(|s| s.len()).sum();
         let excluded = tomb.len() + later_labels;
@@ -1033,19 +1007,7 @@ impl IndexView {
             (base(), beside())
         };
         let mut found = base?;
-        let other = other?;
-        let adding = graph.adding;
-        if adding && keep.is_none() {
-            let short = |index: &Index, hits: usize| hits < k && index.size() >= k + excluded;
-            let delta_hits = other
-                .iter()
-                .filter(|(l, _)| self.delta.contains(*l))
-                .count();
-            if short(&self.base, found.len()) || short(&self.delta, delta_hits) {
-                return Ok(None);
-            }
-        }
-        for hit in other {
+        for hit in other? {
             if dedup && found.iter().any(|(l, _)| *l == hit.0) {
                 continue;
             }
@@ -1055,9 +1017,13 @@ impl IndexView {
             self.merge_unreachable(query, k, &in_graph, &mut found)?;
         }
         drop(graph);
-        Ok(Some(found))
+        Ok(found)
     }
 }
+
+/// A flush's single-core adds hold the graphs from searches for at most about this long at a
+/// time (plus one add: 0.7 ms at 384 dimensions and `ef_construction` 128).
+const ADD_SLICE: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// A tail of this many vectors is compared on the second thread too.
 const PARALLEL_TAIL: usize = 256;
@@ -1097,7 +1063,7 @@ impl LiveIndex {
         LiveIndex {
             state: RwLock::new(state),
             slots: Slots::new(slots),
-            graph: RwLock::new(Graph::default()),
+            graph: RwLock::new(Graph),
             flushed: Mutex::new(VecDeque::new()),
             views: Mutex::new(BTreeMap::new()),
             maintenance: Mutex::new(()),
@@ -1128,14 +1094,6 @@ impl LiveIndex {
             size: (st.base.size() + st.delta.size() + st.tail.len())
                 .saturating_sub(st.tombstones.len()),
             seq: st.seq,
-        }
-    }
-
-    /// Waits until no flush is adding to a graph of this index (at most 10 s).
-    fn wait_for_adds(&self) {
-        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while self.graph.read().adding && std::time::Instant::now() < until {
-            std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }
 
@@ -1200,7 +1158,7 @@ impl LiveIndex {
 
     /// [`LiveIndex::flush_tail`] with `maintenance` held by the caller.
     pub(super) fn flush_tail_locked(&self, min: usize, threads: usize) -> Result<usize> {
-        let (chunks, alive, snap_seq, target) = {
+        let (chunks, alive, snap_seq, target, threads, grown) = {
             let st = self.state.upgradable_read();
             if st.tail.len() < min.max(1) {
                 return Ok(0);
@@ -1223,7 +1181,26 @@ impl LiveIndex {
             let mut flushed = self.flushed.lock();
             flushed.retain(|(n, _)| *n > oldest);
             flushed.push_back((number, Arc::new(alive.clone())));
-            (chunks, alive, st.seq, st.target().clone())
+            drop(flushed);
+            // Room for the adds, and a thread context for every search that may run beside
+            // them and for every adding thread (the adds take no search slot). Growing
+            // reallocates the graph and its key lookup: no search (graph lock) and no
+            // lookup by a writer's append (state lock) may run meanwhile.
+            let target = st.target().clone();
+            let threads = threads.clamp(1, search_threads());
+            let grown = {
+                let _g = self.graph.write();
+                let need = target.size() + alive.len();
+                let cap = if need > target.capacity() {
+                    need.max(target.capacity() * 2)
+                } else {
+                    target.capacity()
+                };
+                target
+                    .reserve_capacity_and_threads(cap, self.slots.total + threads)
+                    .map_err(usearch_err)
+            };
+            (chunks, alive, st.seq, target, threads, grown)
         };
         let adds: Vec<(u64, &[f32])> = chunks
             .iter()
@@ -1235,31 +1212,32 @@ impl LiveIndex {
                     .map(|(i, &l)| (l, c.vector(i)))
             })
             .collect();
-        let threads = threads.clamp(1, search_threads());
-        // Room for the adds, and a thread context for every search that may run beside them
-        // and for every adding thread (the adds take no search slot). Growing reallocates
-        // the graph: no search may run meanwhile.
-        let grown = {
-            let mut g = self.graph.write();
-            let need = target.size() + adds.len();
-            let cap = if need > target.capacity() {
-                need.max(target.capacity() * 2)
-            } else {
-                target.capacity()
-            };
-            let r = target
-                .reserve_capacity_and_threads(cap, self.slots.total + threads)
-                .map_err(usearch_err);
-            g.adding = r.is_ok();
-            r
-        };
         // The adds hold no lock on the state (a write's append must not wait for them: it
         // runs while the database excludes readers). The graph they add to stays this one:
         // only a merge replaces it, and merges hold `maintenance` too.
-        let result = grown.and_then(|_| add_all(&target, &adds, threads));
+        let result = grown.and_then(|_| {
+            if threads > 1 {
+                // Parallel adds, and their check that may remove and re-add a vector (see
+                // `add_all`): searches of this index wait for the whole of it.
+                let _alone = self.graph.write();
+                return add_all(&target, &adds, threads);
+            }
+            // One core: searches run between slices of adds.
+            let mut at = 0;
+            while at < adds.len() {
+                let _g = self.graph.write();
+                let started = std::time::Instant::now();
+                while at < adds.len() && started.elapsed() < ADD_SLICE {
+                    let (label, v) = adds[at];
+                    target.add(label, v).map_err(usearch_err)?;
+                    at += 1;
+                }
+            }
+            Ok(Vec::new())
+        });
+        let mut st = self.state.write();
         {
-            let mut g = self.graph.write();
-            g.adding = false;
+            let _g = self.graph.write();
             if result.is_err() {
                 // The vectors stay in the tail (searches still find them there): drop the
                 // copies that reached the graph, so that the next flush adds them once.
@@ -1270,7 +1248,6 @@ impl LiveIndex {
                 }
             }
         }
-        let mut st = self.state.write();
         st.flushing.clear();
         let lost = match result {
             Ok(lost) => lost,
