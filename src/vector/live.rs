@@ -1022,8 +1022,9 @@ impl IndexView {
 }
 
 /// A flush's single-core adds hold the graphs from searches for at most about this long at a
-/// time (plus one add: 0.7 ms at 384 dimensions and `ef_construction` 128).
-const ADD_SLICE: std::time::Duration = std::time::Duration::from_millis(2);
+/// time, plus one add (0.7 ms at 384 dimensions and `ef_construction` 128): searches wait for
+/// one add at most.
+const ADD_SLICE: std::time::Duration = std::time::Duration::from_micros(200);
 
 /// A tail of this many vectors is compared on the second thread too.
 const PARALLEL_TAIL: usize = 256;
@@ -1222,16 +1223,21 @@ impl LiveIndex {
                 let _alone = self.graph.write();
                 return add_all(&target, &adds, threads);
             }
-            // One core: searches run between slices of adds.
+            // One core: searches run between slices of adds, the waiting ones first (a fair
+            // unlock: the flush would otherwise take the lock straight back and starve them).
             let mut at = 0;
             while at < adds.len() {
-                let _g = self.graph.write();
+                let g = self.graph.write();
                 let started = std::time::Instant::now();
                 while at < adds.len() && started.elapsed() < ADD_SLICE {
                     let (label, v) = adds[at];
-                    target.add(label, v).map_err(usearch_err)?;
+                    if let Err(e) = target.add(label, v) {
+                        parking_lot::RwLockWriteGuard::unlock_fair(g);
+                        return Err(usearch_err(e));
+                    }
                     at += 1;
                 }
+                parking_lot::RwLockWriteGuard::unlock_fair(g);
             }
             Ok(Vec::new())
         });
