@@ -20,7 +20,10 @@
 //! - the **tail** holds the vectors written by statements and not yet in a graph: a statement
 //!   only appends to it (no HNSW insert while it excludes readers), every search compares the
 //!   query with each tail vector, and [`LiveIndex::flush_tail`] moves it into the delta (or an
-//!   owned base) in the background once it holds [`TAIL_VECTORS`], with searches running.
+//!   owned base) in the background once it holds [`TAIL_VECTORS`], one add at a time between
+//!   searches;
+//! - a query searches an [`IndexView`]: the above as of one table sequence, shared `Arc`s it
+//!   holds without any lock, so that writes and flushes never wait for it.
 //!
 //! Since a tombstoned vector stays in the graph under its key, a row whose vector is written
 //! again gets a new USearch key, its **label**: the rowid in the low 48 bits and a version in
@@ -98,8 +101,8 @@ const PARALLEL_ADDS: usize = 256;
 /// A statement's write leaves its vectors in the tail; once it holds this many, a background
 /// flush (one core, lowered priority) moves the tail into a graph. Every search compares the
 /// query with each tail vector: part 6 of the live benchmark (two kNN readers beside a writer
-/// at 300 rows/s, 63K × 384) gave readers 0.69 of their throughput alone and 3.1× their p99
-/// with 1,024 here, 0.86 and 1.18× with 256.
+/// at 300 rows/s, 63K × 384, adds then beside searches) gave readers 0.69 of their throughput
+/// alone and 3.1× their p99 with 1,024 here, 0.86 and 1.18× with 256.
 pub(crate) const TAIL_VECTORS: usize = 256;
 
 /// A writer that leaves a tail this long after its statement (the background flush is behind)
