@@ -317,16 +317,7 @@ impl VectorIndexes {
                     entries.push((label, v));
                 }
             }
-            let trailer = Trailer {
-                unreachable: st.unreachable.to_vec(),
-                tombstones: st
-                    .tombstones
-                    .iter()
-                    .copied()
-                    .filter(|&l| st.base.contains(l))
-                    .collect(),
-                relabeled: st.relabeled.iter().map(|(r, l)| (*r, *l)).collect(),
-            };
+            let trailer = trailer_of(&st);
             let merged_len = st.delta_labels.len();
             // The base is normally the file at `path`, loaded as is. Another save may have
             // replaced that file since the base was mapped (an evicted copy of this index,
@@ -367,18 +358,7 @@ impl VectorIndexes {
             (merged.size() as u64, Some(merged_len), trailer)
         } else {
             st.base.save(tmp_str).map_err(|e| file_err(&e))?;
-            let trailer = Trailer {
-                unreachable: st.unreachable.to_vec(),
-                // Not those of tail vectors written since the flush above: the change log
-                // replays them.
-                tombstones: st
-                    .tombstones
-                    .iter()
-                    .copied()
-                    .filter(|&l| st.base.contains(l))
-                    .collect(),
-                relabeled: st.relabeled.iter().map(|(r, l)| (*r, *l)).collect(),
-            };
+            let trailer = trailer_of(&st);
             let rows = st.base.size() as u64;
             drop(st);
             (rows, None, trailer)
@@ -781,6 +761,22 @@ impl VectorIndexes {
 }
 /// Re-reads the rows named by `changes` and makes the index agree with them (their old
 /// vectors tombstoned, their current ones added).
+/// What a save's file trailer lists for `st`: the unreachable labels, the tombstones of the
+/// base (a merge's delta keeps only live vectors; tail vectors written since the save's flush
+/// are replayed from the change log) and the rows whose label is not their rowid.
+fn trailer_of(st: &IndexState) -> Trailer {
+    Trailer {
+        unreachable: st.unreachable.to_vec(),
+        tombstones: st
+            .tombstones
+            .iter()
+            .copied()
+            .filter(|&l| st.base.contains(l))
+            .collect(),
+        relabeled: st.relabeled.iter().map(|(r, l)| (*r, *l)).collect(),
+    }
+}
+
 pub(super) fn catch_up(
     store: &Store,
     meta: &IndexMeta,
