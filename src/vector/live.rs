@@ -577,6 +577,15 @@ impl IndexState {
             .count()
     }
 
+    /// Vectors a running flush has already added to the graph it fills (they are in the tail
+    /// too until it ends).
+    pub(super) fn flushed_so_far(&self) -> usize {
+        self.flushing
+            .iter()
+            .filter(|&&l| self.target().contains(l))
+            .count()
+    }
+
     /// Vectors a search can return.
     pub(super) fn live(&self) -> usize {
         let mut n = (self.base.size() + self.delta.size() + self.tail.len()) as i64
