@@ -296,6 +296,32 @@ impl VectorIndexes {
                             // A flush's vectors are counted once, in the tail, until it ends.
                             let flushed = if st.mapped { st.flushed_so_far() } else { 0 };
                             let delta = st.delta.size().saturating_sub(flushed) as u64;
+                            (
+                                st.live() as u64,
+                                (st.base.memory_usage() + st.delta.memory_usage()) as u64,
+                                st.dirty,
+                                st.mapped,
+                                st.unreachable.len() as u64,
+                                l.check.get(),
+                                delta + tail,
+                                st.tombstones.len() as u64 - tail_dead,
+                                tail,
+                            )
+                        }
+                        None => (
+                            m.saved.as_ref().map_or(0, |s| {
+                                s.rows.saturating_sub(tombstone_count(&self.path_of(&m)))
+                            }),
+                            0,
+                            0,
+                            false,
+                            0,
+                            FileCheck::NotApplicable,
+                            0,
+                            0,
+                            0,
+                        ),
+                    };
                 IndexStatus {
                     name: m.name.clone(),
                     table: m.table.clone(),
