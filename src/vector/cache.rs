@@ -291,6 +291,7 @@ impl VectorIndexes {
                     match &live {
                         Some(l) => {
                             let st = l.state.read();
+                            let _adds = l.counting();
                             let tail_dead = st.tail_tombstones() as u64;
                             let tail = st.tail.len() as u64 - tail_dead;
                             // A flush's vectors are counted once, in the tail, until it ends.

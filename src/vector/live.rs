@@ -769,7 +769,7 @@ impl IndexState {
 
 /// What [`LiveIndex::graph`] guards: the USearch graphs themselves (no data of its own).
 #[derive(Default)]
-struct Graph;
+pub(super) struct Graph;
 
 /// What one statement's searches see: the index as it was at table sequence `seq` (its
 /// base and delta graphs, the tail's chunks, the tombstones and the unreachable list, as
@@ -1140,7 +1140,20 @@ impl LiveIndex {
 
     /// Vectors in the index (tombstones excluded).
     pub fn size(&self) -> usize {
-        self.state.read().live()
+        self.counted(IndexState::live)
+    }
+
+    /// Keeps flushes from adding while held (take it after the state's lock).
+    pub(super) fn counting(&self) -> parking_lot::RwLockReadGuard<'_, Graph> {
+        self.graph.read()
+    }
+
+    /// `f` on the state, with no flush adding meanwhile (a count taken mid-add was off by
+    /// one: the graph's size and its key lookup move separately).
+    pub(super) fn counted<T>(&self, f: impl FnOnce(&IndexState) -> T) -> T {
+        let st = self.state.read();
+        let _g = self.graph.read();
+        f(&st)
     }
 
     /// Tail vectors waiting for a graph.
