@@ -592,11 +592,7 @@ impl IndexState {
             - self.tombstones.len() as i64;
         // While a flush runs, a vector may be in the tail and the graph (counted twice; a
         // tombstone counts once).
-        for &l in &self.flushing {
-            if self.target().contains(l) {
-                n -= 1;
-            }
-        }
+        n -= self.flushed_so_far() as i64;
         n.max(0) as usize
     }
 
