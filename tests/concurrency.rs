@@ -548,6 +548,13 @@ fn a_lazy_build_blocks_no_writer_and_no_reader() {
     assert_eq!(common_status(&db, "t").last_load.kind(), "built");
     assert_index_equals_model(&db, "t", &model, &written);
     assert_eq!(gate.starts(), 2);
+    // The build saved its graph as of its snapshot before catching up, holding no lock; its
+    // publication saved nothing (a save there held writers for the whole file write). The
+    // 70 rows written during the build (40 inserts, 20 updates, 10 deletes) are the index's
+    // unsaved changes, kept in the change log.
+    let st = common_status(&db, "t");
+    assert!(st.file_bytes.is_some_and(|b| b > 0), "{st:?}");
+    assert_eq!(st.dirty_changes, written.len() as u64 + 10, "{st:?}");
 }
 
 fn common_status(db: &Database, table: &str) -> vectable::IndexStatus {

@@ -5,9 +5,11 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
+
+use tempfile::NamedTempFile;
 
 use usearch::Index;
 
@@ -280,20 +282,11 @@ impl VectorIndexes {
         // One thread: searches of an evicted copy may still run beside it (see `flush_tails`).
         live.flush_tail_locked(1, 1)?;
         let path = self.path_of(meta);
-        let io_err = |e: std::io::Error| Error::IndexFile {
-            path: path.clone(),
-            reason: e.to_string(),
-        };
         let file_err = |e: &dyn std::fmt::Display| Error::IndexFile {
             path: path.clone(),
             reason: e.to_string(),
         };
-        fs::create_dir_all(&self.dir).map_err(io_err)?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .suffix(".usearch")
-            .tempfile_in(&self.dir)
-            .map_err(io_err)?;
+        let tmp = self.temp_file(&path)?;
         let tmp_str = tmp
             .path()
             .to_str()
@@ -327,11 +320,7 @@ impl VectorIndexes {
             let own_copy = if path_holds_base {
                 None
             } else {
-                let copy = tempfile::Builder::new()
-                    .prefix(".tmp-")
-                    .suffix(".usearch")
-                    .tempfile_in(&self.dir)
-                    .map_err(io_err)?;
+                let copy = self.temp_file(&path)?;
                 let copy_str = copy
                     .path()
                     .to_str()
@@ -364,13 +353,7 @@ impl VectorIndexes {
             (rows, None, trailer)
         };
         let (rows, merged_len, trailer) = merge;
-        append_save_stamp(tmp.path(), meta, seq, &trailer).map_err(io_err)?;
-        // `SET synchronous = off`: no fsync (a power loss may cost a rebuild from rows).
-        let sync = store.synchronous().syncs_index_files();
-        if sync {
-            tmp.as_file().sync_all().map_err(io_err)?;
-        }
-        let (file_bytes, fp) = fingerprint(tmp.path()).map_err(io_err)?;
+        let (file_bytes, fp) = seal(store, &tmp, &path, meta, seq, &trailer)?;
         // A copy of the index older than the last save (an evicted copy, saved late) must not
         // replace the newer file: the change log is truncated up to the newer one.
         if self
@@ -394,10 +377,7 @@ impl VectorIndexes {
             }
             None => None,
         };
-        tmp.persist(&path).map_err(|e| io_err(e.error))?;
-        if let Some(d) = sync.then(|| fs::File::open(&self.dir).ok()).flatten() {
-            let _ = d.sync_all();
-        }
+        self.install(store, tmp, &path)?;
         let saved = SavedIndex {
             seq,
             file_bytes,
@@ -444,6 +424,43 @@ impl VectorIndexes {
                 st.dirty = st.dirty.saturating_sub(dirty);
                 // The check of the old file is moot: this one was just written.
                 drop(st);
+            }
+        }
+        Ok(())
+    }
+
+    /// A new temporary file (`.tmp-*.usearch`) beside the index files, for a save of the
+    /// index at `path` (named in errors); removed when dropped unless installed.
+    ///
+    /// # Errors
+    /// [`Error::IndexFile`] when the directory or the file cannot be created.
+    pub(super) fn temp_file(&self, path: &Path) -> Result<NamedTempFile> {
+        let io_err = |e: std::io::Error| Error::IndexFile {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        fs::create_dir_all(&self.dir).map_err(io_err)?;
+        tempfile::Builder::new()
+            .prefix(".tmp-")
+            .suffix(".usearch")
+            .tempfile_in(&self.dir)
+            .map_err(io_err)
+    }
+
+    /// Renames a sealed `tmp` over `path` and, unless `SET synchronous = off`, syncs the
+    /// directory, so that the catalog record written next never names a file a power loss
+    /// could take back.
+    ///
+    /// # Errors
+    /// [`Error::IndexFile`] when the rename fails.
+    pub(super) fn install(&self, store: &Store, tmp: NamedTempFile, path: &Path) -> Result<()> {
+        tmp.persist(path).map_err(|e| Error::IndexFile {
+            path: path.to_path_buf(),
+            reason: e.error.to_string(),
+        })?;
+        if store.synchronous().syncs_index_files() {
+            if let Ok(d) = fs::File::open(&self.dir) {
+                let _ = d.sync_all();
             }
         }
         Ok(())
@@ -761,6 +778,31 @@ impl VectorIndexes {
 }
 /// Re-reads the rows named by `changes` and makes the index agree with them (their old
 /// vectors tombstoned, their current ones added).
+/// Appends the save stamp (`seq`, `trailer`) to the USearch file written to `tmp` and, unless
+/// `SET synchronous = off` (then a power loss may cost a rebuild from rows), syncs it.
+/// Returns its size in bytes and fingerprint. `path` is the index file, named in errors.
+///
+/// # Errors
+/// [`Error::IndexFile`] on I/O errors.
+pub(super) fn seal(
+    store: &Store,
+    tmp: &NamedTempFile,
+    path: &Path,
+    meta: &IndexMeta,
+    seq: u64,
+    trailer: &Trailer,
+) -> Result<(u64, u32)> {
+    let io_err = |e: std::io::Error| Error::IndexFile {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    append_save_stamp(tmp.path(), meta, seq, trailer).map_err(io_err)?;
+    if store.synchronous().syncs_index_files() {
+        tmp.as_file().sync_all().map_err(io_err)?;
+    }
+    fingerprint(tmp.path()).map_err(io_err)
+}
+
 /// What a save's file trailer lists for `st`: the unreachable labels, the tombstones of the
 /// base (a merge's delta keeps only live vectors; tail vectors written since the save's flush
 /// are replayed from the change log) and the rows whose label is not their rowid.
