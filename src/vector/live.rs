@@ -392,11 +392,13 @@ pub(crate) struct LiveIndex {
     pub(super) state: RwLock<IndexState>,
     slots: Slots,
     /// Held shared by every search of the graphs, exclusively to grow a graph (USearch
-    /// reallocates its nodes), to change `expansion_search`, and by a flush's adds, a slice of
-    /// [`ADD_SLICE`] at a time: USearch's graph search beside a concurrent `add` read links
-    /// being written (segfaults in `filtered_search`, and searches that came back with 1 hit
-    /// of 3 over 1,900 vectors, both found by tests/concurrency.rs), and its `exact_search`
-    /// walked a slot being filled (a segfault found by bench part 6).
+    /// reallocates its nodes), to change `expansion_search`, and by a flush's in-place adds,
+    /// a slice of [`ADD_SLICE`] at a time: USearch's graph search beside a concurrent `add`
+    /// read links being written (segfaults in `filtered_search`, and searches that came back
+    /// with 1 hit of 3 over 1,900 vectors, both found by tests/concurrency.rs), and its
+    /// `exact_search` walked a slot being filled (a segfault found by bench part 6). A flush
+    /// into a delta of at most [`COPY_DELTA_UP_TO`] vectors adds to a copy instead (see
+    /// [`copy_of`]) and holds searches off not at all.
     graph: RwLock<Graph>,
     /// The label sets of recent flushes, by number: a view drops graph hits of flushes
     /// started after it was taken. Pruned when no view needs them.
@@ -1159,8 +1161,10 @@ impl LiveIndex {
 
     /// Moves the tail's vectors into a graph (the delta beside a mapped base, else the base)
     /// when it holds at least `min` of them, on up to `threads` cores. Searches go on
-    /// meanwhile: the adds hold no lock on the state (USearch adds and graph searches are
-    /// concurrent), and the tail keeps the vectors until they are in the graph. Skipped
+    /// meanwhile: the adds hold no lock on the state, and the tail keeps the vectors until
+    /// they are in the graph. A delta of at most [`COPY_DELTA_UP_TO`] vectors takes them in a
+    /// copy swapped in at the end; otherwise the adds run in place between searches (see
+    /// [`LiveIndex`]'s `graph` lock). Skipped
     /// when a save or another flush holds the index (`wait` false) — the next write retries.
     ///
     /// # Errors
@@ -1180,7 +1184,7 @@ impl LiveIndex {
 
     /// [`LiveIndex::flush_tail`] with `maintenance` held by the caller.
     pub(super) fn flush_tail_locked(&self, min: usize, threads: usize) -> Result<usize> {
-        let (chunks, alive, snap_seq, target, threads, grown) = {
+        let (chunks, alive, snap_seq, target, threads, grown, copy) = {
             let st = self.state.upgradable_read();
             if st.tail.len() < min.max(1) {
                 return Ok(0);
@@ -1197,20 +1201,27 @@ impl LiveIndex {
             st.flushing.extend(alive.iter().copied());
             st.flushes += 1;
             let number = st.flushes;
-            // Views taken before this flush drop its vectors from graph hits; sets no view
-            // needs any more go.
+            let target = st.target().clone();
+            // A delta no larger than COPY_DELTA_UP_TO takes the adds in a copy, swapped in
+            // when they are done (see `copy_of`): no search waits for them.
+            let copy = st.mapped && target.size() <= COPY_DELTA_UP_TO;
+            // Views taken before an in-place flush drop its vectors from graph hits; sets no
+            // view needs any more go. (A view never sees a copy's vectors in its graphs.)
             let oldest = self.views.lock().keys().next().copied().unwrap_or(u64::MAX);
             let mut flushed = self.flushed.lock();
             flushed.retain(|(n, _)| *n > oldest);
-            flushed.push_back((number, Arc::new(alive.clone())));
+            if !copy {
+                flushed.push_back((number, Arc::new(alive.clone())));
+            }
             drop(flushed);
             // Room for the adds, and a thread context for every search that may run beside
             // them and for every adding thread (the adds take no search slot). Growing
             // reallocates the graph and its key lookup: no search (graph lock) and no
             // lookup by a writer's append (state lock) may run meanwhile.
-            let target = st.target().clone();
             let threads = threads.clamp(1, search_threads());
-            let grown = {
+            let grown = if copy {
+                Ok(())
+            } else {
                 let _g = self.graph.write();
                 let need = target.size() + alive.len();
                 let cap = if need > target.capacity() {
@@ -1222,7 +1233,7 @@ impl LiveIndex {
                     .reserve_capacity_and_threads(cap, self.slots.total + threads)
                     .map_err(usearch_err)
             };
-            (chunks, alive, st.seq, target, threads, grown)
+            (chunks, alive, st.seq, target, threads, grown, copy)
         };
         let adds: Vec<(u64, &[f32])> = chunks
             .iter()
@@ -1237,6 +1248,37 @@ impl LiveIndex {
         // The adds hold no lock on the state (a write's append must not wait for them: it
         // runs while the database excludes readers). The graph they add to stays this one:
         // only a merge replaces it, and merges hold `maintenance` too.
+        if copy {
+            let result = grown.and_then(|_| {
+                let fresh = {
+                    // Only `graph_for`'s change of `expansion_search` writes beside a copy.
+                    let _g = self.graph.read();
+                    copy_of(&target)?
+                };
+                fresh
+                    .reserve_capacity_and_threads(
+                        fresh.size() + adds.len(),
+                        self.slots.total + threads,
+                    )
+                    .map_err(usearch_err)?;
+                let lost = add_all(&fresh, &adds, threads)?;
+                Ok((fresh, lost))
+            });
+            let mut st = self.state.write();
+            st.flushing.clear();
+            let (fresh, lost) = match result {
+                Ok(done) => done,
+                Err(e) => {
+                    // The vectors stay in the tail (searches still find them there).
+                    st.tail.frozen = 0;
+                    return Err(e);
+                }
+            };
+            st.delta = Arc::new(fresh);
+            return Ok(Self::flushed_into_graph(
+                &mut st, &chunks, &alive, &adds, lost, snap_seq,
+            ));
+        }
         let result = grown.and_then(|_| {
             if threads > 1 {
                 // Parallel adds, and their check that may remove and re-add a vector (see
@@ -1283,10 +1325,26 @@ impl LiveIndex {
                 return Err(e);
             }
         };
+        Ok(Self::flushed_into_graph(
+            &mut st, &chunks, &alive, &adds, lost, snap_seq,
+        ))
+    }
+
+    /// A flush's bookkeeping once its vectors (`adds`, the `alive` ones of `chunks`, taken
+    /// at sequence `snap_seq`) are in the graph: drops the chunks and their tombstones,
+    /// records the labels and the `lost` ones; returns how many were added.
+    fn flushed_into_graph(
+        st: &mut IndexState,
+        chunks: &[Arc<Chunk>],
+        alive: &HashSet<u64>,
+        adds: &[(u64, &[f32])],
+        lost: Vec<u64>,
+        snap_seq: u64,
+    ) -> usize {
         // Every change up to the copy's sequence is now in the graph (later ones may still be
         // in the tail).
         st.graph_seq = snap_seq;
-        for c in &chunks {
+        for c in chunks {
             for l in &c.labels {
                 if !alive.contains(l) {
                     st.tombstones.remove(l);
@@ -1307,9 +1365,44 @@ impl LiveIndex {
             unreachable.extend(lost);
             unreachable.sort_unstable();
         }
-        Ok(adds.len())
+        adds.len()
     }
 }
+
+/// An owned copy of `index` (its graph and vectors, `expansion_search` included), through
+/// USearch's buffer serialization (`save_to_buffer`, `load_from_buffer`).
+///
+/// Why flushes add to a copy: USearch's base-layer search takes no lock ("assuming read-only
+/// simultaneous access", `search_to_find_in_base_` in `index.hpp`), so an `add` beside it is
+/// a data race (it segfaulted here), and adding in place means holding searches off for each
+/// add. Copying a delta of 10,000 × 384 vectors (about 17 MB) costs a few ms against the
+/// 180 ms of adding 256 vectors; the copy's cost grows with the delta, hence
+/// [`COPY_DELTA_UP_TO`].
+///
+/// # Errors
+/// [`Error::VectorIndex`] when USearch fails to serialize or load.
+fn copy_of(index: &Index) -> Result<Index> {
+    let options = IndexOptions {
+        dimensions: index.dimensions(),
+        metric: index.metric_kind(),
+        quantization: index.scalar_kind(),
+        connectivity: index.connectivity(),
+        expansion_add: index.expansion_add(),
+        expansion_search: index.expansion_search(),
+        multi: index.multi(),
+    };
+    let copy = Index::new(&options).map_err(usearch_err)?;
+    let mut buf = vec![0u8; index.serialized_length()];
+    index.save_to_buffer(&mut buf).map_err(usearch_err)?;
+    copy.load_from_buffer(&buf).map_err(usearch_err)?;
+    copy.change_expansion_search(index.expansion_search());
+    Ok(copy)
+}
+
+/// A delta of at most this many vectors takes a flush's adds in a copy (see [`copy_of`]);
+/// a larger one (a `checkpoint_changes` far above its default of 10,000) takes them in
+/// place, between searches.
+const COPY_DELTA_UP_TO: usize = 32_768;
 
 #[cfg(test)]
 mod tests {
@@ -1317,6 +1410,11 @@ mod tests {
 
     /// An owned base of 200 vectors on a line: rowid `i` at `[i, 0, 0, 0]` (squared L2).
     fn line_index() -> Arc<LiveIndex> {
+        line_index_mapped(false)
+    }
+
+    /// [`line_index`], its base taken as mapped when `mapped`: writes go to the delta.
+    fn line_index_mapped(mapped: bool) -> Arc<LiveIndex> {
         let options = IndexOptions {
             dimensions: 4,
             metric: MetricKind::L2sq,
@@ -1332,7 +1430,7 @@ mod tests {
             base.add(i, &[i as f32, 0.0, 0.0, 0.0]).unwrap();
         }
         let delta = empty_like(&options).unwrap();
-        Arc::new(LiveIndex::new(IndexState::new(base, false, delta, 1, 0), 2))
+        Arc::new(LiveIndex::new(IndexState::new(base, mapped, delta, 1, 0), 2))
     }
 
     fn nearest(view: &IndexView, k: usize) -> Vec<u64> {
@@ -1372,6 +1470,37 @@ mod tests {
         assert_eq!(flushed.get(500, &mut buf).unwrap(), Some(true));
         assert_eq!(buf, [0.5, 0.0, 0.0, 0.0]);
         assert_eq!(flushed.get(0, &mut buf).unwrap(), Some(false));
+    }
+
+    /// A flush into a delta adds to a copy and swaps it in: the graphs a view holds never
+    /// change under it (USearch's searches take no lock against adds), and the view still
+    /// answers as of its sequence.
+    #[test]
+    fn a_flush_into_the_delta_leaves_the_graphs_of_earlier_views_unchanged() {
+        let live = line_index_mapped(true);
+        publish(&live, 2, &[(500, Some(&[0.5, 0.0, 0.0, 0.0]))]);
+        assert_eq!(live.flush_tail(1, 1, true).unwrap(), 1);
+        let before = live.view();
+        let delta_before = before.delta.clone();
+        assert_eq!(delta_before.size(), 1);
+        publish(
+            &live,
+            3,
+            &[
+                (600, Some(&[0.25, 0.0, 0.0, 0.0])),
+                (601, Some(&[0.75, 0.0, 0.0, 0.0])),
+            ],
+        );
+        assert_eq!(live.flush_tail(1, 1, true).unwrap(), 2);
+        // The earlier view's delta is the graph it was: one vector, not three.
+        assert_eq!(delta_before.size(), 1);
+        assert!(!delta_before.contains(600));
+        assert_eq!(nearest(&before, 3), [0, 500, 1]);
+        let after = live.view();
+        assert!(!Arc::ptr_eq(&after.delta, &delta_before));
+        assert_eq!(after.delta.size(), 3);
+        assert_eq!(nearest(&after, 4), [0, 600, 500, 601]);
+        assert_eq!(live.state.read().delta_labels, [500, 600, 601]);
     }
 
     /// A tail vector deleted before its flush is not added to the graph, and its tombstone
