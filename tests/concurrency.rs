@@ -253,7 +253,7 @@ fn four_readers_one_writer_evictions_and_checkpoints() {
         started.elapsed().as_secs_f64()
     );
     assert!(reads > 0 && writes > 0);
-    db.wait_for_tail_flushes();
+    db.wait_for_tail_flushes().unwrap();
     // After the run: each index holds exactly the table's vectors.
     for table in TABLES {
         let n: u64 = db
@@ -840,7 +840,7 @@ fn a_reader_runs_while_a_writer_prepares_its_statement() {
         .query_row("SELECT count(*) FROM t", (), |row| row.get(0))
         .unwrap();
     assert_eq!(n, 10_500);
-    db.wait_for_tail_flushes();
+    db.wait_for_tail_flushes().unwrap();
     assert_index_equals_model(&db, "t", &model, &[10_001, 15_000, 19_999]);
 }
 

@@ -415,7 +415,7 @@ fn written_vectors_wait_in_a_tail_until_a_writer_moves_it_into_the_graph() {
     for i in (0..280).step_by(29) {
         assert_eq!(knn_ids(&db, &new_vec(i), 1), [500_000 + i as i64]);
     }
-    db.wait_for_tail_flushes();
+    db.wait_for_tail_flushes().unwrap();
     let st = status(&db, "packages", "embedding");
     assert_eq!((st.tail_rows, st.delta_rows), (0, 280));
     for i in (0..280).step_by(31) {
@@ -465,4 +465,33 @@ fn written_vectors_wait_in_a_tail_until_a_writer_moves_it_into_the_graph() {
     for i in [20usize, 200, 279, 283, 284] {
         assert_eq!(knn_ids(&db, &new_vec(i), 1), [500_000 + i as i64]);
     }
+    // Three statements of 1,000 rows in a row: the flush that the first starts is still
+    // running when the next two return, so their tails wait. Waiting for the flushes moves
+    // the rest in too (on all cores, into a copy of the delta): afterwards the tail holds
+    // fewer than 256 vectors, and every new row is found.
+    let insert = |from: usize, n: usize| {
+        let mut sql = String::from("INSERT INTO packages (id, name, embedding) VALUES ");
+        let mut ps: Vec<vectable::Value> = Vec::new();
+        for i in 0..n {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, 'bulk', ${})", 2 * i + 1, 2 * i + 2));
+            ps.push(vectable::Value::Integer(600_000 + (from + i) as i64));
+            ps.push(vectable::Value::Vector(new_vec(3000 + from + i)));
+        }
+        db.execute(&sql, ps).unwrap();
+    };
+    for s in 0..3 {
+        insert(s * 1000, 1000);
+    }
+    db.wait_for_tail_flushes().unwrap();
+    let st = status(&db, "packages", "embedding");
+    assert!(st.tail_rows < 256, "{st:?}");
+    assert_eq!(st.delta_rows, 3000);
+    assert_eq!(st.rows as i64, count(&db, "packages"));
+    for i in (0..3000).step_by(97) {
+        assert_eq!(knn_ids(&db, &new_vec(3000 + i), 1), [600_000 + i as i64]);
+    }
+    assert_exact(&db, &qs[..10]);
 }

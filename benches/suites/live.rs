@@ -246,7 +246,7 @@ fn insert_batches(db: &Database, first_id: i64, vecs: &[Vec<f32>], per: usize) -
         db.execute(&sql, p).unwrap();
     }
     // The graph work of full tails, included (a tail under 1,024 vectors stays until then).
-    db.wait_for_tail_flushes();
+    db.wait_for_tail_flushes().unwrap();
     vecs.len() as f64 / t0.elapsed().as_secs_f64()
 }
 
@@ -864,7 +864,7 @@ fn multi_rows(cx: &mut Ctx, base: &Base) -> Json {
             .unwrap();
         }
         // The graph work of full tails, included, as in `insert_batches`.
-        db.wait_for_tail_flushes();
+        db.wait_for_tail_flushes().unwrap();
         empty.push(n as f64 / t0.elapsed().as_secs_f64());
         drop(db);
         let _ = std::fs::remove_dir_all(&dir);
@@ -1542,7 +1542,7 @@ fn copy_into_indexed(cx: &mut Ctx, base: &Base) -> Json {
         let t = Instant::now();
         assert_eq!(db.execute(&copy_sql, ()).unwrap(), n as u64);
         // The graph work of the tail the COPY left, included.
-        db.wait_for_tail_flushes();
+        db.wait_for_tail_flushes().unwrap();
         mapped.push(n as f64 / t.elapsed().as_secs_f64());
         let st = status_of(&db, "packages");
         assert_eq!(
@@ -1562,7 +1562,7 @@ fn copy_into_indexed(cx: &mut Ctx, base: &Base) -> Json {
         db.execute(PACKAGES_INDEX, ()).unwrap();
         let t = Instant::now();
         assert_eq!(db.execute(&copy_sql, ()).unwrap(), n as u64);
-        db.wait_for_tail_flushes();
+        db.wait_for_tail_flushes().unwrap();
         empty.push(n as f64 / t.elapsed().as_secs_f64());
         drop(db);
         let _ = std::fs::remove_dir_all(&dir);

@@ -423,12 +423,18 @@ impl Database {
     }
 
     /// Waits until the background flushes of written vectors into their HNSW graphs have
-    /// finished (see [`IndexStatus::tail_rows`]): a write statement returns once its rows are
-    /// committed and searchable (a search compares the tail's vectors exhaustively), and the
-    /// graph insert of a full tail (1,024 vectors) runs after it on a thread of its own.
-    /// Queries need not wait; benchmarks that time writes including their graph work do.
-    pub fn wait_for_tail_flushes(&self) {
-        self.inner.vectors.wait_for_flushes();
+    /// finished, and flushes what they left (see [`IndexStatus::tail_rows`]): a write
+    /// statement returns once its rows are committed and searchable (a search compares the
+    /// tail's vectors exhaustively), and the graph insert of a full tail (256 vectors) runs
+    /// after it on a thread of its own. Afterwards each index's tail holds fewer than 256
+    /// vectors. Queries need not wait; benchmarks that time writes including their graph work
+    /// do.
+    ///
+    /// # Errors
+    /// [`Error::VectorIndex`] when USearch fails to add (the vectors stay in the tail, where
+    /// searches still find them).
+    pub fn wait_for_tail_flushes(&self) -> Result<()> {
+        self.inner.vectors.wait_for_flushes()
     }
 
     /// Schemas of all tables, sorted by name.

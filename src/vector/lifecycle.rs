@@ -617,9 +617,10 @@ impl VectorIndexes {
     }
 
     /// Moves into their graphs the tails of cached indexes that hold at least
-    /// [`super::live::TAIL_VECTORS`] vectors: on a background thread of its own per index, with
-    /// one core at a lowered CPU priority ([`super::lower_thread_priority`]), so that the
-    /// writer returns at once and queries get the cores first. When a tail has grown to
+    /// [`super::live::TAIL_VECTORS`] vectors: on a background thread of its own per index, at
+    /// a lowered CPU priority ([`super::lower_thread_priority`]), so that the writer returns
+    /// at once and queries get the cores first; on one core, or on all for a long tail added
+    /// to a copy of the delta ([`LiveIndex::flush_threads`]). When a tail has grown to
     /// [`super::live::TAIL_BACKPRESSURE`] (writes outpace the background flush), the calling
     /// writer waits for a flush of the whole tail, made at the same lowered priority: while
     /// queries keep the cores busy, writes slow to what the cores leave.
@@ -648,10 +649,11 @@ impl VectorIndexes {
             if tail >= super::live::TAIL_BACKPRESSURE {
                 // One thread: parallel adds are followed by a check that may remove and re-add
                 // a vector, which must not run beside searches.
+                let threads = live.flush_threads(tail, self.config.build_threads);
                 let flushed = std::thread::scope(|s| {
                     s.spawn(|| {
                         super::lower_thread_priority();
-                        live.flush_tail(1, 1, true)
+                        live.flush_tail(1, threads, true)
                     })
                     .join()
                 });
@@ -666,11 +668,12 @@ impl VectorIndexes {
                 self.full_tails.store(true, Ordering::Release);
             } else if tail >= super::live::TAIL_VECTORS {
                 let l = live.clone();
+                let threads = live.flush_threads(tail, self.config.build_threads);
                 let spawned = std::thread::Builder::new()
                     .name("vectable tail flush".into())
                     .spawn(move || {
                         super::lower_thread_priority();
-                        if let Err(e) = l.flush_tail(super::live::TAIL_VECTORS, 1, true) {
+                        if let Err(e) = l.flush_tail(super::live::TAIL_VECTORS, threads, true) {
                             warn(key, &e);
                         }
                         l.flusher.store(false, Ordering::Release);
@@ -692,15 +695,26 @@ impl VectorIndexes {
         }
     }
 
-    /// Waits until no background tail flush runs (tests and benchmarks that time whole
-    /// writes, graph work included).
-    pub fn wait_for_flushes(&self) {
+    /// Waits until no background tail flush runs, then flushes every tail still holding
+    /// [`super::live::TAIL_VECTORS`] vectors or more (a flush skipped while another ran
+    /// waits for the next write otherwise): afterwards every tail is shorter than that
+    /// (tests and benchmarks that time whole writes, graph work included).
+    ///
+    /// # Errors
+    /// [`Error::VectorIndex`] from a flush (its vectors stay in the tail).
+    pub fn wait_for_flushes(&self) -> Result<()> {
         let all: Vec<Arc<LiveIndex>> = self.cache.lock().iter().map(|(_, v)| v.clone()).collect();
         for live in all {
             while live.flusher.load(std::sync::atomic::Ordering::Acquire) {
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
+            let tail = live.tail_len();
+            if tail >= super::live::TAIL_VECTORS {
+                let threads = live.flush_threads(tail, self.config.build_threads);
+                live.flush_tail(super::live::TAIL_VECTORS, threads, true)?;
+            }
         }
+        Ok(())
     }
 
     /// True when a write left an index past `checkpoint_changes` unsaved changes.

@@ -98,8 +98,13 @@ pub(super) fn rowid_of(label: u64) -> u64 {
 /// Tail flushes and catch-ups add their vectors on all cores from this many on.
 const PARALLEL_ADDS: usize = 256;
 
+/// A background flush of a tail this long runs on all cores when it adds to a copy of the
+/// delta (see [`LiveIndex::flush_threads`]).
+const PARALLEL_FLUSH: usize = 1024;
+
 /// A statement's write leaves its vectors in the tail; once it holds this many, a background
-/// flush (one core, lowered priority) moves the tail into a graph. Every search compares the
+/// flush (lowered priority; one core unless the tail is long, see [`PARALLEL_FLUSH`]) moves
+/// the tail into a graph. Every search compares the
 /// query with each tail vector: part 6 of the live benchmark (two kNN readers beside a writer
 /// at 300 rows/s, 63K × 384, adds then beside searches) gave readers 0.69 of their throughput
 /// alone and 3.1× their p99 with 1,024 here, 0.86 and 1.18× with 256.
@@ -1154,6 +1159,20 @@ impl LiveIndex {
         f(&st)
     }
 
+    /// Cores for a flush of a tail of `tail` vectors, out of `all`: all of them for a tail of
+    /// at least [`PARALLEL_FLUSH`] (a multi-row statement's) whose adds go to a copy of the
+    /// delta (see [`copy_of`]; parallel adds in place would hold every search off for the
+    /// whole flush), else one (a single-row writer's flushes stay on one core, beside
+    /// queries).
+    pub(super) fn flush_threads(&self, tail: usize, all: usize) -> usize {
+        let st = self.state.read();
+        if tail >= PARALLEL_FLUSH && st.mapped && st.delta.size() <= COPY_DELTA_UP_TO {
+            all.max(1)
+        } else {
+            1
+        }
+    }
+
     /// Tail vectors waiting for a graph.
     pub fn tail_len(&self) -> usize {
         self.state.read().tail.len()
@@ -1430,7 +1449,10 @@ mod tests {
             base.add(i, &[i as f32, 0.0, 0.0, 0.0]).unwrap();
         }
         let delta = empty_like(&options).unwrap();
-        Arc::new(LiveIndex::new(IndexState::new(base, mapped, delta, 1, 0), 2))
+        Arc::new(LiveIndex::new(
+            IndexState::new(base, mapped, delta, 1, 0),
+            2,
+        ))
     }
 
     fn nearest(view: &IndexView, k: usize) -> Vec<u64> {
