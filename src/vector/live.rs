@@ -402,8 +402,8 @@ pub(crate) struct LiveIndex {
     /// read links being written (segfaults in `filtered_search`, and searches that came back
     /// with 1 hit of 3 over 1,900 vectors, both found by tests/concurrency.rs), and its
     /// `exact_search` walked a slot being filled (a segfault found by bench part 6). A flush
-    /// into a delta of at most [`COPY_DELTA_UP_TO`] vectors adds to a copy instead (see
-    /// [`copy_of`]) and holds searches off not at all.
+    /// into a graph (the delta, or an owned base) of at most [`COPY_UP_TO`] vectors adds to
+    /// a copy instead (see [`copy_of`]) and holds searches off not at all.
     graph: RwLock<Graph>,
     /// The label sets of recent flushes, by number: a view drops graph hits of flushes
     /// started after it was taken. Pruned when no view needs them.
@@ -485,14 +485,53 @@ pub(super) fn add_all(
         Ok(found.keys.contains(&label)
             || (found.keys.len() == k && found.distances.last().is_some_and(|d| *d <= own)))
     };
+    // The check's searches, on the same threads (searches beside searches are safe), first
+    // with `expansion_search` = `k` (a third of the default's cost; a vector found there is
+    // reachable); those not found are searched again at the index's own `expansion_search`
+    // and re-added, serially. (Checked on one thread at the default, the check took as long
+    // as the parallel adds: part 5 of the live benchmark.) No search of `index` runs
+    // meanwhile: parallel adds go to an index no search sees yet or hold the graph lock.
+    let ef = index.expansion_search();
+    index.change_expansion_search(k.max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    let missing: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let start = next.fetch_add(CHUNK, std::sync::atomic::Ordering::Relaxed);
+                if start >= vectors.len() || failure.lock().is_some() {
+                    break;
+                }
+                let end = (start + CHUNK).min(vectors.len());
+                for (i, (label, v)) in vectors[start..end].iter().enumerate() {
+                    match findable(*label, v) {
+                        Ok(true) => {}
+                        Ok(false) => missing.lock().push(start + i),
+                        Err(e) => {
+                            *failure.lock() = Some(e);
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    index.change_expansion_search(ef);
+    if let Some(e) = failure.into_inner() {
+        return Err(e);
+    }
+    let mut missing = missing.into_inner();
+    missing.sort_unstable();
     let mut lost = Vec::new();
-    for (label, v) in vectors {
+    for (label, v) in missing.into_iter().map(|i| &vectors[i]) {
+        if findable(*label, v)? {
+            continue;
+        }
+        index.remove(*label).map_err(usearch_err)?;
+        index.add(*label, v).map_err(usearch_err)?;
         if !findable(*label, v)? {
-            index.remove(*label).map_err(usearch_err)?;
-            index.add(*label, v).map_err(usearch_err)?;
-            if !findable(*label, v)? {
-                lost.push(*label);
-            }
+            lost.push(*label);
         }
     }
     lost.sort_unstable();
@@ -1160,13 +1199,12 @@ impl LiveIndex {
     }
 
     /// Cores for a flush of a tail of `tail` vectors, out of `all`: all of them for a tail of
-    /// at least [`PARALLEL_FLUSH`] (a multi-row statement's) whose adds go to a copy of the
-    /// delta (see [`copy_of`]; parallel adds in place would hold every search off for the
+    /// at least [`PARALLEL_FLUSH`] (a multi-row statement's) whose adds go to a copy of its
+    /// graph (see [`copy_of`]; parallel adds in place would hold every search off for the
     /// whole flush), else one (a single-row writer's flushes stay on one core, beside
     /// queries).
     pub(super) fn flush_threads(&self, tail: usize, all: usize) -> usize {
-        let st = self.state.read();
-        if tail >= PARALLEL_FLUSH && st.mapped && st.delta.size() <= COPY_DELTA_UP_TO {
+        if tail >= PARALLEL_FLUSH && self.state.read().target().size() <= COPY_UP_TO {
             all.max(1)
         } else {
             1
@@ -1181,10 +1219,10 @@ impl LiveIndex {
     /// Moves the tail's vectors into a graph (the delta beside a mapped base, else the base)
     /// when it holds at least `min` of them, on up to `threads` cores. Searches go on
     /// meanwhile: the adds hold no lock on the state, and the tail keeps the vectors until
-    /// they are in the graph. A delta of at most [`COPY_DELTA_UP_TO`] vectors takes them in a
+    /// they are in the graph. A graph of at most [`COPY_UP_TO`] vectors takes them in a
     /// copy swapped in at the end; otherwise the adds run in place between searches (see
-    /// [`LiveIndex`]'s `graph` lock). Skipped
-    /// when a save or another flush holds the index (`wait` false) — the next write retries.
+    /// [`LiveIndex`]'s `graph` lock). Skipped when a save or another flush holds the index
+    /// (`wait` false) — the next write retries.
     ///
     /// # Errors
     /// [`Error::VectorIndex`] when USearch fails to grow or add; the vectors then stay in the
@@ -1221,9 +1259,10 @@ impl LiveIndex {
             st.flushes += 1;
             let number = st.flushes;
             let target = st.target().clone();
-            // A delta no larger than COPY_DELTA_UP_TO takes the adds in a copy, swapped in
-            // when they are done (see `copy_of`): no search waits for them.
-            let copy = st.mapped && target.size() <= COPY_DELTA_UP_TO;
+            // A graph no larger than COPY_UP_TO (the delta, or a small owned base) takes the
+            // adds in a copy, swapped in when they are done (see `copy_of`): no search waits
+            // for them.
+            let copy = target.size() <= COPY_UP_TO;
             // Views taken before an in-place flush drop its vectors from graph hits; sets no
             // view needs any more go. (A view never sees a copy's vectors in its graphs.)
             let oldest = self.views.lock().keys().next().copied().unwrap_or(u64::MAX);
@@ -1293,7 +1332,11 @@ impl LiveIndex {
                     return Err(e);
                 }
             };
-            st.delta = Arc::new(fresh);
+            if st.mapped {
+                st.delta = Arc::new(fresh);
+            } else {
+                st.base = Arc::new(fresh);
+            }
             return Ok(Self::flushed_into_graph(
                 &mut st, &chunks, &alive, &adds, lost, snap_seq,
             ));
@@ -1396,7 +1439,7 @@ impl LiveIndex {
 /// a data race (it segfaulted here), and adding in place means holding searches off for each
 /// add. Copying a delta of 10,000 × 384 vectors (about 17 MB) costs a few ms against the
 /// 180 ms of adding 256 vectors; the copy's cost grows with the delta, hence
-/// [`COPY_DELTA_UP_TO`].
+/// [`COPY_UP_TO`].
 ///
 /// # Errors
 /// [`Error::VectorIndex`] when USearch fails to serialize or load.
@@ -1418,10 +1461,11 @@ fn copy_of(index: &Index) -> Result<Index> {
     Ok(copy)
 }
 
-/// A delta of at most this many vectors takes a flush's adds in a copy (see [`copy_of`]);
-/// a larger one (a `checkpoint_changes` far above its default of 10,000) takes them in
-/// place, between searches.
-const COPY_DELTA_UP_TO: usize = 32_768;
+/// A graph of at most this many vectors (the delta beside a mapped base, or an owned base)
+/// takes a flush's adds in a copy (see [`copy_of`]); a larger one (an owned base past this
+/// size, or a delta under a `checkpoint_changes` far above its default of 10,000) takes them
+/// in place, between searches.
+const COPY_UP_TO: usize = 32_768;
 
 #[cfg(test)]
 mod tests {
@@ -1429,11 +1473,12 @@ mod tests {
 
     /// An owned base of 200 vectors on a line: rowid `i` at `[i, 0, 0, 0]` (squared L2).
     fn line_index() -> Arc<LiveIndex> {
-        line_index_mapped(false)
+        line_index_of(200, false)
     }
 
-    /// [`line_index`], its base taken as mapped when `mapped`: writes go to the delta.
-    fn line_index_mapped(mapped: bool) -> Arc<LiveIndex> {
+    /// [`line_index`] with `n` vectors, its base taken as mapped when `mapped` (writes go to
+    /// the delta).
+    fn line_index_of(n: u64, mapped: bool) -> Arc<LiveIndex> {
         let options = IndexOptions {
             dimensions: 4,
             metric: MetricKind::L2sq,
@@ -1444,8 +1489,8 @@ mod tests {
             multi: false,
         };
         let base = empty_like(&options).unwrap();
-        for i in 0..200u64 {
-            ensure_capacity(&base, 1).unwrap();
+        ensure_capacity(&base, n as usize).unwrap();
+        for i in 0..n {
             base.add(i, &[i as f32, 0.0, 0.0, 0.0]).unwrap();
         }
         let delta = empty_like(&options).unwrap();
@@ -1471,10 +1516,22 @@ mod tests {
     /// come after it; it holds no lock meanwhile (the writes below would deadlock).
     #[test]
     fn a_view_answers_as_of_its_sequence_while_writes_and_flushes_go_on() {
-        let live = line_index();
+        view_as_of_its_sequence(&line_index());
+    }
+
+    /// The same, with a flush that adds in place (a graph larger than [`COPY_UP_TO`]): views
+    /// drop the graph hits of flushes started after them.
+    #[test]
+    fn a_view_answers_as_of_its_sequence_beside_a_flush_in_place() {
+        let live = line_index_of(COPY_UP_TO as u64 + 1, false);
+        view_as_of_its_sequence(&live);
+        assert_eq!(live.state.read().base.size(), COPY_UP_TO + 2);
+    }
+
+    fn view_as_of_its_sequence(live: &Arc<LiveIndex>) {
         let before = live.view();
         // Row 0 deleted; row 500 written at 0.5 (the nearest now).
-        publish(&live, 2, &[(0, None), (500, Some(&[0.5, 0.0, 0.0, 0.0]))]);
+        publish(live, 2, &[(0, None), (500, Some(&[0.5, 0.0, 0.0, 0.0]))]);
         let after = live.view();
         assert_eq!(nearest(&before, 2), [0, 1]);
         assert_eq!(nearest(&after, 2), [500, 1]);
@@ -1499,7 +1556,7 @@ mod tests {
     /// answers as of its sequence.
     #[test]
     fn a_flush_into_the_delta_leaves_the_graphs_of_earlier_views_unchanged() {
-        let live = line_index_mapped(true);
+        let live = line_index_of(200, true);
         publish(&live, 2, &[(500, Some(&[0.5, 0.0, 0.0, 0.0]))]);
         assert_eq!(live.flush_tail(1, 1, true).unwrap(), 1);
         let before = live.view();
