@@ -616,8 +616,9 @@ impl VectorIndexes {
     /// Publishes a build caught up by [`VectorIndexes::catch_up_build`] (the caller then
     /// calls [`Build::finish`]): applies the change-log entries after the catch-up's
     /// sequence, sets the index's sequence to `table_seq` and puts it into the cache (and
-    /// saves it only when its save before the catch-up failed). Must be called with no writer of the table publishing (the database's read lock
-    /// held), so that no change falls between the catch-up and the publication.
+    /// saves it only when its save before the catch-up failed). Must be called with no
+    /// writer of the table publishing (the database's read lock held), so that no change
+    /// falls between the catch-up and the publication.
     ///
     /// # Errors
     /// [`Error::IndexBuildAbandoned`] when the build is no longer the column's current one
