@@ -508,16 +508,22 @@ impl VectorIndexes {
             Err(e) => {
                 // Publishing saves it then, as any index.
                 log::warn!("saving the new vector index {} failed: {e}", meta.name);
-                false
+                None
             }
         };
-        let mut state = IndexState::new(
-            built.index,
-            false,
-            empty_like(&index_options(meta))?,
-            snapshot_seq,
-            u64::from(!saved),
-        );
+        // A saved build is served from its file, mapped, as after a reopen: later writes go
+        // to a delta beside it (small, so that flushes add to copies of it, see
+        // `LiveIndex::flush_tail`), and the built graph's memory is freed.
+        let delta = empty_like(&index_options(meta))?;
+        let mut state = match saved {
+            Some((base, file)) => {
+                let mut state = IndexState::new(base, true, delta, snapshot_seq, 0);
+                state.base_file = Some(file);
+                state
+            }
+            None => IndexState::new(built.index, false, delta, snapshot_seq, 1),
+        };
+        let saved = state.mapped;
         state.unreachable = Arc::new(built.unreachable);
         let mut caught = CaughtUp {
             live: Arc::new(LiveIndex::new(state, built.threads)),
@@ -550,8 +556,10 @@ impl VectorIndexes {
     /// TABLE` or `ALTER TABLE` abandons the build before it removes the record). Saving at
     /// publication instead held writers for the whole save (3.98 s for 20,000 × 768 vectors,
     /// part 7 of the live benchmark). A crash after this save and before the publication
-    /// finds a valid file and catches up from the change log. Returns false when nothing was
-    /// saved (read-only, or the build was abandoned).
+    /// finds a valid file and catches up from the change log. Returns the saved file mapped
+    /// (mapped before it is renamed into place, so that it is this file whatever happens to
+    /// the path later) with its size and fingerprint; `None` when nothing was saved
+    /// (read-only, or the build was abandoned).
     ///
     /// # Errors
     /// [`Error::IndexFile`] and storage errors; the caller then saves at publication.
@@ -561,9 +569,9 @@ impl VectorIndexes {
         build: &Build,
         built: &Built,
         snapshot_seq: u64,
-    ) -> Result<bool> {
+    ) -> Result<Option<(Index, (u64, u32))>> {
         if self.config.read_only {
-            return Ok(false);
+            return Ok(None);
         }
         let meta = &build.meta;
         let path = self.path_of(meta);
@@ -582,6 +590,8 @@ impl VectorIndexes {
             ..Trailer::default()
         };
         let (file_bytes, fingerprint) = seal(store, &tmp, &path, meta, snapshot_seq, &trailer)?;
+        let mapped = Index::new(&index_options(meta)).map_err(usearch_err)?;
+        mapped.view(tmp_str).map_err(|e| file_err(&e))?;
         let saved = SavedIndex {
             seq: snapshot_seq,
             file_bytes,
@@ -596,10 +606,10 @@ impl VectorIndexes {
             .get(&build.key)
             .is_some_and(|b| std::ptr::eq(Arc::as_ptr(b), build));
         let Some(entry) = metas.get_mut(&build.key) else {
-            return Ok(false);
+            return Ok(None);
         };
         if !current || !same_index(entry, &build.meta) {
-            return Ok(false);
+            return Ok(None);
         }
         let mut updated = entry.clone();
         updated.saved = Some(saved);
@@ -610,7 +620,7 @@ impl VectorIndexes {
         *entry = updated;
         drop(metas);
         self.damaged.lock().remove(&build.key);
-        Ok(true)
+        Ok(Some((mapped, (file_bytes, fingerprint))))
     }
 
     /// Publishes a build caught up by [`VectorIndexes::catch_up_build`] (the caller then
