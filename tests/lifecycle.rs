@@ -605,6 +605,42 @@ fn assert_l2_knn_exact(db: &Database, table: &str, dims: usize, queries: u64) {
     }
 }
 
+/// An index built in this process and bigger than what a flush copies (32,768 vectors) is
+/// saved at once and served from its file, mapped: a write goes to a delta beside it (the
+/// base is not written to), the answers stay exact, and a reopen maps the same file.
+#[test]
+fn a_big_build_is_served_mapped_and_writes_go_to_a_delta() {
+    let dir = tempfile::tempdir().unwrap();
+    let dims = 4;
+    let n = 33_000;
+    {
+        let db = Database::open(dir.path()).unwrap();
+        synthetic_table(&db, "big", dims, 0, n, 1);
+        db.execute(
+            "CREATE INDEX big_e ON big USING hnsw (embedding vector_l2_ops)",
+            (),
+        )
+        .unwrap();
+        let st = status(&db, "big", "embedding");
+        assert_eq!((st.rows, st.mapped, st.delta_rows), (n as u64, true, 0));
+        assert_eq!(st.last_load.kind(), "built");
+        let file = vectors_file(dir.path(), "big");
+        assert_eq!(st.file_bytes, Some(std::fs::metadata(&file).unwrap().len()));
+        insert_synthetic(&db, "big", dims, n, 300, 1);
+        db.execute("DELETE FROM big WHERE id < 50", ()).unwrap();
+        db.wait_for_tail_flushes().unwrap();
+        let st = status(&db, "big", "embedding");
+        assert_eq!(
+            (st.rows, st.mapped, st.delta_rows, st.tombstones),
+            (n as u64 + 250, true, 300, 50)
+        );
+        assert_l2_knn_exact(&db, "big", dims, 5);
+    }
+    let db = Database::open(dir.path()).unwrap();
+    assert_l2_knn_exact(&db, "big", dims, 5);
+    assert_eq!(status(&db, "big", "embedding").rows, n as u64 + 250);
+}
+
 fn vectors_file(dir: &Path, table: &str) -> std::path::PathBuf {
     dir.join("vectors")
         .join(format!("{table}_embedding.usearch"))

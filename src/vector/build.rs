@@ -40,7 +40,7 @@ use usearch::Index;
 
 use super::file::Trailer;
 use super::lifecycle::seal;
-use super::live::{empty_like, IndexState, LiveIndex};
+use super::live::{empty_like, IndexState, LiveIndex, COPY_UP_TO};
 use super::repair::repair_stranded;
 use super::{
     index_options, ms_since, search_threads, usearch_err, Key, LoadEvent, Progress, ProgressFn,
@@ -511,25 +511,34 @@ impl VectorIndexes {
                 None
             }
         };
-        // A saved build is served from its file, mapped, as after a reopen: later writes go
-        // to a delta beside it (small, so that flushes add to copies of it, see
-        // `LiveIndex::flush_tail`), and the built graph's memory is freed.
+        // A saved build too big for flushes to copy is served from its file, mapped, as after
+        // a reopen: later writes go to a delta beside it (small, so that flushes add to copies
+        // of it, see `LiveIndex::flush_tail`), and the built graph's memory is freed. A
+        // smaller one keeps its graph and takes writes itself (flushes copy it): a merge of a
+        // delta into a mapped base adds the delta's vectors a second time, which a bulk load
+        // into a new index (`CREATE INDEX` on an empty table, then `COPY`) would pay in full.
         let delta = empty_like(&index_options(meta))?;
+        let was_saved = saved.is_some();
         let mut state = match saved {
-            Some((base, file)) => {
+            Some((base, file)) if built.index.size() > COPY_UP_TO => {
                 let mut state = IndexState::new(base, true, delta, snapshot_seq, 0);
                 state.base_file = Some(file);
                 state
             }
-            None => IndexState::new(built.index, false, delta, snapshot_seq, 1),
+            _ => IndexState::new(
+                built.index,
+                false,
+                delta,
+                snapshot_seq,
+                u64::from(!was_saved),
+            ),
         };
-        let saved = state.mapped;
         state.unreachable = Arc::new(built.unreachable);
         let mut caught = CaughtUp {
             live: Arc::new(LiveIndex::new(state, built.threads)),
             seq: snapshot_seq,
             threads: built.threads,
-            saved,
+            saved: was_saved,
         };
         // Writes go on during the catch-up: catch up again with what they logged meanwhile,
         // while that shrinks, so that the publication (which holds writers) applies little.

@@ -1465,7 +1465,7 @@ fn copy_of(index: &Index) -> Result<Index> {
 /// takes a flush's adds in a copy (see [`copy_of`]); a larger one (an owned base past this
 /// size, or a delta under a `checkpoint_changes` far above its default of 10,000) takes them
 /// in place, between searches.
-const COPY_UP_TO: usize = 32_768;
+pub(super) const COPY_UP_TO: usize = 32_768;
 
 #[cfg(test)]
 mod tests {
