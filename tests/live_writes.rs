@@ -385,20 +385,22 @@ fn written_vectors_wait_in_a_tail_until_a_writer_moves_it_into_the_graph() {
             .map(|(d, x)| x + if d == i % v.len() { 0.05 } else { 0.0 })
             .collect()
     };
-    let insert = |from: usize, n: usize| {
+    // Rows `ids + from ..` named `name`, with vectors `new_vec(vecs + from ..)`, in one
+    // statement.
+    let insert_rows = |db: &Database, ids: i64, name: &str, vecs: usize, from: usize, n: usize| {
         let mut sql = String::from("INSERT INTO packages (id, name, embedding) VALUES ");
         let mut ps: Vec<vectable::Value> = Vec::new();
         for i in 0..n {
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("(${}, 'tail', ${})", 2 * i + 1, 2 * i + 2));
-            let id = 500_000 + (from + i) as i64;
-            ps.push(vectable::Value::Integer(id));
-            ps.push(vectable::Value::Vector(new_vec(from + i)));
+            sql.push_str(&format!("(${}, '{name}', ${})", 2 * i + 1, 2 * i + 2));
+            ps.push(vectable::Value::Integer(ids + (from + i) as i64));
+            ps.push(vectable::Value::Vector(new_vec(vecs + from + i)));
         }
         db.execute(&sql, ps).unwrap();
     };
+    let insert = |from: usize, n: usize| insert_rows(&db, 500_000, "tail", 0, from, n);
     for s in 0..5 {
         insert(s * 50, 50);
     }
@@ -469,21 +471,8 @@ fn written_vectors_wait_in_a_tail_until_a_writer_moves_it_into_the_graph() {
     // running when the next two return, so their tails wait. Waiting for the flushes moves
     // the rest in too (on all cores, into a copy of the delta): afterwards the tail holds
     // fewer than 256 vectors, and every new row is found.
-    let insert = |from: usize, n: usize| {
-        let mut sql = String::from("INSERT INTO packages (id, name, embedding) VALUES ");
-        let mut ps: Vec<vectable::Value> = Vec::new();
-        for i in 0..n {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("(${}, 'bulk', ${})", 2 * i + 1, 2 * i + 2));
-            ps.push(vectable::Value::Integer(600_000 + (from + i) as i64));
-            ps.push(vectable::Value::Vector(new_vec(3000 + from + i)));
-        }
-        db.execute(&sql, ps).unwrap();
-    };
     for s in 0..3 {
-        insert(s * 1000, 1000);
+        insert_rows(&db, 600_000, "bulk", 3000, s * 1000, 1000);
     }
     db.wait_for_tail_flushes().unwrap();
     let st = status(&db, "packages", "embedding");
