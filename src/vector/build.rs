@@ -487,8 +487,9 @@ impl VectorIndexes {
     /// Saves a finished build as of its snapshot (see `save_built`; on failure the
     /// publication saves it) and catches it up with the change-log entries after
     /// `snapshot_seq` (the table sequence its snapshot was taken at), as far as the log goes
-    /// now, **without** the database lock: writes go on meanwhile, and [`VectorIndexes::publish`] applies only
-    /// what they logged since, under the lock. (Applying the whole catch-up under the lock
+    /// now, in rounds while they shrink, **without** the database lock: writes go on
+    /// meanwhile, and [`VectorIndexes::publish`] applies only what they logged since, under
+    /// the lock. (Applying the whole catch-up under the lock
     /// held writers, and readers queued behind them, for up to 40 s at the end of a 20K × 768
     /// `CREATE INDEX` with writes running.) Catch-ups re-read each row's current vector, so
     /// an entry applied twice does no harm.
