@@ -520,25 +520,25 @@ impl VectorIndexes {
         // into a new index (`CREATE INDEX` on an empty table, then `COPY`) would pay in full.
         let delta = empty_like(&index_options(meta))?;
         let was_saved = saved.is_some();
+        let Built {
+            index,
+            unreachable,
+            threads,
+        } = built;
         let mut state = match saved {
-            Some((base, file)) if built.index.size() > COPY_UP_TO => {
+            Some((base, file)) if index.size() > COPY_UP_TO => {
+                drop(index);
                 let mut state = IndexState::new(base, true, delta, snapshot_seq, 0);
                 state.base_file = Some(file);
                 state
             }
-            _ => IndexState::new(
-                built.index,
-                false,
-                delta,
-                snapshot_seq,
-                u64::from(!was_saved),
-            ),
+            _ => IndexState::new(index, false, delta, snapshot_seq, u64::from(!was_saved)),
         };
-        state.unreachable = Arc::new(built.unreachable);
+        state.unreachable = Arc::new(unreachable);
         let mut caught = CaughtUp {
-            live: Arc::new(LiveIndex::new(state, built.threads)),
+            live: Arc::new(LiveIndex::new(state, threads)),
             seq: snapshot_seq,
-            threads: built.threads,
+            threads,
             saved: was_saved,
         };
         // Writes go on during the catch-up: catch up again with what they logged meanwhile,
