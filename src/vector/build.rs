@@ -39,7 +39,7 @@ use parking_lot::{Condvar, Mutex};
 use usearch::Index;
 
 use super::file::Trailer;
-use super::lifecycle::seal;
+use super::lifecycle::{record_save, seal};
 use super::live::{empty_like, IndexState, LiveIndex, COPY_UP_TO};
 use super::repair::repair_stranded;
 use super::{
@@ -238,6 +238,13 @@ pub(crate) struct Built {
     index: Index,
     unreachable: Vec<u64>,
     threads: usize,
+}
+
+/// What [`VectorIndexes::save_built`] saved: the file's size and fingerprint, and the file
+/// mapped when the build is served mapped.
+struct SavedBuild {
+    mapped: Option<Index>,
+    file: (u64, u32),
 }
 
 /// A build caught up with the change log up to `seq`, not yet published.
@@ -526,7 +533,10 @@ impl VectorIndexes {
             threads,
         } = built;
         let mut state = match saved {
-            Some((base, file)) if index.size() > COPY_UP_TO => {
+            Some(SavedBuild {
+                mapped: Some(base),
+                file,
+            }) => {
                 drop(index);
                 let mut state = IndexState::new(base, true, delta, snapshot_seq, 0);
                 state.base_file = Some(file);
@@ -566,10 +576,11 @@ impl VectorIndexes {
     /// TABLE` or `ALTER TABLE` abandons the build before it removes the record). Saving at
     /// publication instead held writers for the whole save (3.98 s for 20,000 × 768 vectors,
     /// part 7 of the live benchmark). A crash after this save and before the publication
-    /// finds a valid file and catches up from the change log. Returns the saved file mapped
-    /// (mapped before it is renamed into place, so that it is this file whatever happens to
-    /// the path later) with its size and fingerprint; `None` when nothing was saved
-    /// (read-only, or the build was abandoned).
+    /// finds a valid file and catches up from the change log. Returns the saved file's size
+    /// and fingerprint and, for a build of more than [`COPY_UP_TO`] vectors (served mapped,
+    /// see [`VectorIndexes::catch_up_build`]), the file mapped (before it is renamed into
+    /// place, so that it is this file whatever happens to the path later); `None` when
+    /// nothing was saved (read-only, or the build was abandoned).
     ///
     /// # Errors
     /// [`Error::IndexFile`] and storage errors; the caller then saves at publication.
@@ -579,7 +590,7 @@ impl VectorIndexes {
         build: &Build,
         built: &Built,
         snapshot_seq: u64,
-    ) -> Result<Option<(Index, (u64, u32))>> {
+    ) -> Result<Option<SavedBuild>> {
         if self.config.read_only {
             return Ok(None);
         }
@@ -600,8 +611,13 @@ impl VectorIndexes {
             ..Trailer::default()
         };
         let (file_bytes, fingerprint) = seal(store, &tmp, &path, meta, snapshot_seq, &trailer)?;
-        let mapped = Index::new(&index_options(meta)).map_err(usearch_err)?;
-        mapped.view(tmp_str).map_err(|e| file_err(&e))?;
+        let mapped = if built.index.size() > COPY_UP_TO {
+            let base = Index::new(&index_options(meta)).map_err(usearch_err)?;
+            base.view(tmp_str).map_err(|e| file_err(&e))?;
+            Some(base)
+        } else {
+            None
+        };
         let saved = SavedIndex {
             seq: snapshot_seq,
             file_bytes,
@@ -621,16 +637,14 @@ impl VectorIndexes {
         if !current || !same_index(entry, &build.meta) {
             return Ok(None);
         }
-        let mut updated = entry.clone();
-        updated.saved = Some(saved);
         self.install(store, tmp, &path)?;
-        let mut batch = store.batch();
-        batch.record_index_save(&updated)?;
-        store.write(batch)?;
-        *entry = updated;
+        record_save(store, entry, saved)?;
         drop(metas);
         self.damaged.lock().remove(&build.key);
-        Ok(Some((mapped, (file_bytes, fingerprint))))
+        Ok(Some(SavedBuild {
+            mapped,
+            file: (file_bytes, fingerprint),
+        }))
     }
 
     /// Publishes a build caught up by [`VectorIndexes::catch_up_build`] (the caller then

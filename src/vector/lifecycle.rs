@@ -389,12 +389,7 @@ impl VectorIndexes {
             let Some(current) = metas.get_mut(&key) else {
                 return Ok(()); // dropped meanwhile
             };
-            let mut updated = current.clone();
-            updated.saved = Some(saved);
-            let mut batch = store.batch();
-            batch.record_index_save(&updated)?;
-            store.write(batch)?;
-            *current = updated;
+            record_save(store, current, saved)?;
         }
         self.damaged.lock().remove(&key);
         match merged_len {
@@ -792,6 +787,22 @@ impl VectorIndexes {
 }
 /// Re-reads the rows named by `changes` and makes the index agree with them (their old
 /// vectors tombstoned, their current ones added).
+/// Records `saved` as the last save of the index whose metadata is `entry` (the caller holds
+/// the metadata lock): first in the catalog, which truncates the index's change log up to
+/// `saved.seq`, then in `entry`.
+///
+/// # Errors
+/// Storage errors; `entry` is then unchanged.
+pub(super) fn record_save(store: &Store, entry: &mut IndexMeta, saved: SavedIndex) -> Result<()> {
+    let mut updated = entry.clone();
+    updated.saved = Some(saved);
+    let mut batch = store.batch();
+    batch.record_index_save(&updated)?;
+    store.write(batch)?;
+    *entry = updated;
+    Ok(())
+}
+
 /// Appends the save stamp (`seq`, `trailer`) to the USearch file written to `tmp` and, unless
 /// `SET synchronous = off` (then a power loss may cost a rebuild from rows), syncs it.
 /// Returns its size in bytes and fingerprint. `path` is the index file, named in errors.

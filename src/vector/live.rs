@@ -640,6 +640,13 @@ impl IndexState {
         }
     }
 
+    /// A flush adds to a copy of the graph it fills, swapped in when the adds are done (see
+    /// [`copy_of`]): no search waits for them. True for a graph (the delta, or a small owned
+    /// base) of at most [`COPY_UP_TO`] vectors.
+    fn flushes_into_copy(&self) -> bool {
+        self.target().size() <= COPY_UP_TO
+    }
+
     /// The index a write adds to: the delta beside a mapped base, else the base.
     fn target(&self) -> &Arc<Index> {
         if self.mapped {
@@ -1193,7 +1200,7 @@ impl LiveIndex {
     /// whole flush), else one (a single-row writer's flushes stay on one core, beside
     /// queries).
     pub(super) fn flush_threads(&self, tail: usize, all: usize) -> usize {
-        if tail >= PARALLEL_FLUSH && self.state.read().target().size() <= COPY_UP_TO {
+        if tail >= PARALLEL_FLUSH && self.state.read().flushes_into_copy() {
             all.max(1)
         } else {
             1
@@ -1248,10 +1255,7 @@ impl LiveIndex {
             st.flushes += 1;
             let number = st.flushes;
             let target = st.target().clone();
-            // A graph no larger than COPY_UP_TO (the delta, or a small owned base) takes the
-            // adds in a copy, swapped in when they are done (see `copy_of`): no search waits
-            // for them.
-            let copy = target.size() <= COPY_UP_TO;
+            let copy = st.flushes_into_copy();
             // Views taken before an in-place flush drop its vectors from graph hits; sets no
             // view needs any more go. (A view never sees a copy's vectors in its graphs.)
             let oldest = self.views.lock().keys().next().copied().unwrap_or(u64::MAX);
@@ -1293,10 +1297,10 @@ impl LiveIndex {
             })
             .collect();
         // The adds hold no lock on the state (a write's append must not wait for them: it
-        // runs while the database excludes readers). The graph they add to stays this one:
-        // only a merge replaces it, and merges hold `maintenance` too.
-        if copy {
-            let result = grown.and_then(|_| {
+        // runs while the database excludes readers). In place, the graph they add to stays
+        // this one: only a merge replaces it, and merges hold `maintenance` too.
+        let result = grown.and_then(|_| {
+            if copy {
                 let fresh = {
                     // Only `graph_for`'s change of `expansion_search` writes beside a copy.
                     let _g = self.graph.read();
@@ -1309,33 +1313,13 @@ impl LiveIndex {
                     )
                     .map_err(usearch_err)?;
                 let lost = add_all(&fresh, &adds, threads)?;
-                Ok((fresh, lost))
-            });
-            let mut st = self.state.write();
-            st.flushing.clear();
-            let (fresh, lost) = match result {
-                Ok(done) => done,
-                Err(e) => {
-                    // The vectors stay in the tail (searches still find them there).
-                    st.tail.frozen = 0;
-                    return Err(e);
-                }
-            };
-            if st.mapped {
-                st.delta = Arc::new(fresh);
-            } else {
-                st.base = Arc::new(fresh);
+                return Ok((Some(fresh), lost));
             }
-            return Ok(Self::flushed_into_graph(
-                &mut st, &chunks, &alive, &adds, lost, snap_seq,
-            ));
-        }
-        let result = grown.and_then(|_| {
             if threads > 1 {
                 // Parallel adds, and their check that may remove and re-add a vector (see
                 // `add_all`): searches of this index wait for the whole of it.
                 let _alone = self.graph.write();
-                return add_all(&target, &adds, threads);
+                return add_all(&target, &adds, threads).map(|lost| (None, lost));
             }
             // One core: searches run between slices of adds, the waiting ones first (a fair
             // unlock: the flush would otherwise take the lock straight back and starve them).
@@ -1353,49 +1337,38 @@ impl LiveIndex {
                 }
                 parking_lot::RwLockWriteGuard::unlock_fair(g);
             }
-            Ok(Vec::new())
+            Ok((None, Vec::new()))
         });
         let mut st = self.state.write();
-        {
-            let _g = self.graph.write();
-            if result.is_err() {
-                // The vectors stay in the tail (searches still find them there): drop the
-                // copies that reached the graph, so that the next flush adds them once.
-                for &(l, _) in &adds {
-                    if target.contains(l) {
-                        let _ = target.remove(l);
+        st.flushing.clear();
+        let (fresh, lost) = match result {
+            Ok(done) => done,
+            Err(e) => {
+                // The vectors stay in the tail (searches still find them there). In place,
+                // the copies that reached the graph go, so that the next flush adds them once.
+                if !copy {
+                    let _g = self.graph.write();
+                    for &(l, _) in &adds {
+                        if target.contains(l) {
+                            let _ = target.remove(l);
+                        }
                     }
                 }
-            }
-        }
-        st.flushing.clear();
-        let lost = match result {
-            Ok(lost) => lost,
-            Err(e) => {
                 st.tail.frozen = 0;
                 return Err(e);
             }
         };
-        Ok(Self::flushed_into_graph(
-            &mut st, &chunks, &alive, &adds, lost, snap_seq,
-        ))
-    }
-
-    /// A flush's bookkeeping once its vectors (`adds`, the `alive` ones of `chunks`, taken
-    /// at sequence `snap_seq`) are in the graph: drops the chunks and their tombstones,
-    /// records the labels and the `lost` ones; returns how many were added.
-    fn flushed_into_graph(
-        st: &mut IndexState,
-        chunks: &[Arc<Chunk>],
-        alive: &HashSet<u64>,
-        adds: &[(u64, &[f32])],
-        lost: Vec<u64>,
-        snap_seq: u64,
-    ) -> usize {
+        if let Some(fresh) = fresh {
+            if st.mapped {
+                st.delta = Arc::new(fresh);
+            } else {
+                st.base = Arc::new(fresh);
+            }
+        }
         // Every change up to the copy's sequence is now in the graph (later ones may still be
         // in the tail).
         st.graph_seq = snap_seq;
-        for c in chunks {
+        for c in &chunks {
             for l in &c.labels {
                 if !alive.contains(l) {
                     st.tombstones.remove(l);
@@ -1416,7 +1389,7 @@ impl LiveIndex {
             unreachable.extend(lost);
             unreachable.sort_unstable();
         }
-        adds.len()
+        Ok(adds.len())
     }
 }
 
