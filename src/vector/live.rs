@@ -98,6 +98,10 @@ pub(super) fn rowid_of(label: u64) -> u64 {
 /// Tail flushes and catch-ups add their vectors on all cores from this many on.
 const PARALLEL_ADDS: usize = 256;
 
+/// `k` and `expansion_search` of the first, narrow search for each vector in the check after
+/// parallel adds (see [`add_all`]).
+const CHECK_NARROW: usize = 4;
+
 /// A background flush of a tail this long runs on all cores when it adds to a copy of the
 /// delta (see [`LiveIndex::flush_threads`]).
 const PARALLEL_FLUSH: usize = 1024;
@@ -129,6 +133,9 @@ pub(super) struct Chunk {
     norms: Vec<f32>,
     /// Label → position in `labels`.
     pos: HashMap<u64, usize>,
+    /// Vectors written by statements of at least [`PARALLEL_ADDS`] vectors (multi-row
+    /// statements; see [`LiveIndex::flush_threads`]).
+    bulk: usize,
 }
 
 impl Chunk {
@@ -139,6 +146,9 @@ impl Chunk {
         };
         for (label, v) in entries {
             c.push(*label, v);
+        }
+        if entries.len() >= PARALLEL_ADDS {
+            c.bulk = entries.len();
         }
         c
     }
@@ -166,6 +176,7 @@ impl Chunk {
             data: Vec::with_capacity(self.data.len() + other.data.len()),
             norms: Vec::with_capacity(self.len() + other.len()),
             pos: HashMap::with_capacity(self.len() + other.len()),
+            bulk: self.bulk + other.bulk,
         };
         for part in [self, other] {
             for &label in part.labels.iter() {
@@ -245,6 +256,12 @@ impl Tail {
     /// Vectors in the tail (tombstoned ones included).
     pub(super) fn len(&self) -> usize {
         self.len
+    }
+
+    /// Vectors in the tail written by multi-row statements (of at least [`PARALLEL_ADDS`]
+    /// vectors).
+    fn bulk(&self) -> usize {
+        self.chunks.iter().map(|c| c.bulk).sum()
     }
 
     fn contains(&self, label: u64) -> bool {
@@ -457,44 +474,51 @@ pub(super) fn add_all(
         let (label, v) = vectors[i];
         index.add(label, v).map_err(usearch_err)
     })?;
-    let k = index.size().min(16);
     let metric = index.metric_kind();
-    // Found, or tied: `k` vectors at least as near as the vector itself (exact duplicates,
-    // or inner product, where a vector need not be its own nearest) say nothing either way.
-    let findable = |label: u64, v: &[f32]| -> Result<bool> {
+    // Found at `k` vectors, or tied: `k` vectors at least as near as the vector itself (exact
+    // duplicates, or inner product, where a vector need not be its own nearest) say nothing
+    // either way, and count as found.
+    let findable = |label: u64, v: &[f32], k: usize, ties: bool| -> Result<bool> {
+        let k = index.size().min(k);
         let found = index.search(v, k).map_err(usearch_err)?;
         let own = usearch_distance(metric, v, v) + 1e-5;
         Ok(found.keys.contains(&label)
-            || (found.keys.len() == k && found.distances.last().is_some_and(|d| *d <= own)))
+            || (ties && found.keys.len() == k && found.distances.last().is_some_and(|d| *d <= own)))
     };
-    // The check's searches, on the same threads (searches beside searches are safe), first
-    // with `expansion_search` = `k` (a vector found there is reachable); those not found are
-    // searched again at the index's own `expansion_search` and re-added, serially. (Checked
-    // on one thread at the default, the check held part 5 of the live benchmark at 0.46× of
-    // raw adds; this way, 0.64–0.69×.) No search of `index` runs meanwhile: parallel adds go
-    // to an index no search sees yet or hold the graph lock.
+    // The vectors of `at` that `findable` does not find, searched on the same threads
+    // (searches beside searches are safe).
+    let not_found = |at: &[usize], k: usize, ties: bool| -> Result<Vec<usize>> {
+        let missing: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+        run_parallel(at.len(), threads, |i| {
+            let (label, v) = vectors[at[i]];
+            if !findable(label, v, k, ties)? {
+                missing.lock().push(at[i]);
+            }
+            Ok(())
+        })?;
+        let mut missing = missing.into_inner();
+        missing.sort_unstable();
+        Ok(missing)
+    };
+    // First narrow: `k` = `expansion_search` = [`CHECK_NARROW`], where a vector found is
+    // reachable (a graph path led there). Those not found (about 1 in 100 here: the narrow
+    // beam misses some reachable ones; all exact duplicates) are searched again at `k` 16
+    // and the index's own `expansion_search`, and those still not found re-added, serially.
+    // (Checked on one thread at `k` 16 and the default `expansion_search`, the check held
+    // part 5 of the live benchmark at 0.46× of raw adds; on all cores, 0.64–0.69×; the
+    // narrow pass halves the check's time again.) No search of `index` runs meanwhile:
+    // parallel adds go to an index no search sees yet or hold the graph lock.
     let ef = index.expansion_search();
-    index.change_expansion_search(k.max(1));
-    let missing: Mutex<Vec<usize>> = Mutex::new(Vec::new());
-    let checked = run_parallel(vectors.len(), threads, |i| {
-        let (label, v) = vectors[i];
-        if !findable(label, v)? {
-            missing.lock().push(i);
-        }
-        Ok(())
-    });
+    index.change_expansion_search(CHECK_NARROW);
+    let all: Vec<usize> = (0..vectors.len()).collect();
+    let narrow = not_found(&all, CHECK_NARROW, false);
     index.change_expansion_search(ef);
-    checked?;
-    let mut missing = missing.into_inner();
-    missing.sort_unstable();
+    let missing = not_found(&narrow?, 16, true)?;
     let mut lost = Vec::new();
     for (label, v) in missing.into_iter().map(|i| &vectors[i]) {
-        if findable(*label, v)? {
-            continue;
-        }
         index.remove(*label).map_err(usearch_err)?;
         index.add(*label, v).map_err(usearch_err)?;
-        if !findable(*label, v)? {
+        if !findable(*label, v, 16, true)? {
             lost.push(*label);
         }
     }
@@ -1194,13 +1218,14 @@ impl LiveIndex {
         f(&st)
     }
 
-    /// Cores for a flush of a tail of `tail` vectors, out of `all`: all of them for a tail of
-    /// at least [`PARALLEL_FLUSH`] (a multi-row statement's) whose adds go to a copy of its
-    /// graph (see [`copy_of`]; parallel adds in place would hold every search off for the
-    /// whole flush), else one (a single-row writer's flushes stay on one core, beside
-    /// queries).
+    /// Cores for a flush of a tail of `tail` vectors, out of `all`: all of them when the adds
+    /// go to a copy of the graph (see [`copy_of`]; parallel adds in place would hold every
+    /// search off for the whole flush) and the tail holds a multi-row statement's vectors
+    /// (at least [`PARALLEL_ADDS`] in one statement) or at least [`PARALLEL_FLUSH`] vectors;
+    /// else one (a single-row writer's flushes stay on one core, beside queries).
     pub(super) fn flush_threads(&self, tail: usize, all: usize) -> usize {
-        if tail >= PARALLEL_FLUSH && self.state.read().flushes_into_copy() {
+        let st = self.state.read();
+        if (tail >= PARALLEL_FLUSH || st.tail.bulk() > 0) && st.flushes_into_copy() {
             all.max(1)
         } else {
             1
@@ -1583,5 +1608,67 @@ mod tests {
         tail.drop_front(6);
         assert_eq!((tail.len(), tail.chunks.len()), (2, 1));
         assert!(tail.contains(1001) && !tail.contains(777));
+    }
+
+    /// A flush of a multi-row statement's vectors runs on all cores (into a copy of the
+    /// delta) even below [`PARALLEL_FLUSH`]; the same number written one row per statement
+    /// flushes on one core, and so does a bulk tail whose graph is flushed in place.
+    #[test]
+    fn a_multi_row_statement_flushes_on_all_cores_and_single_rows_on_one() {
+        let v = |i: u64| [i as f32 + 0.5, 1.0, 0.0, 0.0];
+        let vecs: Vec<[f32; 4]> = (0..300).map(v).collect();
+        let changes: Vec<(u64, Option<&[f32]>)> = vecs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (1_000 + i as u64, Some(&x[..])))
+            .collect();
+        let bulk = line_index_of(200, true);
+        publish(&bulk, 2, &changes);
+        assert_eq!(bulk.flush_threads(300, 2), 2);
+        let single = line_index_of(200, true);
+        for (i, c) in changes.iter().enumerate() {
+            publish(&single, 2 + i as u64, std::slice::from_ref(c));
+        }
+        assert_eq!(single.state.read().tail.len(), 300);
+        assert_eq!(single.flush_threads(300, 2), 1);
+        // A long tail flushes on all cores whoever wrote it.
+        assert_eq!(single.flush_threads(PARALLEL_FLUSH, 2), 2);
+        // Into a graph past `COPY_UP_TO`, in place: one core.
+        let in_place = line_index_of(COPY_UP_TO as u64 + 1, false);
+        publish(&in_place, 2, &changes);
+        assert_eq!(in_place.flush_threads(300, 2), 1);
+        // After the flush, the bulk tail's marks are gone with its chunks.
+        assert_eq!(bulk.flush_tail(1, 2, true).unwrap(), 300);
+        assert_eq!(bulk.state.read().tail.bulk(), 0);
+        assert_eq!(nearest(&bulk.view(), 1), [0]);
+    }
+
+    /// Parallel adds of many exact duplicates: the narrow first search of the check finds
+    /// almost none of them by label, the wide one accepts their ties, and none is reported
+    /// lost. A distinct vector among them is found by its own label or reported lost (the
+    /// duplicates' neighbour lists fill with each other, so it can end up with no link in:
+    /// searches then compare it exactly).
+    #[test]
+    fn the_check_after_parallel_adds_accepts_exact_duplicates() {
+        let index = empty_like(&IndexOptions {
+            dimensions: 4,
+            metric: MetricKind::Cos,
+            quantization: ScalarKind::F32,
+            connectivity: 16,
+            expansion_add: 64,
+            expansion_search: 64,
+            multi: false,
+        })
+        .unwrap();
+        let same = [1.0f32, 2.0, 3.0, 4.0];
+        let other = [4.0f32, -3.0, 2.0, -1.0];
+        let mut adds: Vec<(u64, &[f32])> = (0..1_000u64).map(|l| (l, &same[..])).collect();
+        adds.push((5_000, &other[..]));
+        let lost = add_all(&index, &adds, 2).unwrap();
+        assert!(lost.iter().all(|l| *l == 5_000), "{lost:?}");
+        assert_eq!(index.size(), 1_001);
+        if lost.is_empty() {
+            assert_eq!(index.search(&other, 1).unwrap().keys, [5_000]);
+        }
     }
 }
