@@ -1021,20 +1021,14 @@ impl IndexView {
                 &self.base, query, k, exact_base, filter, excluded, &in_graph,
             )
         };
-        let beside = || {
-            search_beside(
-                &self.delta,
-                &self.tail,
-                query,
-                k,
-                exact_delta,
-                filter,
-                excluded,
-                dedup,
-                &in_graph,
-                &in_tail,
-            )
+        let how = Beside {
+            k,
+            exact: exact_delta,
+            filter,
+            excluded,
+            dedup,
         };
+        let beside = || search_beside(&self.delta, &self.tail, query, how, &in_graph, &in_tail);
         // An unfiltered search hands the delta and the tail to a helper thread, with owned
         // copies of what it reads; a filtered one (its `keep` is borrowed) starts a scoped
         // thread.
@@ -1044,18 +1038,7 @@ impl IndexView {
             SearchHelpers::get().run(move || {
                 let in_graph = |l: u64| !tomb.contains(&l) && !later.iter().any(|s| s.contains(&l));
                 let in_tail = |l: u64| !tomb.contains(&l);
-                search_beside(
-                    &delta,
-                    &tail,
-                    &query,
-                    k,
-                    exact_delta,
-                    filter,
-                    excluded,
-                    dedup,
-                    &in_graph,
-                    &in_tail,
-                )
+                search_beside(&delta, &tail, &query, how, &in_graph, &in_tail)
             })
         } else {
             None
@@ -1132,21 +1115,35 @@ fn search_index(
     Ok(found)
 }
 
-/// The delta's and the tail's `k` nearest (labels, nearest first): the part of a search
-/// that runs beside the base's (see [`IndexView::search_all`]).
-#[allow(clippy::too_many_arguments)]
-fn search_beside(
-    delta: &Index,
-    tail: &[Arc<Chunk>],
-    query: &[f32],
+/// How [`search_beside`] searches: `k`, and as [`search_index`] for the delta (`exact`,
+/// `filter`, `excluded`); `dedup`: drop tail vectors the delta returned too (a flush was
+/// running when the view was taken).
+#[derive(Clone, Copy)]
+struct Beside {
     k: usize,
     exact: bool,
     filter: bool,
     excluded: usize,
     dedup: bool,
+}
+
+/// The delta's and the tail's `k` nearest (labels, nearest first): the part of a search
+/// that runs beside the base's (see [`IndexView::search_all`]).
+fn search_beside(
+    delta: &Index,
+    tail: &[Arc<Chunk>],
+    query: &[f32],
+    how: Beside,
     in_graph: &(dyn Fn(u64) -> bool + Sync),
     in_tail: &dyn Fn(u64) -> bool,
 ) -> Result<Vec<(u64, f32)>> {
+    let Beside {
+        k,
+        exact,
+        filter,
+        excluded,
+        dedup,
+    } = how;
     let mut found = search_index(delta, query, k, exact, filter, excluded, in_graph)?;
     let metric = delta.metric_kind();
     for chunk in tail {
