@@ -614,8 +614,8 @@ impl VectorIndexes {
     /// Moves into their graphs the tails of cached indexes that hold at least
     /// [`super::live::TAIL_VECTORS`] vectors: on a background thread of its own per index, at
     /// a lowered CPU priority ([`super::lower_thread_priority`]), so that the writer returns
-    /// at once and queries get the cores first; on one core, or on all for a long tail added
-    /// to a copy of its graph ([`LiveIndex::flush_threads`]). When a tail has grown to
+    /// at once and queries get the cores first; on one core, or on all for a long tail or a
+    /// multi-row statement's, added to a copy of its graph ([`LiveIndex::flush_threads`]). When a tail has grown to
     /// [`super::live::TAIL_BACKPRESSURE`] (writes outpace the background flush), the calling
     /// writer waits for a flush of the whole tail, made at the same lowered priority: while
     /// queries keep the cores busy, writes slow to what the cores leave.

@@ -113,7 +113,8 @@ const PARALLEL_FLUSH: usize = 1024;
 const BULK_STATEMENT: usize = 64;
 
 /// A statement's write leaves its vectors in the tail; once it holds this many, a background
-/// flush (lowered priority; one core unless the tail is long, see [`PARALLEL_FLUSH`]) moves
+/// flush (lowered priority; one core unless the tail is long or a bulk writer's, see
+/// [`LiveIndex::flush_threads`]) moves
 /// the tail into a graph. Every search compares the
 /// query with each tail vector: part 6 of the live benchmark (two kNN readers beside a writer
 /// at 300 rows/s, 63K × 384, adds then beside searches) gave readers 0.69 of their throughput
