@@ -615,10 +615,11 @@ impl VectorIndexes {
     /// [`super::live::TAIL_VECTORS`] vectors: on a background thread of its own per index, at
     /// a lowered CPU priority ([`super::lower_thread_priority`]), so that the writer returns
     /// at once and queries get the cores first; on one core, or on all for a long tail or a
-    /// multi-row statement's, added to a copy of its graph ([`LiveIndex::flush_threads`]). When a tail has grown to
-    /// [`super::live::TAIL_BACKPRESSURE`] (writes outpace the background flush), the calling
-    /// writer waits for a flush of the whole tail, made at the same lowered priority: while
-    /// queries keep the cores busy, writes slow to what the cores leave.
+    /// multi-row statement's, added to a copy of its graph ([`LiveIndex::flush_threads`]).
+    /// When a tail has grown to [`super::live::TAIL_BACKPRESSURE`] (writes outpace the
+    /// background flush), the calling writer waits for a flush of the whole tail, made at the
+    /// same lowered priority: while queries keep the cores busy, writes slow to what the
+    /// cores leave.
     /// The database calls it after each write statement without holding its lock: queries run
     /// meanwhile (a flush adds with no lock on the index's state). A failure is logged; the
     /// vectors stay in the tail, where searches still find them.
@@ -642,8 +643,8 @@ impl VectorIndexes {
         for (key, live) in full {
             let tail = live.tail_len();
             if tail >= super::live::TAIL_BACKPRESSURE {
-                // One thread: parallel adds are followed by a check that may remove and re-add
-                // a vector, which must not run beside searches.
+                // All cores only into a copy of the graph: in place, parallel adds and their
+                // check would hold every search off (see `LiveIndex::flush_threads`).
                 let threads = live.flush_threads(tail, self.config.build_threads);
                 let flushed = std::thread::scope(|s| {
                     s.spawn(|| {
@@ -785,8 +786,6 @@ impl VectorIndexes {
         Ok(self.begin_build(meta, None, false, row_estimate))
     }
 }
-/// Re-reads the rows named by `changes` and makes the index agree with them (their old
-/// vectors tombstoned, their current ones added).
 /// Records `saved` as the last save of the index whose metadata is `entry` (the caller holds
 /// the metadata lock): first in the catalog, which truncates the index's change log up to
 /// `saved.seq`, then in `entry`.
@@ -844,6 +843,8 @@ fn trailer_of(st: &IndexState) -> Trailer {
     }
 }
 
+/// Re-reads the rows named by `changes` and makes the index agree with them (their old
+/// vectors tombstoned, their current ones added).
 pub(super) fn catch_up(
     store: &Store,
     meta: &IndexMeta,

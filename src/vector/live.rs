@@ -114,8 +114,7 @@ const BULK_STATEMENT: usize = 64;
 
 /// A statement's write leaves its vectors in the tail; once it holds this many, a background
 /// flush (lowered priority; one core unless the tail is long or a bulk writer's, see
-/// [`LiveIndex::flush_threads`]) moves
-/// the tail into a graph. Every search compares the
+/// [`LiveIndex::flush_threads`]) moves the tail into a graph. Every search compares the
 /// query with each tail vector: part 6 of the live benchmark (two kNN readers beside a writer
 /// at 300 rows/s, 63K × 384, adds then beside searches) gave readers 0.69 of their throughput
 /// alone and 3.1× their p99 with 1,024 here, 0.86 and 1.18× with 256.
