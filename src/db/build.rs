@@ -20,8 +20,9 @@ use crate::value::Value;
 use crate::vector::build::{build_index, read_vectors, Acquired, AcquiredIndex, Build};
 
 /// Has `inner`'s index manager start lazy builds on threads of their own. The threads hold
-/// the database only while they read the snapshot and while they publish: a database whose
-/// last handle is dropped closes, and its running builds stop.
+/// the database only while they read the snapshot and while they publish; when its last
+/// handle is dropped, the running builds are stopped and their threads joined before the
+/// database closes (see `Shared`).
 pub(super) fn install(inner: &Arc<Inner>) {
     let weak = Arc::downgrade(inner);
     inner
@@ -31,7 +32,6 @@ pub(super) fn install(inner: &Arc<Inner>) {
             std::thread::Builder::new()
                 .name(format!("vectable build {}", build.meta.name))
                 .spawn(move || run_lazy(&weak, &build))
-                .map(|_| ())
         }));
 }
 
@@ -68,50 +68,21 @@ impl Drop for EndGuard<'_> {
 
 /// Cleans up after a failed build and ends it.
 fn fail(weak: &Weak<Inner>, build: &Arc<Build>, e: &Error) {
-    forget_failed(weak, build, e);
-    build.finish(Err(e.to_string()));
-}
-
-/// Cleans up after a failed build (the caller ends it).
-fn forget_failed(weak: &Weak<Inner>, build: &Arc<Build>, e: &Error) {
     if let Some(inner) = weak.upgrade() {
         let _r = inner.state.read();
         inner.vectors.fail_build(&inner.store, build, e);
     }
+    build.finish(Err(e.to_string()));
 }
 
 /// The body of a lazy build's thread. The build is ended (waiting queries woken) only after
 /// the thread has let go of the database, so that a handle dropped then closes it.
-///
-/// The steps, and the clean-up of a failed build, run on a thread of their own that has
-/// exited before the build is ended: RocksDB keeps thread-local state whose clean-up at
-/// thread exit locks a RocksDB mutex, and a thread that touched RocksDB and exits after the
-/// waiting query was woken can do that while the process exits and RocksDB's statics are
-/// gone ("pthread lock: Invalid argument" and SIGABRT, seen once at the end of a test
-/// binary whose last test waited for a lazy build). If that thread panics, `EndGuard` ends
-/// the build as failed.
 fn run_lazy(weak: &Weak<Inner>, build: &Arc<Build>) {
     let _end = EndGuard { weak, build };
     let cancel = build.cancel();
-    let steps = std::thread::scope(|s| {
-        let steps = std::thread::Builder::new()
-            .name(format!("vectable build {}", build.meta.name))
-            .spawn_scoped(s, || {
-                let result = lazy_steps(weak, build, &cancel);
-                if let Err(e) = &result {
-                    forget_failed(weak, build, e);
-                }
-                result
-            });
-        steps.map(|h| h.join())
-    });
-    match steps {
-        Ok(Ok(Ok(()))) => build.finish(Ok(())),
-        Ok(Ok(Err(e))) => build.finish(Err(e.to_string())),
-        // The steps' thread did not start: this thread runs the clean-up.
-        Err(e) => fail(weak, build, &Error::Io(e)),
-        // Panicked: `EndGuard` ends the build.
-        Ok(Err(_)) => {}
+    match lazy_steps(weak, build, &cancel) {
+        Ok(()) => build.finish(Ok(())),
+        Err(e) => fail(weak, build, &e),
     }
 }
 

@@ -126,6 +126,9 @@ struct Inner {
     index_build_wait: std::sync::atomic::AtomicBool,
     /// `SET write_batch_rows`: rows per `WriteBatch` of a big statement.
     write_batch_rows: AtomicUsize,
+    /// Dropped last, when the store is closed: the registry of open directories holds a
+    /// `Weak` of it and opens the directory again only once it is gone (see `open::open_dir`).
+    closed_token: Arc<()>,
 }
 
 impl Drop for Inner {
@@ -151,8 +154,10 @@ impl Drop for Inner {
 /// publish: the `WriteBatch` commit and the switch of what readers see (counters, index
 /// changes), after which the WAL is synced (`SET synchronous`) and written vectors are added
 /// to their HNSW graph with reads running. Schema statements, `VACUUM` and `CHECKPOINT` run
-/// alone. Each statement is atomic. When the last clone is
-/// dropped, dirty vector indexes are saved.
+/// alone. Each statement is atomic. Dropping the last clone closes the database before
+/// the drop returns: running lazy index builds are stopped and waited for, dirty vector
+/// indexes are saved and RocksDB is closed (a [`RowCursor`](crate::RowCursor) still open
+/// keeps it open until the cursor is dropped).
 ///
 /// Statements are parsed once per SQL text: the last parsed statements are kept (see
 /// [`Options::statement_cache_capacity`]), and [`Database::prepare`] returns a [`Statement`]
@@ -180,7 +185,38 @@ impl Drop for Inner {
 /// ```
 #[derive(Clone)]
 pub struct Database {
+    inner: Arc<Shared>,
+}
+
+/// What the clones of a [`Database`] share: the open database. Dropped with the last clone,
+/// it stops the lazy index builds and waits for their threads, which hold the database for
+/// moments ([`Inner`] stays alive while they do), so that the database closes (indexes
+/// saved, RocksDB closed, an in-memory database's directory removed) on the thread that drops
+/// the last handle, before that drop returns. Closed by a build thread instead, it could close
+/// after the process began to exit: RocksDB's close locks static mutexes that are destroyed
+/// by then ("pthread lock: Invalid argument", SIGABRT, seen at the end of a test binary).
+struct Shared {
     inner: Arc<Inner>,
+}
+
+impl Shared {
+    fn new(inner: Arc<Inner>) -> Self {
+        Shared { inner }
+    }
+}
+
+impl std::ops::Deref for Shared {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.inner.vectors.stop_builds_and_wait();
+    }
 }
 
 impl std::fmt::Debug for Database {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 
-use super::{table_entries, Database, Inner, Options, State};
+use super::{table_entries, Database, Inner, Options, Shared, State};
 use crate::error::{Error, Result};
 use crate::exec::candidates::CandidateCache;
 use crate::sql::cache::StatementCache;
@@ -20,7 +20,15 @@ use crate::storage::{Access, Store};
 use crate::vector::{VectorConfig, VectorIndexes};
 
 /// The databases this process has open, by (canonical directory, read-only).
-type Registry = HashMap<(PathBuf, bool), Weak<Inner>>;
+type Registry = HashMap<(PathBuf, bool), Registered>;
+
+/// A database in the registry.
+struct Registered {
+    /// Its handles' shared state: gone once the last handle is dropped.
+    shared: Weak<Shared>,
+    /// Its `Inner::closed_token`: gone once it is closed, RocksDB included.
+    open: Weak<()>,
+}
 
 static OPEN: LazyLock<Mutex<Registry>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
@@ -29,18 +37,26 @@ const CLOSING_WAIT: Duration = Duration::from_secs(5);
 
 /// Opens the database in directory `path` (see [`Database::open`]), or returns the one this
 /// process already has open there in the same mode.
-pub(super) fn open_dir(path: &Path, options: Options) -> Result<Arc<Inner>> {
+pub(super) fn open_dir(path: &Path, options: Options) -> Result<Arc<Shared>> {
     let read_only = options.read_only;
     prepare(path, &options)?;
     let canonical = path.canonicalize().map_err(|e| open_error(path, &e))?;
     let key = (canonical, read_only);
     let mut open = OPEN.lock();
-    open.retain(|k, w| k == &key || w.strong_count() > 0);
+    open.retain(|k, r| k == &key || r.open.strong_count() > 0);
+    let started = Instant::now();
     let closing = match open.get(&key) {
-        Some(weak) => match weak.upgrade() {
-            Some(inner) => return Ok(inner),
-            // The last handle is being dropped (or was): it may still hold RocksDB's lock.
-            None => true,
+        Some(r) => match r.shared.upgrade() {
+            Some(shared) => return Ok(shared),
+            // The last handle was dropped and the database may still be closing: wait until
+            // it is closed. Opening beside it would fail on RocksDB's lock, and before that
+            // rotate and delete the info logs it writes (RocksDB does that before locking).
+            None => {
+                while r.open.strong_count() > 0 && started.elapsed() < CLOSING_WAIT {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                true
+            }
         },
         None => false,
     };
@@ -49,7 +65,6 @@ pub(super) fn open_dir(path: &Path, options: Options) -> Result<Arc<Inner>> {
     } else {
         Access::ReadWrite
     };
-    let started = Instant::now();
     let store = loop {
         match Store::open(&path.join("db"), access) {
             Err(Error::Locked(_)) if closing && started.elapsed() < CLOSING_WAIT => {
@@ -60,12 +75,20 @@ pub(super) fn open_dir(path: &Path, options: Options) -> Result<Arc<Inner>> {
     };
     let inner = Arc::new(new_inner(path.to_path_buf(), store, options, None)?);
     super::build::install(&inner);
-    open.insert(key, Arc::downgrade(&inner));
-    Ok(inner)
+    let closed_token = Arc::downgrade(&inner.closed_token);
+    let shared = Arc::new(Shared::new(inner));
+    open.insert(
+        key,
+        Registered {
+            shared: Arc::downgrade(&shared),
+            open: closed_token,
+        },
+    );
+    Ok(shared)
 }
 
 /// Opens a new in-memory database (see [`Database::open_in_memory`]).
-pub(super) fn open_memory(options: Options) -> Result<Arc<Inner>> {
+pub(super) fn open_memory(options: Options) -> Result<Arc<Shared>> {
     let temp = tempfile::Builder::new()
         .prefix("vectable-memory-")
         .tempdir()
@@ -79,7 +102,7 @@ pub(super) fn open_memory(options: Options) -> Result<Arc<Inner>> {
     let options = options.read_only(false);
     let inner = Arc::new(new_inner(path, store, options, Some(temp))?);
     super::build::install(&inner);
-    Ok(inner)
+    Ok(Arc::new(Shared::new(inner)))
 }
 
 /// Checks that `path` is a database or a place to create one, and creates its directories
@@ -220,6 +243,7 @@ fn new_inner(
             u64::try_from(options.statement_timeout.as_millis()).unwrap_or(u64::MAX),
         ),
         index_build_wait: std::sync::atomic::AtomicBool::new(options.index_build_wait),
+        closed_token: Arc::new(()),
     })
 }
 

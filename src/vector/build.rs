@@ -92,8 +92,10 @@ enum Outcome {
     Failed(String),
 }
 
-/// Starts a lazy build on a thread of its own (installed by the database at open).
-pub(crate) type Spawner = Box<dyn Fn(Arc<Build>) -> std::io::Result<()> + Send + Sync>;
+/// Starts a lazy build on a thread of its own (installed by the database at open) and
+/// returns that thread.
+pub(crate) type Spawner =
+    Box<dyn Fn(Arc<Build>) -> std::io::Result<std::thread::JoinHandle<()>> + Send + Sync>;
 
 /// One running index build, shared by the builder and the queries waiting for it.
 pub(crate) struct Build {
@@ -215,6 +217,8 @@ impl Build {
 pub(crate) struct Builds {
     running: Mutex<HashMap<Key, Arc<Build>>>,
     spawner: OnceLock<Spawner>,
+    /// The threads of lazy builds started (finished ones are pruned when another starts).
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 impl Builds {
@@ -222,6 +226,7 @@ impl Builds {
         Builds {
             running: Mutex::new(HashMap::new()),
             spawner: OnceLock::new(),
+            threads: Mutex::new(Vec::new()),
         }
     }
 
@@ -400,6 +405,18 @@ impl VectorIndexes {
         let _ = self.builds.spawner.set(spawner);
     }
 
+    /// Stops every running build and waits for the threads of lazy builds to end (the
+    /// database's last handle is being dropped; see `db::Shared`). A stopped build ends at its
+    /// next check, between chunks of vectors read or added.
+    pub fn stop_builds_and_wait(&self) {
+        self.builds.stop_all();
+        let threads = std::mem::take(&mut *self.builds.threads.lock());
+        for thread in threads {
+            // A build thread that panicked has ended its build (`EndGuard`).
+            let _ = thread.join();
+        }
+    }
+
     /// The running build of `key`, if any.
     pub fn running_build(&self, key: Key) -> Option<Arc<Build>> {
         self.builds.running.lock().get(&key).cloned()
@@ -452,6 +469,11 @@ impl VectorIndexes {
             Some(spawn) => spawn(build.clone()).map_err(|e| e.to_string()),
             None => Err("no build thread".to_string()),
         };
+        let started = started.map(|thread| {
+            let mut threads = self.builds.threads.lock();
+            threads.retain(|t| !t.is_finished());
+            threads.push(thread);
+        });
         if let Err(reason) = started {
             log::warn!(
                 "cannot start the build of index {}: {reason}",
