@@ -36,9 +36,10 @@
 //!    before and after (no merge: `checkpoint_changes` 1,000,000).
 //! 6. **Readers beside a writer**: two threads answering the dev kNN queries (prepared) for a
 //!    fixed wall time (4 s; 15 s with `--full`) alone, then beside a third thread inserting
-//!    single rows as fast as it can, at `synchronous = full` and at `normal`; each run on a
-//!    fresh copy of the saved database (`checkpoint_changes` 1,000,000: no merge in the
-//!    window). Targets: reader throughput ≥ 80% of alone, reader p99 ≤ 2× of alone.
+//!    single rows as fast as it can, at `synchronous = full` and at `normal`, then at a steady
+//!    300 rows/s (`VECTABLE_LIVE_PACES=300,600,…` for other rates); each run on a fresh copy
+//!    of the saved database (`checkpoint_changes` 1,000,000: no merge in the window).
+//!    Targets: reader throughput ≥ 80% of alone, reader p99 ≤ 2× of alone.
 //! 7. **Writer latency during an index build**: random 768-dim rows (20,000; 100,000 with
 //!    `--full`; `VECTABLE_LIVE_BUILD_ROWS` overrides) loaded without an index, then `CREATE
 //!    INDEX … USING hnsw (v vector_cosine_ops)` on one thread while another inserts single
@@ -1203,23 +1204,41 @@ fn readers_run(
     (r1, r2, w, st)
 }
 
+/// The paced writer's rates in part 6, rows per second: `VECTABLE_LIVE_PACES` (a
+/// comma-separated list), 300 by default.
+fn writer_paces() -> Vec<u32> {
+    let listed: Vec<u32> = std::env::var("VECTABLE_LIVE_PACES")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|p| p.trim().parse().ok())
+        .filter(|&p| p > 0)
+        .collect();
+    if listed.is_empty() {
+        vec![300]
+    } else {
+        listed
+    }
+}
+
 fn readers_beside_writer(cx: &mut Ctx, base: &Base) -> Json {
     let secs = if cx.full { 15.0 } else { 4.0 };
-    let runs: [(&str, Writer); 4] = [
-        ("2 readers alone", None),
+    let mut runs: Vec<(String, Writer)> = vec![
+        ("2 readers alone".into(), None),
         (
-            "2 readers + writer, `synchronous = full`",
+            "2 readers + writer, `synchronous = full`".into(),
             Some((Synchronous::Full, None)),
         ),
         (
-            "2 readers + writer, `synchronous = normal`",
+            "2 readers + writer, `synchronous = normal`".into(),
             Some((Synchronous::Normal, None)),
         ),
-        (
-            "2 readers + writer paced at 300 rows/s, `synchronous = normal`",
-            Some((Synchronous::Normal, Some(300))),
-        ),
     ];
+    for pace in writer_paces() {
+        runs.push((
+            format!("2 readers + writer paced at {pace} rows/s, `synchronous = normal`"),
+            Some((Synchronous::Normal, Some(pace))),
+        ));
+    }
     let s = cx.report.section(
         &format!(
             "Live 6. Two kNN readers beside a single-row writer on the mapped {} index ({secs} s per run; queries/s, µs)",
@@ -1257,7 +1276,7 @@ fn readers_beside_writer(cx: &mut Ctx, base: &Base) -> Json {
             None => (vec!["—".into(), "—".into(), "—".into()], Json::Null),
         };
         let mut row = vec![
-            label.to_string(),
+            label.clone(),
             fmt(qps),
             if writer.is_some() {
                 format!("{tput:.2}: {}", met(tput >= 0.8))
@@ -1286,7 +1305,7 @@ fn readers_beside_writer(cx: &mut Ctx, base: &Base) -> Json {
     cx.report.note(
         s,
         format!(
-            "This machine has {} cores (`available_parallelism`): with the writer, three busy threads share them. Each run opens a fresh copy of the saved database (`checkpoint_changes` 1,000,000, so no merge runs in the timed window; the writer's rows go to the delta, which grows during the run), maps the index with one query, then runs for {secs} s: two threads each loop over the {} dev queries (`{KNN}`, prepared; the second starts half-way through the list), and in the writer runs a third inserts single rows (`{INSERT_ONE}`, prepared, vectors of other rows moved by a small random step) as fast as it can, or in the last run one every 1/300 s (300 rows/s: about 0.2 of a core of HNSW inserts, so what the readers lose beyond that is contention, not CPU). Reader figures pool both threads' queries; queries/s is the sum of each thread's count over its own wall time. Load average now: {}.",
+            "This machine has {} cores (`available_parallelism`): with the writer, three busy threads share them. Each run opens a fresh copy of the saved database (`checkpoint_changes` 1,000,000, so no merge runs in the timed window; the writer's rows go to the delta, which grows during the run), maps the index with one query, then runs for {secs} s: two threads each loop over the {} dev queries (`{KNN}`, prepared; the second starts half-way through the list), and in the writer runs a third inserts single rows (`{INSERT_ONE}`, prepared, vectors of other rows moved by a small random step) as fast as it can, or in the paced runs at a steady rate (300 rows/s unless `VECTABLE_LIVE_PACES=300,600,…` lists others; a row costs about 0.7 ms of a core of HNSW inserts, so 300 rows/s take about 0.2 of a core and what the readers lose beyond that is contention, not CPU). Reader figures pool both threads' queries; queries/s is the sum of each thread's count over its own wall time. Load average now: {}.",
             cores(),
             base.queries.len(),
             load_average()
