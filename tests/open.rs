@@ -618,6 +618,33 @@ fn info_logs_stay_bounded_over_many_opens() {
 }
 
 /// Names of the files in `<dir>/db` that start with `prefix`.
+#[test]
+fn a_closed_database_leaves_nothing_in_its_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    // The bytes of RocksDB's write-ahead log files.
+    let wal_bytes = |dir: &Path| -> u64 {
+        std::fs::read_dir(dir.join("db"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "log"))
+            .map(|p| std::fs::metadata(p).unwrap().len())
+            .sum()
+    };
+    let (db, vectors) = setup(dir.path(), 300, 14);
+    let q = vectors[3].clone();
+    let before = knn(&db, &q, 5);
+    db.execute("DELETE FROM t WHERE id <= 10", ()).unwrap();
+    assert!(wal_bytes(dir.path()) > 0, "the statements went to the WAL");
+    drop(db);
+    // Closing flushed the memtables: the next open has no WAL to replay into new level-0
+    // files.
+    assert_eq!(wal_bytes(dir.path()), 0);
+    let db = Database::open(dir.path()).unwrap();
+    assert_eq!(count(&db, "t"), 290);
+    let after: Vec<i64> = before.into_iter().filter(|&id| id > 10).collect();
+    assert_eq!(knn(&db, &q, after.len()), after);
+}
+
 fn db_files(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     std::fs::read_dir(dir.join("db"))
         .unwrap()

@@ -141,6 +141,15 @@ impl Drop for Inner {
                 "saving vector indexes at close failed: {e}; their changes stay in the change log"
             );
         }
+        // Memtables to SST files, as `CHECKPOINT`: RocksDB's close does not flush them when
+        // the WAL holds them, and the next open would replay that WAL and flush it into new
+        // level-0 files (more of them at every open, until a compaction runs beside the first
+        // statements). An in-memory database is gone after this.
+        if self.temp_dir.is_none() {
+            if let Err(e) = self.store.flush() {
+                log::warn!("flushing RocksDB's memtables at close failed: {e}; the next open replays its WAL");
+            }
+        }
     }
 }
 

@@ -18,7 +18,8 @@ use crate::error::{Error, Result};
 ///
 /// A statement is atomic at every level: after any crash it is wholly there or wholly absent.
 /// `CHECKPOINT` flushes RocksDB's memtables to synced table files at every level, so the rows
-/// of statements before it survive a power loss even under `Normal` or `Off`.
+/// of statements before it survive a power loss even under `Normal` or `Off`; so does closing
+/// the database (dropping its last handle).
 ///
 /// The names and numbers are SQLite's: `SET synchronous = full | normal | off`, or `2 | 1 |
 /// 0`. The default is `Full`, as in SQLite and PostgreSQL (`synchronous_commit = on`).
