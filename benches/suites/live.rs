@@ -47,9 +47,10 @@
 //!    most 200 per s) until the build returns. Target: writer p99 ≤ 50 ms; asserts that the
 //!    index then holds every row.
 //! 8. **`COPY` into an indexed column**: a Parquet file of 20,000 perturbed vectors (50,000
-//!    with `--full`) copied into the mapped 63K table (to the delta, no merge) and into an
-//!    empty indexed table, vs raw `usearch::Index::add` of the same vectors on all cores
-//!    (target ≥ 0.8×); the COPY's time includes reading the file, which is also timed alone.
+//!    with `--full`; `VECTABLE_LIVE_COPY_ROWS` overrides) copied into the mapped 63K table
+//!    (to the delta, no merge) and into an empty indexed table, vs raw `usearch::Index::add`
+//!    of the same vectors on all cores (target ≥ 0.8×); the COPY's time includes reading the
+//!    file, which is also timed alone.
 //!
 //! Parts 2–6 and 8 fall back to the bundled 5K sample when the 63K set is absent (or when
 //! `VECTABLE_BENCH_SAMPLE` is set, as in the access suite). `VECTABLE_LIVE_PARTS=2b,6,7,8`
@@ -1530,7 +1531,11 @@ fn write_packages_parquet(path: &Path, first_id: i64, vecs: &[Vec<f32>]) {
 }
 
 fn copy_into_indexed(cx: &mut Ctx, base: &Base) -> Json {
-    let n = if cx.full { 50_000 } else { 20_000 };
+    let n: usize = std::env::var("VECTABLE_LIVE_COPY_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(if cx.full { 50_000 } else { 20_000 });
     let reps = if cx.full { 3 } else { 2 };
     let threads = cores().max(1);
     let first_id = 7_000_000i64;
