@@ -147,7 +147,10 @@ impl Drop for Inner {
         // statements). An in-memory database is gone after this.
         if self.temp_dir.is_none() {
             if let Err(e) = self.store.flush() {
-                log::warn!("flushing RocksDB's memtables at close failed: {e}; the next open replays its WAL");
+                log::warn!(
+                    "flushing RocksDB's memtables at close failed: {e}; the next open \
+                     replays its WAL"
+                );
             }
         }
     }
