@@ -211,12 +211,6 @@ struct Shared {
     inner: Arc<Inner>,
 }
 
-impl Shared {
-    fn new(inner: Arc<Inner>) -> Self {
-        Shared { inner }
-    }
-}
-
 impl std::ops::Deref for Shared {
     type Target = Inner;
 

@@ -76,7 +76,7 @@ pub(super) fn open_dir(path: &Path, options: Options) -> Result<Arc<Shared>> {
     let inner = Arc::new(new_inner(path.to_path_buf(), store, options, None)?);
     super::build::install(&inner);
     let closed_token = Arc::downgrade(&inner.closed_token);
-    let shared = Arc::new(Shared::new(inner));
+    let shared = Arc::new(Shared { inner });
     open.insert(
         key,
         Registered {
@@ -102,7 +102,7 @@ pub(super) fn open_memory(options: Options) -> Result<Arc<Shared>> {
     let options = options.read_only(false);
     let inner = Arc::new(new_inner(path, store, options, Some(temp))?);
     super::build::install(&inner);
-    Ok(Arc::new(Shared::new(inner)))
+    Ok(Arc::new(Shared { inner }))
 }
 
 /// Checks that `path` is a database or a place to create one, and creates its directories

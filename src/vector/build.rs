@@ -469,18 +469,20 @@ impl VectorIndexes {
             Some(spawn) => spawn(build.clone()).map_err(|e| e.to_string()),
             None => Err("no build thread".to_string()),
         };
-        let started = started.map(|thread| {
-            let mut threads = self.builds.threads.lock();
-            threads.retain(|t| !t.is_finished());
-            threads.push(thread);
-        });
-        if let Err(reason) = started {
-            log::warn!(
-                "cannot start the build of index {}: {reason}",
-                build.meta.name
-            );
-            self.builds.running.lock().remove(&build.key);
-            build.finish(Err(reason));
+        match started {
+            Ok(thread) => {
+                let mut threads = self.builds.threads.lock();
+                threads.retain(|t| !t.is_finished());
+                threads.push(thread);
+            }
+            Err(reason) => {
+                log::warn!(
+                    "cannot start the build of index {}: {reason}",
+                    build.meta.name
+                );
+                self.builds.running.lock().remove(&build.key);
+                build.finish(Err(reason));
+            }
         }
         build
     }
