@@ -227,6 +227,9 @@ impl Database {
         wait: bool,
         f: impl Fn(&SelectPlan, &ExecCtx<'_>) -> Result<T>,
     ) -> Result<T> {
+        // A query in flight from before it takes the lock: writers' graph work yields to it
+        // (see `vector::pacing`).
+        let _in_flight = self.inner.vectors.pacer.mark();
         let mut waited = false;
         loop {
             let state = self.inner.state.read();

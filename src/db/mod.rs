@@ -557,8 +557,10 @@ impl Database {
     /// and queries run on (on their snapshots and index views).
     fn run_parsed(&self, parsed: &Parsed, params: &[Value]) -> Result<Output> {
         let out = self.run_command(parsed, params);
-        // Written vectors join their graphs here, outside the statement's lock.
+        // Written vectors join their graphs here, outside the statement's lock; the writer
+        // then waits while queries want the cores its graph work would take.
         self.inner.vectors.flush_tails();
+        self.inner.vectors.pacer.pace();
         if self.inner.vectors.has_due_saves() {
             let _u = self.inner.state.upgradable_read();
             self.inner.vectors.save_due(&self.inner.store);
@@ -641,6 +643,10 @@ impl Database {
                 }
                 Setting::IndexBuildWait(on) => {
                     self.inner.index_build_wait.store(on, Ordering::Relaxed);
+                    Ok(Output::Done("SET".into()))
+                }
+                Setting::IndexWriteShare(share) => {
+                    self.inner.vectors.pacer.set_share(share);
                     Ok(Output::Done("SET".into()))
                 }
             },

@@ -215,6 +215,7 @@ fn new_inner(
             progress: options.progress.clone(),
             read_only,
             auto_vacuum: options.auto_vacuum,
+            index_write_share: options.index_write_share,
         },
         loaded.indexes,
     );

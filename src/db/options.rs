@@ -25,6 +25,8 @@ use crate::Database;
 /// - `synchronous`: [`Synchronous::Full`]
 /// - `index_build_wait`: true (a kNN query waits for its column's index build)
 /// - `write_batch_rows`: 2,000 rows
+/// - `index_write_share`: 0.025 (while queries want every core, the graph inserts of written
+///   vectors get at least 2.5% of the cores)
 #[derive(Clone)]
 pub struct Options {
     pub(crate) index_cache_capacity: usize,
@@ -41,6 +43,7 @@ pub struct Options {
     pub(crate) synchronous: Synchronous,
     pub(crate) index_build_wait: bool,
     pub(crate) write_batch_rows: usize,
+    pub(crate) index_write_share: f64,
 }
 
 impl Default for Options {
@@ -60,6 +63,7 @@ impl Default for Options {
             synchronous: Synchronous::default(),
             index_build_wait: true,
             write_batch_rows: 2_000,
+            index_write_share: crate::vector::pacing::DEFAULT_INDEX_WRITE_SHARE,
         }
     }
 }
@@ -81,6 +85,7 @@ impl std::fmt::Debug for Options {
             .field("synchronous", &self.synchronous)
             .field("index_build_wait", &self.index_build_wait)
             .field("write_batch_rows", &self.write_batch_rows)
+            .field("index_write_share", &self.index_write_share)
             .finish()
     }
 }
@@ -223,6 +228,24 @@ impl Options {
     /// write_batch_rows = n` changes it later.
     pub fn write_batch_rows(mut self, n: usize) -> Options {
         self.write_batch_rows = n.max(1);
+        self
+    }
+
+    /// Readers first: while kNN queries run, the HNSW inserts that written vectors cost
+    /// (about 0.7 ms of a core each at 384 dimensions and `ef_construction` 128, run by a
+    /// background flush) may take the cores the queries leave, and at least `share` of all
+    /// cores (a fraction, greater than 0 and at most 1; default 0.025). A write statement that
+    /// leaves more graph work than that budget waits after it has committed (its rows are
+    /// visible and durable meanwhile), at most 1 s per statement; with no query running no
+    /// writer waits. `1` turns the pacing off: writers then run as fast as they can and take
+    /// the cores from queries. A NaN is taken as the default; values outside (0, 1] are
+    /// clamped. `SET index_write_share = x` changes it later. See the README's "Locking".
+    pub fn index_write_share(mut self, share: f64) -> Options {
+        self.index_write_share = if share.is_nan() {
+            crate::vector::pacing::DEFAULT_INDEX_WRITE_SHARE
+        } else {
+            share.clamp(f64::MIN_POSITIVE, 1.0)
+        };
         self
     }
 

@@ -1,6 +1,6 @@
-//! `SET` binding: vectable has six settings, `ef_search` (also as pgvector's
+//! `SET` binding: vectable has seven settings, `ef_search` (also as pgvector's
 //! `hnsw.ef_search`), `filtered_knn`, `statement_timeout`, `synchronous`,
-//! `index_build_wait` and `write_batch_rows`.
+//! `index_build_wait`, `write_batch_rows` and `index_write_share`.
 
 use sqlparser::ast as sql;
 
@@ -14,7 +14,7 @@ use crate::value::Value;
 pub const MAX_EF_SEARCH: usize = 10_000;
 
 /// A bound `SET`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Setting {
     /// `SET ef_search = n`, 1 ≤ n ≤ [`MAX_EF_SEARCH`].
     EfSearch(usize),
@@ -28,6 +28,9 @@ pub(crate) enum Setting {
     IndexBuildWait(bool),
     /// `SET write_batch_rows = n`, n ≥ 1: rows per `WriteBatch` of a big statement.
     WriteBatchRows(usize),
+    /// `SET index_write_share = x`, 0 < x ≤ 1: the least share of the cores writes' graph
+    /// inserts may take while kNN queries run.
+    IndexWriteShare(f64),
 }
 
 /// The text of a setting's value given as a word, a quoted string or a literal.
@@ -189,10 +192,26 @@ pub(crate) fn bind_set(set: &sql::Set, params: &[Value]) -> Result<Setting> {
             ))),
         };
     }
+    if name == "index_write_share" {
+        let [value] = values.as_slice() else {
+            return Err(Error::invalid("SET index_write_share takes one value"));
+        };
+        let share = match b.bind(value)? {
+            Expr::Literal(Value::Integer(n)) => Some(n as f64),
+            Expr::Literal(Value::Real(x)) => Some(x),
+            _ => None,
+        };
+        return match share {
+            Some(x) if x > 0.0 && x <= 1.0 => Ok(Setting::IndexWriteShare(x)),
+            _ => Err(Error::invalid(format!(
+                "index_write_share must be a number greater than 0 and at most 1, got {value}"
+            ))),
+        };
+    }
     if name != "ef_search" && name != "hnsw.ef_search" {
         return Err(Error::invalid(format!(
             "unknown setting {name}; vectable has ef_search, filtered_knn, statement_timeout, \
-             synchronous, index_build_wait and write_batch_rows"
+             synchronous, index_build_wait, write_batch_rows and index_write_share"
         )));
     }
     let [value] = values.as_slice() else {

@@ -16,6 +16,7 @@ use super::build::Builds;
 use super::check::{CheckState, FileCheck};
 use super::file::{remove_stale_temp_files, tombstone_count};
 use super::live::LiveIndex;
+use super::pacing::Pacer;
 use super::{IndexStatus, Key, LoadEvent, VectorConfig};
 use crate::catalog::{IndexMeta, Metric, Quantization};
 use crate::error::Result;
@@ -52,6 +53,9 @@ pub(crate) struct VectorIndexes {
     /// thread dropping the last handle of an index while the process exits aborted it in
     /// USearch's destructor: "pthread lock: Invalid argument").
     pub(super) flushes: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// How long writers wait for the graph work they leave while queries run (see
+    /// [`super::pacing`]).
+    pub(crate) pacer: Arc<Pacer>,
 }
 
 impl Drop for VectorIndexes {
@@ -70,6 +74,10 @@ impl VectorIndexes {
             remove_stale_temp_files(&dir);
         }
         let cap = NonZeroUsize::new(config.cache_capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
+        let pacer = Arc::new(Pacer::new(
+            super::search_threads(),
+            config.index_write_share,
+        ));
         VectorIndexes {
             dir,
             config,
@@ -90,6 +98,7 @@ impl VectorIndexes {
             stop: Arc::new(AtomicBool::new(false)),
             builds: Builds::new(),
             flushes: Mutex::new(Vec::new()),
+            pacer,
         }
     }
 

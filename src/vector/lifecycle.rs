@@ -494,6 +494,8 @@ impl VectorIndexes {
                     st.append(&writes)?;
                     st.dirty += writes.len() as u64;
                 }
+                let inserts = writes.iter().filter(|(_, v)| v.is_some()).count();
+                self.pacer.owe(inserts, live.insert_cost());
                 st.seq = new_seq;
                 let (dirty, tail) = (st.dirty, st.tail.len());
                 drop(st);

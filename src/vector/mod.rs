@@ -42,6 +42,7 @@ pub(crate) mod distance;
 pub(crate) mod file;
 pub(crate) mod lifecycle;
 pub(crate) mod live;
+pub(crate) mod pacing;
 pub(crate) mod repair;
 
 use std::fmt;
@@ -201,6 +202,9 @@ pub(crate) struct VectorConfig {
     pub read_only: bool,
     /// Rebuild an index when this fraction of its base's vectors are tombstones.
     pub auto_vacuum: f64,
+    /// The least share of the cores written vectors' graph inserts may take while kNN
+    /// queries want every core (see [`pacing`]).
+    pub index_write_share: f64,
 }
 
 type Key = (u64, usize);
@@ -231,6 +235,28 @@ pub(crate) fn lower_thread_priority() {
         let now = libc::getpriority(libc::PRIO_PROCESS, tid);
         libc::setpriority(libc::PRIO_PROCESS, tid, (now + BACKGROUND_NICE).min(19));
     }
+}
+
+/// CPU time the calling thread has used (Linux `CLOCK_THREAD_CPUTIME_ID`); `None` elsewhere.
+pub(crate) fn thread_cpu_time() -> Option<std::time::Duration> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `clock_gettime` writes one `timespec` we own.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        if rc == 0 {
+            return Some(std::time::Duration::new(
+                u64::try_from(ts.tv_sec).unwrap_or(0),
+                u32::try_from(ts.tv_nsec).unwrap_or(0),
+            ));
+        }
+        None
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
 }
 
 fn search_threads() -> usize {
