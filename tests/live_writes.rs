@@ -484,3 +484,98 @@ fn written_vectors_wait_in_a_tail_until_a_writer_moves_it_into_the_graph() {
     }
     assert_exact(&db, &qs[..10]);
 }
+
+/// Readers first (`index_write_share`, see the README's "Locking"): beside a thread per core
+/// running kNN queries, single-row writes into the indexed column wait after their commit
+/// once the graph inserts they leave pass the share's budget, and every write is still
+/// committed and found.
+#[test]
+fn writes_beside_busy_readers_wait_for_their_share_of_the_cores() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let db = sample_db_with(
+        dir.path(),
+        Options::new()
+            .index_write_share(0.01)
+            .synchronous(vectable::Synchronous::Normal),
+    );
+    assert_eq!(db.index_write_share(), 0.01);
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (qs, _) = dev_queries();
+    knn_ids(&db, &qs[0], 1);
+    let stop = AtomicBool::new(false);
+    const ROWS: usize = 300;
+    let waited = std::thread::scope(|s| {
+        for r in 0..cores {
+            let (db, qs, stop) = (&db, &qs, &stop);
+            s.spawn(move || {
+                let mut i = r;
+                while !stop.load(Ordering::Relaxed) {
+                    assert_eq!(knn_ids(db, &qs[i % qs.len()], 10).len(), 10);
+                    i += 1;
+                }
+            });
+        }
+        // Let the readers' demand register (it is averaged over about 200 ms).
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let insert = db
+            .prepare("INSERT INTO packages (id, name, embedding) VALUES ($1, $2, $3)")
+            .unwrap();
+        let started = std::time::Instant::now();
+        for i in 0..ROWS {
+            let id = 1_000_000 + i as i64;
+            insert
+                .execute(params![id, format!("new-{id}"), qs[i % qs.len()].clone()])
+                .unwrap();
+        }
+        let waited = started.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        waited
+    });
+    // Each insert is charged at least 14 ns × 384 dimensions × `ef_construction` 128 =
+    // 0.69 ms of a core. With every core wanted by the readers the budget is 1% of the
+    // cores (the readers' averaged demand may leave up to about a twentieth of the cores:
+    // they spend a little of each loop outside their statements); the first 0.1 s of a core
+    // is credit. 300 inserts owe 0.206 s of a core, 0.106 s beyond the credit: at least
+    // 1 s of waiting at a twentieth of 2 cores (5 s at 1% of them).
+    assert!(
+        waited >= std::time::Duration::from_millis(800),
+        "{ROWS} single-row writes beside {cores} busy readers took {waited:?}: they did not wait"
+    );
+    assert_eq!(count(&db, "packages"), 5000 + ROWS as i64);
+    // The written vectors are searchable: each query vector written is its own nearest
+    // neighbour, among the new rows.
+    for q in qs.iter().take(5) {
+        let rows = db
+            .query(
+                "SELECT id, embedding <=> $1 AS d FROM packages ORDER BY embedding <=> $1 LIMIT 1",
+                params![q.clone()],
+            )
+            .unwrap();
+        let row = rows.iter().next().unwrap();
+        assert!(row.get::<i64>(0).unwrap() >= 1_000_000);
+        assert!(row.get::<f64>(1).unwrap().abs() < 1e-5);
+    }
+}
+
+/// `SET index_write_share` takes a fraction greater than 0 and at most 1; anything else is
+/// an error naming the setting, and leaves the share as it was.
+#[test]
+fn set_index_write_share_takes_a_fraction_of_the_cores() {
+    let db = Database::open_in_memory().unwrap();
+    assert_eq!(db.index_write_share(), 0.025);
+    db.execute("SET index_write_share = 0.5", ()).unwrap();
+    assert_eq!(db.index_write_share(), 0.5);
+    db.execute("SET index_write_share = 1", ()).unwrap();
+    assert_eq!(db.index_write_share(), 1.0);
+    for bad in ["0", "-0.5", "1.5", "'lots'", "2"] {
+        let e = db
+            .execute(&format!("SET index_write_share = {bad}"), ())
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidArgument(_)) && e.to_string().contains("index_write_share"),
+            "{bad}: {e}"
+        );
+        assert_eq!(db.index_write_share(), 1.0);
+    }
+}

@@ -539,6 +539,13 @@ impl Database {
         self.inner.write_batch_rows.load(Ordering::Relaxed)
     }
 
+    /// The current `index_write_share` of this database handle and its clones: the least
+    /// share of the cores the graph inserts of written vectors may take while queries want
+    /// every core (see [`Options::index_write_share`]). Set by `SET index_write_share = x`.
+    pub fn index_write_share(&self) -> f64 {
+        self.inner.vectors.pacer.share()
+    }
+
     /// The secondary (B-tree) indexes of every table, with the table's schema, by table name
     /// then index id.
     pub fn secondary_indexes(&self) -> Vec<(TableSchema, SecondaryIndex)> {

@@ -281,6 +281,16 @@ mod tests {
     }
 
     #[test]
+    fn a_statement_pays_only_for_the_graph_work_its_own_thread_left() {
+        let p = busy_pacer(2, 0.05, 2.0);
+        p.owe(10, Duration::from_millis(1));
+        // A query finishing on another thread meanwhile owes nothing and never waits.
+        let other = std::thread::scope(|s| s.spawn(|| p.charge()).join().unwrap());
+        assert_eq!(other, Duration::ZERO);
+        assert!(p.charge() > Duration::ZERO);
+    }
+
+    #[test]
     fn finished_queries_raise_the_demand() {
         let p = Arc::new(Pacer::new(2, 0.05));
         // Two queries that each last the whole sample: about 2 in flight.
