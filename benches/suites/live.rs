@@ -36,9 +36,11 @@
 //!    before and after (no merge: `checkpoint_changes` 1,000,000).
 //! 6. **Readers beside a writer**: two threads answering the dev kNN queries (prepared) for a
 //!    fixed wall time (4 s; 15 s with `--full`) alone, then beside a third thread inserting
-//!    single rows as fast as it can, at `synchronous = full` and at `normal`, then at a steady
-//!    300 rows/s (`VECTABLE_LIVE_PACES=300,600,…` for other rates); each run on a fresh copy
-//!    of the saved database (`checkpoint_changes` 1,000,000: no merge in the window).
+//!    single rows as fast as the database lets it (the default `index_write_share`: the
+//!    writer waits for its graph inserts' share of the cores), at `synchronous = full` and at
+//!    `normal`, then at `normal` with `index_write_share = 1` (not paced), then at up to 300
+//!    rows/s (`VECTABLE_LIVE_PACES=300,600,…` for other rates); each run on a fresh copy of
+//!    the saved database (`checkpoint_changes` 1,000,000: no merge in the window).
 //!    Targets: reader throughput ≥ 80% of alone, reader p99 ≤ 2× of alone.
 //! 7. **Writer latency during an index build**: random 768-dim rows (20,000; 100,000 with
 //!    `--full`; `VECTABLE_LIVE_BUILD_ROWS` overrides) loaded without an index, then `CREATE
@@ -1127,9 +1129,9 @@ fn run_loop_over<T>(items: &[T], mut step: impl FnMut(&T)) -> Timings {
 
 /// One run of part 6: two reader threads for `secs` on a fresh copy of the base, and a writer
 /// beside them when `writer` is `Some(level)`.
-/// Part 6's writer: none, or its `synchronous` level and its pace (rows/s; `None`: as fast
-/// as it can).
-type Writer = Option<(Synchronous, Option<u32>)>;
+/// Part 6's writer: none, or its `synchronous` level, its pace (rows/s; `None`: as fast
+/// as it can) and the database's `index_write_share` (1: writes are not paced).
+type Writer = Option<(Synchronous, Option<u32>, f64)>;
 
 fn readers_run(
     cx: &Ctx,
@@ -1141,8 +1143,10 @@ fn readers_run(
     copy_dir(&base.dir, &dir);
     let db = Database::open_with(&dir, Options::new().checkpoint_changes(1_000_000)).unwrap();
     db.query(KNN, params![base.queries[0].clone()]).unwrap();
-    if let Some((level, _)) = writer {
+    if let Some((level, _, share)) = writer {
         db.execute(&format!("SET synchronous = {level}"), ())
+            .unwrap();
+        db.execute(&format!("SET index_write_share = {share}"), ())
             .unwrap();
     }
     let knn = db.prepare(KNN).unwrap();
@@ -1170,7 +1174,7 @@ fn readers_run(
         };
         let h1 = sc.spawn(reader(0));
         let h2 = sc.spawn(reader(nq / 2));
-        let hw = writer.map(|(_, pace)| {
+        let hw = writer.map(|(_, pace, _)| {
             let (insert, vecs) = (&insert, &vecs);
             sc.spawn(move || {
                 let step = |i: usize| {
@@ -1223,21 +1227,28 @@ fn writer_paces() -> Vec<u32> {
 
 fn readers_beside_writer(cx: &mut Ctx, base: &Base) -> Json {
     let secs = if cx.full { 15.0 } else { 4.0 };
+    // The default `index_write_share`.
+    let dflt = Database::open_in_memory().unwrap().index_write_share();
     let mut runs: Vec<(String, Writer)> = vec![
         ("2 readers alone".into(), None),
         (
             "2 readers + writer, `synchronous = full`".into(),
-            Some((Synchronous::Full, None)),
+            Some((Synchronous::Full, None, dflt)),
         ),
         (
             "2 readers + writer, `synchronous = normal`".into(),
-            Some((Synchronous::Normal, None)),
+            Some((Synchronous::Normal, None, dflt)),
+        ),
+        (
+            "2 readers + writer, `synchronous = normal`, `index_write_share = 1` (not paced)"
+                .into(),
+            Some((Synchronous::Normal, None, 1.0)),
         ),
     ];
     for pace in writer_paces() {
         runs.push((
-            format!("2 readers + writer paced at {pace} rows/s, `synchronous = normal`"),
-            Some((Synchronous::Normal, Some(pace))),
+            format!("2 readers + writer at up to {pace} rows/s, `synchronous = normal`"),
+            Some((Synchronous::Normal, Some(pace), dflt)),
         ));
     }
     let s = cx.report.section(
@@ -1296,8 +1307,9 @@ fn readers_beside_writer(cx: &mut Ctx, base: &Base) -> Json {
         row.push(st.clone());
         cx.report.row(s, row);
         out.push(
-            json!({"run": label, "synchronous": writer.map(|(l, _)| l.to_string()),
-            "writer_pace_rows_per_s": writer.and_then(|(_, p)| p),
+            json!({"run": label, "synchronous": writer.map(|(l, _, _)| l.to_string()),
+            "writer_pace_rows_per_s": writer.and_then(|(_, p, _)| p),
+            "index_write_share": writer.map(|(_, _, sh)| sh),
             "reader_queries_per_s": qps, "reader_p50_us": p50, "reader_p99_us": p99,
             "reader_queries": lat.len(), "throughput_vs_alone": tput, "p99_vs_alone": tail,
             "writer": wj, "status_after": st}),
@@ -1306,14 +1318,15 @@ fn readers_beside_writer(cx: &mut Ctx, base: &Base) -> Json {
     cx.report.note(
         s,
         format!(
-            "This machine has {} cores (`available_parallelism`): with the writer, three busy threads share them. Each run opens a fresh copy of the saved database (`checkpoint_changes` 1,000,000, so no merge runs in the timed window; the writer's rows go to the delta, which grows during the run), maps the index with one query, then runs for {secs} s: two threads each loop over the {} dev queries (`{KNN}`, prepared; the second starts half-way through the list), and in the writer runs a third inserts single rows (`{INSERT_ONE}`, prepared, vectors of other rows moved by a small random step) as fast as it can, or in the paced runs at a steady rate (300 rows/s unless `VECTABLE_LIVE_PACES=300,600,…` lists others; a row costs about 0.7 ms of a core of HNSW inserts, so 300 rows/s take about 0.2 of a core and what the readers lose beyond that is contention, not CPU). Reader figures pool both threads' queries; queries/s is the sum of each thread's count over its own wall time. Load average now: {}.",
+            "This machine has {} cores (`available_parallelism`): with the writer, three busy threads share them. Each run opens a fresh copy of the saved database (`checkpoint_changes` 1,000,000, so no merge runs in the timed window; the writer's rows go to the delta, which grows during the run), maps the index with one query, then runs for {secs} s: two threads each loop over the {} dev queries (`{KNN}`, prepared; the second starts half-way through the list), and in the writer runs a third inserts single rows (`{INSERT_ONE}`, prepared, vectors of other rows moved by a small random step) as fast as the database lets it, or in the paced runs at most at a steady rate (300 rows/s unless `VECTABLE_LIVE_PACES=300,600,…` lists others). A row costs about 0.7 ms of a core of HNSW inserts; with the default `index_write_share` ({dflt}) a writer beside queries that want every core waits after each statement until its inserts fit that share of the cores (about {paced:.0} rows/s here at the 0.69 ms a row the pacing charges), and with `index_write_share = 1` it is not paced. Reader figures pool both threads' queries; queries/s is the sum of each thread's count over its own wall time. Load average now: {}.",
             cores(),
             base.queries.len(),
-            load_average()
+            load_average(),
+            paced = dflt * cores() as f64 / 0.000_688,
         ),
     );
     cx.report.print_section(s);
-    json!({"seconds_per_run": secs, "cores": cores(), "runs": out})
+    json!({"seconds_per_run": secs, "cores": cores(), "default_index_write_share": dflt, "runs": out})
 }
 
 // ---------------------------------------------------------------------------------------------
