@@ -32,8 +32,9 @@
 //! The module's parts: [`cache`] (the manager: metadata, the LRU cache of loaded indexes,
 //! status), [`lifecycle`] (acquire: map, catch up or build; apply writes; save; checkpoint),
 //! [`live`] (an index in memory and its searches), [`file`] (the file format: save stamp,
-//! checksum trailer, temporary files), [`repair`] (the connectivity check after a build) and
-//! [`check`] (the background whole-file checksum check).
+//! checksum trailer, temporary files), [`repair`] (the connectivity check after a build),
+//! [`check`] (the background whole-file checksum check) and [`pacing`] (how long a writer
+//! waits for its graph inserts while queries want the cores).
 
 pub(crate) mod build;
 pub(crate) mod cache;

@@ -1,5 +1,4 @@
-//! Readers first: how much of the cores the graph work of writes may take while kNN queries
-//! run.
+//! Readers first: how much of the cores the graph work of writes may take while queries run.
 //!
 //! A written vector costs its HNSW insert later, in a background flush of the tail (about
 //! 0.7 ms of a core at 384 dimensions and `ef_construction` 128: USearch's `add`). A writer
@@ -10,18 +9,23 @@
 //! slow writers while compaction is behind) and Qdrant's optimizer CPU budget, a write
 //! statement that leaves graph work waits after it commits, until that work fits a budget:
 //!
-//! - **Demand.** The kNN queries in flight, averaged over about [`WINDOW`] of wall time (a
-//!   query counts from the moment it takes its index view to the end of its statement; wall
-//!   time, so that a query waiting for a core still counts as wanting one).
+//! - **Demand.** The queries in flight, averaged over about [`WINDOW`] of wall time, or the
+//!   number running now if higher (a query counts from before it takes the database's lock
+//!   to the end of its statement; wall time, so that a query waiting for a core still counts
+//!   as wanting one). With no query running and none ended in the last [`QUIET`], the demand
+//!   is zero at once.
 //! - **Budget.** The graph work of writes may take the cores the queries do not want, and at
 //!   least `index_write_share` of all cores: `cores × max(share, 1 − demand / cores)` seconds
 //!   of a core per second. With no query running the budget is every core, and no writer
 //!   waits; with queries on every core it is the share.
-//! - **Cost.** Each written vector is charged the index's measured insert cost (the CPU time
-//!   of its recent one-core flushes per vector; before the first, an estimate from its
-//!   dimensions and `ef_construction`). A token bucket holds up to [`BURST`] of credit, so a
-//!   few writes in a row never wait; a statement waits at most [`MAX_WAIT`] (the debt beyond
-//!   is forgiven, so one big `COPY` does not stall the writes after it for minutes).
+//! - **Cost.** Each written vector is charged [`LiveIndex::insert_cost`]: the larger of the
+//!   index's measured one-core flush cost per vector and an estimate from its dimensions and
+//!   `ef_construction` (a vector inserted into a small delta is inserted again into the base
+//!   at the next merge). A token bucket holds up to [`BURST`] of credit, so a burst of writes
+//!   does not wait; a statement waits at most [`MAX_WAIT`] (the debt beyond is forgiven, so
+//!   one big `COPY` does not stall the writes after it for minutes).
+//!
+//! [`LiveIndex::insert_cost`]: super::live::LiveIndex::insert_cost
 //!
 //! The statement has committed before it waits: a reader sees its rows at once, and a crash
 //! during the wait loses nothing. `SET index_write_share = 1` turns the pacing off.
@@ -33,7 +37,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 /// The default `index_write_share`: the least share of the cores that written vectors' graph
-/// inserts may take while kNN queries want every core.
+/// inserts may take while queries want every core.
 pub const DEFAULT_INDEX_WRITE_SHARE: f64 = 0.025;
 
 /// How far back the demand of queries is averaged.
@@ -46,7 +50,11 @@ const SAMPLE: Duration = Duration::from_millis(5);
 /// dimensions, so that short bursts of writes never wait.
 pub(super) const BURST: f64 = 0.1;
 
-/// Below this many kNN queries in flight on average, no writer waits.
+/// With no query running and none ended for this long, the queries have stopped: the demand
+/// is zero at once (readers in a loop start their next query within microseconds).
+const QUIET: Duration = Duration::from_millis(10);
+
+/// Below this many queries in flight on average, no writer waits.
 const IDLE: f64 = 0.01;
 
 /// The longest a statement waits.
@@ -59,10 +67,14 @@ thread_local! {
 
 /// A database's pacing of writes beside queries (see the module's docs).
 pub(crate) struct Pacer {
+    /// The origin of `last_end_ns`.
+    epoch: Instant,
+    /// When the last query ended, in nanoseconds since `epoch`.
+    last_end_ns: AtomicU64,
     cores: f64,
     /// `index_write_share` as `f64` bits.
     share: AtomicU64,
-    /// Nanoseconds of wall time of finished kNN queries, summed.
+    /// Nanoseconds of wall time of finished queries, summed.
     busy_ns: AtomicU64,
     /// Queries running now.
     in_flight: AtomicUsize,
@@ -73,14 +85,14 @@ struct PaceState {
     /// When `demand` was last sampled, and `busy_ns` then.
     sampled: Instant,
     busy_at: u64,
-    /// kNN queries in flight, averaged over about [`WINDOW`].
+    /// Queries in flight, averaged over about [`WINDOW`].
     demand: f64,
     /// Credit in seconds of a core (negative: debt), as of `refilled`.
     tokens: f64,
     refilled: Instant,
 }
 
-/// A kNN query in flight: counts towards the demand until dropped.
+/// A query in flight: counts towards the demand until dropped.
 pub(crate) struct QueryMark {
     pacer: Arc<Pacer>,
     start: Instant,
@@ -88,8 +100,14 @@ pub(crate) struct QueryMark {
 
 impl Drop for QueryMark {
     fn drop(&mut self) {
-        let ns = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let now = Instant::now();
+        let ns =
+            u64::try_from(now.saturating_duration_since(self.start).as_nanos()).unwrap_or(u64::MAX);
         self.pacer.busy_ns.fetch_add(ns, Ordering::Relaxed);
+        let end = now.saturating_duration_since(self.pacer.epoch).as_nanos();
+        self.pacer
+            .last_end_ns
+            .fetch_max(u64::try_from(end).unwrap_or(u64::MAX), Ordering::Relaxed);
         self.pacer.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -100,6 +118,8 @@ impl Pacer {
     pub fn new(cores: usize, share: f64) -> Self {
         let now = Instant::now();
         let p = Pacer {
+            epoch: now,
+            last_end_ns: AtomicU64::new(0),
             cores: cores.max(1) as f64,
             share: AtomicU64::new(0),
             busy_ns: AtomicU64::new(0),
@@ -131,7 +151,7 @@ impl Pacer {
         f64::from_bits(self.share.load(Ordering::Relaxed))
     }
 
-    /// Marks a kNN query in flight until the mark is dropped.
+    /// Marks a query in flight until the mark is dropped.
     pub fn mark(self: &Arc<Self>) -> QueryMark {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         QueryMark {
@@ -153,7 +173,7 @@ impl Pacer {
         OWED_NS.with(|o| o.set(o.get().saturating_add(ns)));
     }
 
-    /// kNN queries in flight, averaged over about [`WINDOW`] (as last sampled).
+    /// Queries in flight, averaged over about [`WINDOW`] (as last sampled).
     #[cfg(test)]
     pub fn demand(&self) -> f64 {
         self.state.lock().demand
@@ -171,7 +191,15 @@ impl Pacer {
         let now = Instant::now();
         let mut st = self.state.lock();
         let since = now.saturating_duration_since(st.sampled);
-        if since >= SAMPLE {
+        let running = self.in_flight.load(Ordering::Relaxed);
+        let last_end = self.epoch + Duration::from_nanos(self.last_end_ns.load(Ordering::Relaxed));
+        if running == 0 && now.saturating_duration_since(last_end) >= QUIET {
+            // No query runs and none ended lately: the queries have stopped (the average
+            // would take about `WINDOW` to say so).
+            st.demand = 0.0;
+            st.busy_at = self.busy_ns.load(Ordering::Relaxed);
+            st.sampled = now;
+        } else if since >= SAMPLE {
             let busy = self.busy_ns.load(Ordering::Relaxed);
             let average = busy.saturating_sub(st.busy_at) as f64 / since.as_nanos() as f64;
             let a = (since.as_secs_f64() / WINDOW.as_secs_f64()).min(1.0);
@@ -181,7 +209,7 @@ impl Pacer {
         }
         // Queries that started since the last sample count at once (the average lags by
         // about `WINDOW` when queries start).
-        let demand = st.demand.max(self.in_flight.load(Ordering::Relaxed) as f64);
+        let demand = st.demand.max(running as f64);
         if demand < IDLE {
             // No query running: no writer waits (the tail's backpressure still bounds what
             // the flushes owe).
@@ -223,22 +251,22 @@ impl Pacer {
 mod tests {
     use super::*;
 
-    /// A pacer whose demand was sampled as `in_flight` queries over the last `WINDOW`.
-    fn busy_pacer(cores: usize, share: f64, in_flight: f64) -> Arc<Pacer> {
+    /// A pacer with `running` queries in flight now (the marks returned), whose bucket is
+    /// empty.
+    fn busy_pacer(cores: usize, share: f64, running: usize) -> (Arc<Pacer>, Vec<QueryMark>) {
         let p = Arc::new(Pacer::new(cores, share));
+        let marks = (0..running).map(|_| p.mark()).collect();
         {
             let mut st = p.state.lock();
-            st.demand = in_flight;
-            st.sampled = Instant::now();
             st.tokens = 0.0;
             st.refilled = Instant::now();
         }
-        p
+        (p, marks)
     }
 
     #[test]
     fn with_queries_on_every_core_writes_get_the_share() {
-        let p = busy_pacer(2, 0.05, 2.0);
+        let (p, _running) = busy_pacer(2, 0.05, 2);
         // 10 inserts of 1 ms: 10 ms of a core, at 0.1 of a core per second: 100 ms.
         p.owe(10, Duration::from_millis(1));
         let wait = p.charge();
@@ -250,7 +278,7 @@ mod tests {
 
     #[test]
     fn with_one_query_on_two_cores_writes_get_the_other_core() {
-        let p = busy_pacer(2, 0.05, 1.0);
+        let (p, _running) = busy_pacer(2, 0.05, 1);
         p.owe(10, Duration::from_millis(1));
         let wait = p.charge();
         // 10 ms of a core at 1 core per second.
@@ -270,7 +298,7 @@ mod tests {
 
     #[test]
     fn a_share_of_one_turns_pacing_off_and_the_wait_is_capped() {
-        let p = busy_pacer(2, 1.0, 2.0);
+        let (p, _running) = busy_pacer(2, 1.0, 2);
         p.owe(1000, Duration::from_millis(1));
         assert_eq!(p.charge(), Duration::ZERO);
         p.set_share(0.05);
@@ -282,12 +310,25 @@ mod tests {
 
     #[test]
     fn a_statement_pays_only_for_the_graph_work_its_own_thread_left() {
-        let p = busy_pacer(2, 0.05, 2.0);
+        let (p, _running) = busy_pacer(2, 0.05, 2);
         p.owe(10, Duration::from_millis(1));
         // A query finishing on another thread meanwhile owes nothing and never waits.
         let other = std::thread::scope(|s| s.spawn(|| p.charge()).join().unwrap());
         assert_eq!(other, Duration::ZERO);
         assert!(p.charge() > Duration::ZERO);
+    }
+
+    #[test]
+    fn once_the_queries_have_stopped_a_writer_does_not_wait() {
+        let p = Arc::new(Pacer::new(2, 0.05));
+        // A query that ran alone for a while, then ended.
+        let q = p.mark();
+        std::thread::sleep(WINDOW);
+        drop(q);
+        std::thread::sleep(QUIET * 2);
+        // Far more than the credit: it would wait with any demand left.
+        p.owe(1000, Duration::from_millis(1));
+        assert_eq!(p.charge(), Duration::ZERO);
     }
 
     #[test]
