@@ -12,8 +12,9 @@
 //!    read-only process (`Database::open_read_only`) after the same query. Targets: ≤ 5 ms;
 //!    RSS after the INSERT (before the first merge) within 20% of the read-only process. On
 //!    the real 63K set (skipped when `../shared/datasets/debian_packages_63k/` is absent) and
-//!    on random 100K × 384 (1M × 384 with `--full`; the quick mode builds the random graph
-//!    with m 8, ef_construction 16 to stay within a few minutes).
+//!    on random 100K × 384 (and 1M × 384 with `--full`; `VECTABLE_LIVE_FIRST_ROWS=1000000`
+//!    lists other sizes; the quick mode builds the random graphs with m 8, ef_construction 16
+//!    to stay within a few minutes).
 //! 2. **Single-row `INSERT` rate** into the indexed 63K table after its index is mapped, at
 //!    `synchronous = full` and `normal`, interleaved (target ≥ 4,000 rows/s at `normal`; the
 //!    fsync per statement is `full` − `normal`).
@@ -371,16 +372,28 @@ fn first_insert(cx: &mut Ctx, base: &Base) -> Json {
     } else {
         println!("\n(live 1: the 63K set is absent; skipped on real data)");
     }
-    let mut sizes = vec![100_000usize];
-    if cx.full {
-        sizes.push(1_000_000);
-    }
+    // `VECTABLE_LIVE_FIRST_ROWS=100000,1000000` lists the random sizes (quick graph
+    // parameters unless `--full`).
+    let listed: Vec<usize> = std::env::var("VECTABLE_LIVE_FIRST_ROWS")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .collect();
+    let sizes = if !listed.is_empty() {
+        listed
+    } else if cx.full {
+        vec![100_000usize, 1_000_000]
+    } else {
+        vec![100_000usize]
+    };
     for n in sizes {
         let dir = cx.base.join(format!("live_first_{n}"));
         random_table(&dir, n, DIMS, 21, &cx.base);
-        // The quick mode builds the random 100K graph with m 8 and ef_construction 16 (a
-        // default build took 4+ minutes on 2 busy cores): what is measured here, an INSERT
-        // beside a mapped file and the memory of mapping it, does not depend on recall.
+        // The quick mode builds the random graphs with m 8 and ef_construction 16 (a default
+        // build of 100K took 4+ minutes on 2 busy cores, of 1M 35 minutes): what is measured
+        // here, an INSERT beside a mapped file and the memory of mapping it, does not depend
+        // on recall.
         let (m, efc) = if cx.full { (16, 128) } else { (8, 16) };
         let db = Database::open(&dir).unwrap();
         let t0 = Instant::now();
