@@ -340,6 +340,9 @@ impl Database {
     ///
     /// `params` binds `$1`, `$2`, …: `()`, a tuple, an array, or [`params!`](crate::params).
     ///
+    /// A write that leaves vectors for an HNSW index may wait after it has committed (up to
+    /// 1 s) while queries keep every core busy: see [`Options::index_write_share`].
+    ///
     /// ```no_run
     /// # use vectable::{Database, params};
     /// # let db = Database::open("./data")?;
