@@ -231,7 +231,7 @@ impl Options {
         self
     }
 
-    /// Readers first: while kNN queries run, the HNSW inserts that written vectors cost
+    /// Readers first: while queries run, the HNSW inserts that written vectors cost
     /// (about 0.7 ms of a core each at 384 dimensions and `ef_construction` 128, run by a
     /// background flush) may take the cores the queries leave, and at least `share` of all
     /// cores (a fraction, greater than 0 and at most 1; default 0.025). A write statement that

@@ -29,7 +29,7 @@ pub(crate) enum Setting {
     /// `SET write_batch_rows = n`, n ≥ 1: rows per `WriteBatch` of a big statement.
     WriteBatchRows(usize),
     /// `SET index_write_share = x`, 0 < x ≤ 1: the least share of the cores writes' graph
-    /// inserts may take while kNN queries run.
+    /// inserts may take while queries run.
     IndexWriteShare(f64),
 }
 

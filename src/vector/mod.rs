@@ -203,8 +203,8 @@ pub(crate) struct VectorConfig {
     pub read_only: bool,
     /// Rebuild an index when this fraction of its base's vectors are tombstones.
     pub auto_vacuum: f64,
-    /// The least share of the cores written vectors' graph inserts may take while kNN
-    /// queries want every core (see [`pacing`]).
+    /// The least share of the cores written vectors' graph inserts may take while queries
+    /// want every core (see [`pacing`]).
     pub index_write_share: f64,
 }
 
