@@ -374,12 +374,7 @@ fn first_insert(cx: &mut Ctx, base: &Base) -> Json {
     }
     // `VECTABLE_LIVE_FIRST_ROWS=100000,1000000` lists the random sizes (quick graph
     // parameters unless `--full`).
-    let listed: Vec<usize> = std::env::var("VECTABLE_LIVE_FIRST_ROWS")
-        .unwrap_or_default()
-        .split(',')
-        .filter_map(|n| n.trim().parse().ok())
-        .filter(|&n| n > 0)
-        .collect();
+    let listed: Vec<usize> = env_list("VECTABLE_LIVE_FIRST_ROWS");
     let sizes = if !listed.is_empty() {
         listed
     } else if cx.full {
@@ -1222,15 +1217,21 @@ fn readers_run(
     (r1, r2, w, st)
 }
 
-/// The paced writer's rates in part 6, rows per second: `VECTABLE_LIVE_PACES` (a
-/// comma-separated list), 300 by default.
-fn writer_paces() -> Vec<u32> {
-    let listed: Vec<u32> = std::env::var("VECTABLE_LIVE_PACES")
+/// The positive numbers listed (comma-separated) in the environment variable `name`; empty
+/// when it is unset or lists none.
+fn env_list<T: std::str::FromStr + PartialOrd + Default>(name: &str) -> Vec<T> {
+    std::env::var(name)
         .unwrap_or_default()
         .split(',')
         .filter_map(|p| p.trim().parse().ok())
-        .filter(|&p| p > 0)
-        .collect();
+        .filter(|p| *p > T::default())
+        .collect()
+}
+
+/// The paced writer's rates in part 6, rows per second: `VECTABLE_LIVE_PACES` (a
+/// comma-separated list), 300 by default.
+fn writer_paces() -> Vec<u32> {
+    let listed: Vec<u32> = env_list("VECTABLE_LIVE_PACES");
     if listed.is_empty() {
         vec![300]
     } else {
