@@ -241,11 +241,8 @@ impl Options {
     /// the cores from queries. A NaN is taken as the default; values outside (0, 1] are
     /// clamped. `SET index_write_share = x` changes it later. See the README's "Locking".
     pub fn index_write_share(mut self, share: f64) -> Options {
-        self.index_write_share = if share.is_nan() {
-            crate::vector::pacing::DEFAULT_INDEX_WRITE_SHARE
-        } else {
-            share.clamp(f64::MIN_POSITIVE, 1.0)
-        };
+        // Clamped (and a NaN replaced) where it is applied: `Pacer::set_share`.
+        self.index_write_share = share;
         self
     }
 

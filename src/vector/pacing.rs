@@ -184,10 +184,10 @@ impl Pacer {
     /// or when the budget covers it.
     pub fn charge(&self) -> Duration {
         let owed = OWED_NS.with(|o| o.replace(0));
-        if owed == 0 {
+        let share = self.share();
+        if owed == 0 || share >= 1.0 {
             return Duration::ZERO;
         }
-        let share = self.share();
         let now = Instant::now();
         let mut st = self.state.lock();
         let since = now.saturating_duration_since(st.sampled);
@@ -223,10 +223,6 @@ impl Pacer {
         let elapsed = now.saturating_duration_since(st.refilled).as_secs_f64();
         st.refilled = now;
         st.tokens = (st.tokens + elapsed * rate).min(BURST);
-        if share >= 1.0 {
-            st.tokens = BURST;
-            return Duration::ZERO;
-        }
         st.tokens -= owed as f64 / 1e9;
         st.tokens = st.tokens.max(-rate * MAX_WAIT.as_secs_f64());
         if st.tokens >= 0.0 {
